@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// konduitBin is the real binary, built once for the CLI tests.
+var konduitBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "konduit-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	konduitBin = filepath.Join(dir, "konduit")
+	build := exec.Command("go", "build", "-race", "-o", konduitBin, ".")
+	if os.Getenv("KONDUIT_TEST_NORACE") != "" {
+		build = exec.Command("go", "build", "-o", konduitBin, ".")
+	}
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build konduit:", err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cliResult is what one run of the binary produced.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// runCLI runs the real binary with args in dir (the test's temp dir when
+// empty) and extra environment variables ("K=V").
+func runCLI(t *testing.T, dir string, env []string, args ...string) cliResult {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	cmd := exec.Command(konduitBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run konduit %v: %v", args, err)
+	}
+	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+func TestUnknownCommandIsUsageError(t *testing.T) {
+	r := runCLI(t, "", nil, "no-such-command")
+	if r.code != exitUsage {
+		t.Fatalf("exit %d, want %d; stderr %s", r.code, exitUsage, r.stderr)
+	}
+}

@@ -1,0 +1,95 @@
+// Package atomicfile writes a file under a temporary name beside its final
+// path and renames it into place only when it is complete, so a crash, an
+// error or Ctrl-C never leaves a partial file under the final name.
+package atomicfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ErrSameFile is returned when the output would overwrite an input.
+var ErrSameFile = errors.New("output would overwrite an input file")
+
+// Options tune Write.
+type Options struct {
+	// Perm is the final file's mode (default 0644; use 0600 for secrets).
+	Perm os.FileMode
+	// Inputs are files that must never be overwritten by this output.
+	Inputs []string
+}
+
+// Write creates path by calling fill with a writer to a temporary file in the
+// same directory. The file is synced and renamed into place only when fill
+// returns nil and ctx is not done; otherwise the temporary file is removed
+// and the previous content of path, if any, is untouched.
+func Write(ctx context.Context, path string, opts Options, fill func(w io.Writer) error) (err error) {
+	if err := checkNotInput(path, opts.Inputs); err != nil {
+		return err
+	}
+	perm := opts.Perm
+	if perm == 0 {
+		perm = 0o644
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temporary file for %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("set mode of %s: %w", tmp, err)
+	}
+	if err = fill(f); err != nil {
+		return err
+	}
+	if err = ctx.Err(); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s into place: %w", path, err)
+	}
+	return nil
+}
+
+func checkNotInput(path string, inputs []string) error {
+	out, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", path, err)
+	}
+	outInfo, outErr := os.Stat(path)
+	for _, in := range inputs {
+		abs, err := filepath.Abs(in)
+		if err != nil {
+			return fmt.Errorf("resolve %s: %w", in, err)
+		}
+		if abs == out {
+			return fmt.Errorf("write %s: %w", path, ErrSameFile)
+		}
+		if outErr == nil {
+			if inInfo, err := os.Stat(in); err == nil && os.SameFile(inInfo, outInfo) {
+				return fmt.Errorf("write %s: %w", path, ErrSameFile)
+			}
+		}
+	}
+	return nil
+}
