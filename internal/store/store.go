@@ -1,0 +1,314 @@
+// Package store keeps what the two roads in produce (the Konnektive sync and
+// `konduit load`) in one schema on SQLite or PostgreSQL: customers, orders,
+// transactions and purchases with typed columns and each row's raw JSON,
+// saved integrations with their sealed passwords, and the sync's state.
+//
+// A DSN chooses the backend: "sqlite:PATH" or "postgres://...". Times are
+// kept twice: the raw account wall-clock string and the UTC instant derived
+// from it (crm.WallTime), so Retime can re-derive every instant when an
+// account's time zone changes. Money is integer cents. docs/schema.md
+// describes every table for report writers.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// Backend names a database engine.
+type Backend string
+
+// Backends.
+const (
+	SQLite   Backend = "sqlite"
+	Postgres Backend = "postgres"
+)
+
+// ErrNotFound is returned when a named thing is not in the store.
+var ErrNotFound = errors.New("not found")
+
+// ErrDSN is wrapped by every DSN the store cannot use.
+var ErrDSN = errors.New("unsupported database DSN")
+
+// Store is an open database with the current schema.
+type Store struct {
+	db      *sql.DB
+	backend Backend
+	dsn     string
+	path    string // the SQLite file; "" for PostgreSQL
+}
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// ParseDSN splits a DSN into its backend and the driver's own data source:
+// "sqlite:PATH" (PATH may be relative) or "postgres://..." /
+// "postgresql://...".
+func ParseDSN(dsn string) (Backend, string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		p := strings.TrimPrefix(dsn, "sqlite:")
+		p = strings.TrimPrefix(p, "//")
+		if p == "" {
+			return "", "", fmt.Errorf("%w: %q has no file path (sqlite:PATH)", ErrDSN, dsn)
+		}
+		return SQLite, p, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return Postgres, dsn, nil
+	}
+	return "", "", fmt.Errorf("%w: %q (want sqlite:PATH or postgres://...)", ErrDSN, redactDSN(dsn))
+}
+
+// redactDSN hides a password inside a URL-shaped DSN.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Open opens the database a DSN names, creating a SQLite file if needed, and
+// applies any migration it lacks.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	backend, src, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{backend: backend, dsn: dsn}
+	switch backend {
+	case SQLite:
+		abs, err := filepath.Abs(src)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		s.path = abs
+		// WAL lets readers (konduit status) run beside the one writer; the
+		// busy timeout makes a second writer wait instead of failing; an
+		// immediate transaction takes the write lock up front. One
+		// connection: the process is the single writer.
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(15000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Set("_txlock", "immediate")
+		db, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		s.db = db
+	case Postgres:
+		db, err := sql.Open("pgx", src)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(4)
+		s.db = db
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open store %s: %w", redactDSN(dsn), err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Backend says which engine holds the data.
+func (s *Store) Backend() Backend { return s.backend }
+
+// Path is the SQLite file, or "" on PostgreSQL.
+func (s *Store) Path() string { return s.path }
+
+// DB is the underlying handle, for read queries (reports). Write through
+// Update so a page and its checkpoint stay one transaction.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Rebind rewrites a query written with ? placeholders for the backend
+// ($1, $2, ... on PostgreSQL). Queries must not contain a literal '?'.
+func (s *Store) Rebind(query string) string { return rebind(s.backend, query) }
+
+func rebind(b Backend, query string) string {
+	if b != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var sb strings.Builder
+	sb.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			sb.WriteByte('$')
+			sb.WriteString(strconv.Itoa(n))
+			continue
+		}
+		sb.WriteByte(query[i])
+	}
+	return sb.String()
+}
+
+// migration is one embedded schema step.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, f := range files {
+		base := filepath.Base(f)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number: %w", base, err)
+		}
+		b, err := migrationFS.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// dialectSQL replaces the schema's backend tokens.
+func dialectSQL(b Backend, text string) string {
+	r := map[Backend]*strings.Replacer{
+		SQLite:   strings.NewReplacer("{{id}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{blob}}", "BLOB", "{{json}}", "TEXT"),
+		Postgres: strings.NewReplacer("{{id}}", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "{{blob}}", "BYTEA", "{{json}}", "JSON"),
+	}[b]
+	return r.Replace(text)
+}
+
+// splitStatements cuts a migration at semicolons that end a line, dropping
+// comment-only lines.
+func splitStatements(text string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(t, ";") {
+			out = append(out, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		out = append(out, strings.TrimSpace(cur.String()))
+	}
+	return out
+}
+
+// migrate applies the migrations the database lacks, each in its own
+// transaction, serialised across processes (SQLite's write lock, a
+// PostgreSQL advisory lock).
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		err := s.Update(ctx, func(tx *Tx) error {
+			if s.backend == Postgres {
+				if _, err := tx.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7046812)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			for _, stmt := range splitStatements(dialectSQL(s.backend, m.sql)) {
+				if _, err := tx.tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", firstLine(stmt), err)
+				}
+			}
+			_, err := tx.tx.ExecContext(ctx, s.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, time.Now().Unix())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("apply migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// SchemaVersion is the newest migration applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// Tx is one write transaction.
+type Tx struct {
+	tx      *sql.Tx
+	backend Backend
+}
+
+// Update runs fn in one write transaction, committed when fn returns nil and
+// rolled back otherwise.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(&Tx{tx: tx, backend: s.backend}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, rebind(tx.backend, query), args...)
+}
