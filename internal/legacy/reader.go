@@ -68,6 +68,7 @@ type Chunker struct {
 	Term      byte // '\n', or '\r' for a file with CR-only line endings
 	BOM       bool // the stream began with a UTF-8 byte-order mark (stripped)
 	started   bool
+	step      int // read size; grows from 64 KiB to chunkSize
 }
 
 // NewChunker returns a Chunker reading r. maxRecord <= 0 means the default.
@@ -75,16 +76,17 @@ func NewChunker(r io.Reader, maxRecord int) *Chunker {
 	if maxRecord <= 0 {
 		maxRecord = DefaultMaxRecordBytes
 	}
-	return &Chunker{r: r, maxRecord: maxRecord, Term: '\n'}
+	return &Chunker{r: r, maxRecord: maxRecord, Term: '\n', step: 64 << 10}
 }
 
 // fill reads more data into buf, up to at least want bytes if available.
 func (c *Chunker) fill(want int) {
 	for !c.eof && len(c.buf) < want {
-		if cap(c.buf)-len(c.buf) < chunkSize {
-			nb := make([]byte, len(c.buf), len(c.buf)+max(chunkSize, want))
+		if cap(c.buf)-len(c.buf) < c.step {
+			nb := make([]byte, len(c.buf), len(c.buf)+max(c.step, want-len(c.buf)))
 			copy(nb, c.buf)
 			c.buf = nb
+			c.step = min(2*c.step, chunkSize)
 		}
 		n, err := c.r.Read(c.buf[len(c.buf):cap(c.buf)])
 		c.buf = c.buf[:len(c.buf)+n]

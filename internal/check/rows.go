@@ -1,0 +1,303 @@
+package check
+
+import (
+	"bytes"
+	"fmt"
+	"hash/maphash"
+
+	"github.com/konduit/konduit/internal/geo"
+	"github.com/konduit/konduit/internal/legacy"
+)
+
+// tx holds the canonical indexes of the transaction columns the row rules read.
+var tx = func() (x struct {
+	customerID, orderID, dateCreated, isActive, nextBill, paySource, card, expMonth, expYear,
+	routing, account, merchantTxnID, txnType, subTotal, shipTotal, salesTax, total,
+	responseType, parent, firstName, lastName, state, country, postal, phone, home, cell, work,
+	email, billShipSame, shipState, shipCountry, shipPostal, isCB, cbTotal, cbDate, token, quantity int
+}) {
+	s := legacy.SpecFor(legacy.Transactions)
+	i := s.Index
+	x.customerID, x.orderID, x.dateCreated = i(legacy.FCustomerID), i(legacy.FOrderID), i(legacy.FDateCreated)
+	x.isActive, x.nextBill, x.paySource = i(legacy.FIsActiveRecurring), i(legacy.FNextBillDate), i(legacy.FPaySource)
+	x.card, x.expMonth, x.expYear = i(legacy.FCardNumber), i(legacy.FCardExpiryMonth), i(legacy.FCardExpiryYear)
+	x.routing, x.account = i(legacy.FACHRoutingNumber), i(legacy.FACHAccountNumber)
+	x.merchantTxnID, x.txnType = i(legacy.FMerchantTxnID), i(legacy.FTxnType)
+	x.subTotal, x.shipTotal, x.salesTax, x.total = i(legacy.FSubTotal), i(legacy.FShipTotal), i(legacy.FSalesTax), i(legacy.FTotalAmount)
+	x.responseType, x.parent = i(legacy.FResponseType), i(legacy.FParentTxnID)
+	x.firstName, x.lastName = i(legacy.FFirstName), i(legacy.FLastName)
+	x.state, x.country, x.postal = i(legacy.FState), i(legacy.FCountry), i(legacy.FPostalCode)
+	x.phone, x.home, x.cell, x.work = i(legacy.FPhoneNumber), i(legacy.FHomePhone), i(legacy.FCellPhone), i(legacy.FWorkPhone)
+	x.email, x.billShipSame = i(legacy.FEmailAddress), i(legacy.FBillShipSame)
+	x.shipState, x.shipCountry, x.shipPostal = i(legacy.FShipState), i(legacy.FShipCountry), i(legacy.FShipPostalCode)
+	x.isCB, x.cbTotal, x.cbDate = i(legacy.FIsChargedback), i(legacy.FChargebackTotal), i(legacy.FChargebackDate)
+	x.token, x.quantity = i(legacy.FExternalToken), i(legacy.FQuantity)
+	return x
+}()
+
+var txCols = legacy.SpecFor(legacy.Transactions).Columns
+
+// txn type codes kept in the index.
+const (
+	typeOther uint8 = iota
+	typeSale
+	typeAuthorize
+	typeCapture
+	typeRefund
+)
+
+func txnTypeCode(v []byte) uint8 {
+	switch string(v) {
+	case legacy.ValueSale:
+		return typeSale
+	case legacy.ValueAuthorize:
+		return typeAuthorize
+	case legacy.ValueCapture:
+		return typeCapture
+	case legacy.ValueRefund:
+		return typeRefund
+	}
+	return typeOther
+}
+
+var typeNames = [...]string{"another type", "SALE", "AUTHORIZE", "CAPTURE", "REFUND"}
+
+// txFact is what the cross-row rules need of one transaction row.
+type txFact struct {
+	rel        int // row within the chunk
+	merchantID string
+	orderID    string
+	customerID string
+	parent     string
+	typ        uint8
+	success    bool
+	totalOK    bool
+	total      int64
+	identity   uint64 // hash of first name, last name and email
+}
+
+var identitySeed = maphash.MakeSeed()
+
+func is(v []byte, s string) bool { return string(v) == s }
+
+// checkTxRow runs the per-row rules of a transactions file.
+func (c *compiled) checkTxRow(vals [][]byte, rel int, e emitter) txFact {
+	active := is(vals[tx.isActive], "1")
+	nextBill := vals[tx.nextBill]
+	nextOK := isDate(nextBill)
+
+	// nextBillDate
+	if len(nextBill) > 0 {
+		if is(vals[tx.isActive], "0") {
+			e.emit(rel, tx.nextBill, RuleNextBillIgnored, "is set but isActiveRecurring is 0: the import ignores it; set isActiveRecurring=1 if the subscription is active")
+		} else if active && nextOK && len(c.asOf) == 10 && bytes.Compare(nextBill, c.asOf) < 0 {
+			e.emit(rel, tx.nextBill, RuleNextBillPast, fmt.Sprintf("%s is before %s: the subscription would rebill at once on import", nextBill, c.asOf))
+		}
+	}
+
+	// Card.
+	card := vals[tx.card]
+	if len(card) > 0 {
+		c.checkCard(vals, card, rel, e)
+	}
+	month, year := vals[tx.expMonth], vals[tx.expYear]
+	monthOK, yearOK := false, false
+	if len(month) > 0 {
+		if len(month) == 2 && isDigits(month) && month[0] <= '1' && !(is(month, "00")) && !(month[0] == '1' && month[1] > '2') {
+			monthOK = true
+		} else if len(month) == 1 && month[0] >= '1' && month[0] <= '9' {
+			e.emit(rel, tx.expMonth, RuleCardExpiryMonth, fmt.Sprintf("%q needs its leading zero: write 0%s (konduit fix does this)", month, month))
+		} else {
+			e.emit(rel, tx.expMonth, RuleCardExpiryMonth, fmt.Sprintf("%s is not a month written 01 to 12", show(txCols[tx.expMonth], month)))
+		}
+	}
+	if len(year) > 0 {
+		if len(year) == 4 && isDigits(year) {
+			yearOK = true
+		} else if len(year) == 2 && isDigits(year) {
+			e.emit(rel, tx.expYear, RuleCardExpiryYear, fmt.Sprintf("%q must have four digits: write 20%s (konduit fix does this)", year, year))
+		} else {
+			e.emit(rel, tx.expYear, RuleCardExpiryYear, fmt.Sprintf("%s is not a four-digit year", show(txCols[tx.expYear], year)))
+		}
+	}
+	if active && nextOK && monthOK && yearOK {
+		// A card is good through the end of its expiry month.
+		if bytes.Compare(year, nextBill[:4]) < 0 || (bytes.Equal(year, nextBill[:4]) && bytes.Compare(month, nextBill[5:7]) < 0) {
+			e.emit(rel, tx.expMonth, RuleCardExpired, fmt.Sprintf("the card expires %s/%s, before nextBillDate %s: the rebill will decline; get an updated card or an externalToken", month, year, nextBill))
+		}
+	}
+
+	// ACH.
+	if r := vals[tx.routing]; len(r) > 0 && !ABA(r) {
+		if len(r) != 9 || !isDigits(r) {
+			e.emit(rel, tx.routing, RuleABAChecksum, fmt.Sprintf("%s is not nine digits (a spreadsheet may have dropped a leading zero)", show(txCols[tx.routing], r)))
+		} else {
+			e.emit(rel, tx.routing, RuleABAChecksum, fmt.Sprintf("%s fails the ABA routing number checksum", show(txCols[tx.routing], r)))
+		}
+	}
+
+	// Amounts.
+	amounts := [...]int{tx.subTotal, tx.shipTotal, tx.salesTax, tx.total, tx.cbTotal}
+	var cent [5]int64
+	var ok [5]bool
+	for k, idx := range amounts {
+		v := vals[idx]
+		if len(v) > 0 && isDecimal(v) {
+			cent[k], ok[k] = cents(v), true
+			if cent[k] < 0 {
+				e.emit(rel, idx, RuleNegativeAmount, fmt.Sprintf("%s is negative; refunds are positive amounts on a REFUND row", v))
+			}
+		}
+	}
+	if ok[0] && ok[1] && ok[2] && ok[3] && cent[0]+cent[1]+cent[2] != cent[3] {
+		e.emit(rel, tx.total, RuleTotalMismatch, fmt.Sprintf("%s is not subTotal + shipTotal + salesTax = %s + %s + %s = %s",
+			vals[tx.total], vals[tx.subTotal], vals[tx.shipTotal], vals[tx.salesTax], formatCents(cent[0]+cent[1]+cent[2])))
+	}
+
+	// Addresses.
+	country := vals[tx.country]
+	c.checkState(vals, tx.state, country, rel, e)
+	shipCountry := vals[tx.shipCountry]
+	if len(shipCountry) == 0 {
+		shipCountry = country
+	}
+	if len(vals[tx.shipState]) > 0 {
+		c.checkState(vals, tx.shipState, shipCountry, rel, e)
+	}
+	if is(country, "US") {
+		checkZip(vals[tx.postal], tx.postal, rel, e)
+	}
+	if is(shipCountry, "US") && len(vals[tx.shipPostal]) > 0 {
+		checkZip(vals[tx.shipPostal], tx.shipPostal, rel, e)
+	}
+	if is(country, "US") || is(country, "CA") {
+		for _, idx := range [...]int{tx.phone, tx.home, tx.cell, tx.work} {
+			p := vals[idx]
+			if len(p) == 0 || !isDigits(p) || len(p) == 10 {
+				continue
+			}
+			if len(p) == 11 && p[0] == '1' {
+				e.emit(rel, idx, RulePhoneLength, fmt.Sprintf("%q has the country code 1 in front: write the 10 digits %s (konduit fix does this)", p, p[1:]))
+			} else {
+				e.emit(rel, idx, RulePhoneLength, fmt.Sprintf("%q has %d digits; US and Canadian numbers have 10", p, len(p)))
+			}
+		}
+	}
+
+	// Chargebacks.
+	created := vals[tx.dateCreated]
+	createdOK := isDatetime(created)
+	if cb := vals[tx.cbDate]; len(cb) > 0 && isDate(cb) && createdOK && bytes.Compare(cb, created[:10]) < 0 {
+		e.emit(rel, tx.cbDate, RuleChargebackBefore, fmt.Sprintf("%s is before the transaction's dateCreated %s", cb, created[:10]))
+	}
+	if ok[4] && ok[3] && cent[4] > cent[3] {
+		e.emit(rel, tx.cbTotal, RuleChargebackExceeds, fmt.Sprintf("%s is more than the transaction's totalAmount %s", vals[tx.cbTotal], vals[tx.total]))
+	}
+
+	// Quantity: empty, 0 or negative is set to 1 by the import.
+	if c.present[tx.quantity] {
+		q := vals[tx.quantity]
+		switch {
+		case len(q) == 0:
+			e.emit(rel, tx.quantity, RuleQuantityDefault, "is empty: the import sets it to 1")
+		case q[0] == '-' && isDigits(q[1:]):
+			e.emit(rel, tx.quantity, RuleQuantityDefault, fmt.Sprintf("%s is negative: the import sets it to 1", q))
+		case !isDigits(q):
+			e.emit(rel, tx.quantity, RuleInvalidInteger, typeMessage(txCols[tx.quantity], RuleInvalidInteger, q))
+		case bytes.Count(q, []byte{'0'}) == len(q):
+			e.emit(rel, tx.quantity, RuleQuantityDefault, "is 0: the import sets it to 1")
+		}
+	}
+
+	if createdOK && len(c.asOf) == 10 && bytes.Compare(created[:10], c.asOf) > 0 {
+		e.emit(rel, tx.dateCreated, RuleDateCreatedFuture, fmt.Sprintf("%s is after the reference date %s", created, c.asOf))
+	}
+
+	// Facts for the cross-row rules.
+	f := txFact{
+		rel:        rel,
+		merchantID: string(vals[tx.merchantTxnID]),
+		orderID:    string(vals[tx.orderID]),
+		customerID: string(vals[tx.customerID]),
+		typ:        txnTypeCode(vals[tx.txnType]),
+		success:    is(vals[tx.responseType], legacy.ValueSuccess),
+		totalOK:    ok[3],
+		total:      cent[3],
+	}
+	if p := vals[tx.parent]; len(p) > 0 {
+		f.parent = string(p)
+	}
+	var h maphash.Hash
+	h.SetSeed(identitySeed)
+	h.Write(vals[tx.firstName])
+	h.WriteByte(0)
+	h.Write(vals[tx.lastName])
+	h.WriteByte(0)
+	h.Write(bytes.ToLower(vals[tx.email]))
+	f.identity = h.Sum64()
+	return f
+}
+
+func (c *compiled) checkCard(vals [][]byte, card []byte, rel int, e emitter) {
+	col := txCols[tx.card]
+	switch {
+	case masked(card):
+		if len(vals[tx.token]) == 0 {
+			e.emit(rel, tx.card, RuleCardMasked, fmt.Sprintf("is masked (%s) but externalToken is empty: give the full number, or the gateway's externalToken", show(col, card)))
+		}
+		return
+	case isScientific(card):
+		e.emit(rel, tx.card, RuleCardTruncated, "is in scientific notation: a spreadsheet truncated it to 15 significant digits; re-export the card numbers as text from the source")
+		return
+	case !isDigits(card):
+		e.emit(rel, tx.card, RuleInvalidInteger, fmt.Sprintf("%s has characters other than digits", show(col, card)))
+		return
+	case len(card) < 13 || len(card) > 19:
+		e.emit(rel, tx.card, RuleCardLength, fmt.Sprintf("%s has %d digits; card numbers have 13 to 19", show(col, card), len(card)))
+		return
+	}
+	if c.opts.CardTokens || (c.opts.IsToken != nil && c.opts.IsToken(string(card))) || Luhn(card) {
+		return
+	}
+	if len(card) == 16 && card[15] == '0' {
+		e.emit(rel, tx.card, RuleCardTruncated, fmt.Sprintf("%s fails the Luhn check and ends in 0: a spreadsheet truncated it to 15 significant digits; re-export the card numbers as text", show(col, card)))
+		return
+	}
+	e.emit(rel, tx.card, RuleCardLuhn, fmt.Sprintf("%s fails the Luhn check (use --card-tokens if the column holds tokens)", show(col, card)))
+}
+
+func (c *compiled) checkState(vals [][]byte, idx int, country []byte, rel int, e emitter) {
+	v := vals[idx]
+	if len(v) == 0 || !(is(country, "US") || is(country, "CA")) {
+		return
+	}
+	cc := string(country)
+	if geo.IsState(cc, string(v)) {
+		return
+	}
+	if code := geo.StateCode(cc, string(v)); code != "" {
+		e.emit(rel, idx, RuleStateFullName, fmt.Sprintf("%q is a full name: write the postal code %s (konduit fix does this)", v, code))
+		return
+	}
+	e.emit(rel, idx, RuleStateInvalid, fmt.Sprintf("%q is not a state or province of %s", v, cc))
+}
+
+func checkZip(v []byte, idx int, rel int, e emitter) {
+	switch {
+	case len(v) == 0:
+	case len(v) == 5 && isDigits(v), len(v) == 9 && isDigits(v),
+		len(v) == 10 && v[5] == '-' && isDigits(v[:5]) && isDigits(v[6:]):
+	case len(v) == 4 && isDigits(v):
+		e.emit(rel, idx, RulePostalCodeUS, fmt.Sprintf("%q lost its leading zero: write 0%s (konduit fix does this)", v, v))
+	default:
+		e.emit(rel, idx, RulePostalCodeUS, fmt.Sprintf("%q is not a US ZIP code of 5 or 5+4 digits", v))
+	}
+}
+
+func formatCents(c int64) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+}

@@ -1,0 +1,621 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/konduit/konduit/internal/legacy"
+)
+
+// Options tune validation.
+type Options struct {
+	// AsOf is the reference date (YYYY-MM-DD) for the past and future rules;
+	// empty turns those rules off.
+	AsOf string
+	// MaxFindings caps the examples kept per rule (never the counts);
+	// negative keeps every finding.
+	MaxFindings int
+	// Strict turns warnings into errors.
+	Strict bool
+	// CardTokens: cardNumber holds tokens from a tokenization service, so
+	// the Luhn checks stop being errors; the shape checks stay.
+	CardTokens bool
+	// IsToken, when set, accepts a card number that is a known vault token.
+	IsToken func(string) bool
+	// Workers parsing chunks in parallel (default GOMAXPROCS).
+	Workers int
+	// MaxRecordBytes caps one record (default legacy.DefaultMaxRecordBytes).
+	MaxRecordBytes int
+}
+
+// Input is a file to validate.
+type Input struct {
+	Name string                        // as shown in findings
+	Open func() (io.ReadCloser, error) // opened once or twice (notes and details after transactions)
+}
+
+// FileInputs turns paths into Inputs.
+func FileInputs(paths []string) []Input {
+	in := make([]Input, len(paths))
+	for i, p := range paths {
+		in[i] = Input{Name: p, Open: func() (io.ReadCloser, error) { return os.Open(p) }}
+	}
+	return in
+}
+
+// ReadError is an I/O failure reading an input (not a finding about its data).
+type ReadError struct {
+	File string
+	Err  error
+}
+
+func (e *ReadError) Error() string { return fmt.Sprintf("read %s: %v", e.File, e.Err) }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// Validate checks every input and returns the report. Transactions files
+// are checked first, so that notes and details can be checked against their
+// customers. An error is returned only for I/O failures and cancellation.
+func Validate(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxRecordBytes <= 0 {
+		opts.MaxRecordBytes = legacy.DefaultMaxRecordBytes
+	}
+	v := &validator{
+		opts:      &opts,
+		col:       newCollector(opts.MaxFindings, opts.Strict),
+		customers: map[string]custInfo{},
+		files:     make([]FileSummary, len(inputs)),
+	}
+	var later []int
+	for i, in := range inputs {
+		v.files[i] = FileSummary{Path: in.Name, Kind: "unknown"}
+		deferred, err := v.file(ctx, i, in, true)
+		if err != nil {
+			return nil, err
+		}
+		if deferred {
+			later = append(later, i)
+		}
+	}
+	for _, i := range later {
+		if _, err := v.file(ctx, i, inputs[i], false); err != nil {
+			return nil, err
+		}
+	}
+	return v.col.report(v.files), nil
+}
+
+type validator struct {
+	opts      *Options
+	col       *collector
+	files     []FileSummary
+	customers map[string]custInfo // across transactions files
+	haveTx    bool
+}
+
+type custInfo struct {
+	identity uint64
+	row      int
+}
+
+// file validates one input. In the first pass, a notes or details file is
+// only recognised and deferred (deferred=true) to the second pass.
+func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (deferred bool, err error) {
+	rc, err := in.Open()
+	if err != nil {
+		return false, &ReadError{File: in.Name, Err: err}
+	}
+	defer rc.Close()
+	v.col.file, v.col.fileSeq, v.col.fileName = &v.files[seq], seq, in.Name
+	fileFinding := func(row int, rule, msg string) {
+		v.col.add(Finding{Row: row, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
+	}
+	chunker := legacy.NewChunker(rc, v.opts.MaxRecordBytes)
+	ch, err := chunker.Next()
+	if err == io.EOF {
+		if first {
+			checkExtension(in.Name, fileFinding)
+			fileFinding(1, RuleFileEmpty, "the file is empty: it needs at least the header row (konduit template writes one)")
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, &ReadError{File: in.Name, Err: err}
+	}
+	// The header is the first record that is not blank.
+	var header [][]byte
+	row, line, pos := 0, 1, 0
+	if ch.Oversized {
+		row = 1
+	} else {
+		for pos < len(ch.Data) {
+			rec, next, inner := legacy.SplitRecord(ch.Data, pos, chunker.Term)
+			pos = next
+			row++
+			line += inner + 1
+			if len(rec) > 0 {
+				header, _, _, _ = legacy.ParseFields(rec, nil, nil, legacy.DefaultMaxFields)
+				break
+			}
+		}
+	}
+	names := make([]string, len(header))
+	for i, h := range header {
+		names[i] = string(h)
+	}
+	kind := legacy.DetectKind(names)
+	if first && kind != legacy.Transactions && kind != 0 {
+		return true, nil
+	}
+	sum := &v.files[seq]
+	sum.Kind = "unknown"
+	checkExtension(in.Name, fileFinding)
+	if chunker.BOM {
+		fileFinding(1, RuleBOM, "the file starts with a byte-order mark; konduit fix writes UTF-8 without one")
+	}
+	if chunker.Term == '\r' {
+		fileFinding(1, RuleCSVLineEndings, "lines end in CR alone (Excel for Mac's \"CSV\"); save as \"CSV UTF-8\" or run konduit fix")
+	}
+	if kind == 0 {
+		what := "its header names none of the columns of a transactions, notes or details file"
+		if bytes.IndexByte(ch.Data, 0) >= 0 || !utf8.Valid(ch.Data[:min(len(ch.Data), 4096)]) {
+			what = "it does not look like a CSV text file"
+		}
+		fileFinding(max(row, 1), RuleFileKindUnknown, what+"; the first row must be the header (konduit template writes one)")
+		return false, nil
+	}
+	sum.Kind = kind.String()
+	spec := legacy.SpecFor(kind)
+	for i := 1; i < row; i++ {
+		fileFinding(i, RuleBlankLine, "a blank line before the header (skipped)")
+	}
+	colPos := v.header(spec, names, row, fileFinding)
+	run := &fileRun{
+		compiled: compile(spec, colPos, v.opts),
+		v:        v,
+		nFields:  len(names),
+		term:     chunker.Term,
+		names:    names,
+		txIndex:  map[string]int32{},
+		orders:   map[string]orderInfo{},
+		rowBase:  row,
+		lineBase: line - 1,
+	}
+	if err := run.pipeline(ctx, chunker, ch.Data[pos:]); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return false, err
+		}
+		return false, &ReadError{File: in.Name, Err: err}
+	}
+	run.finish()
+	if kind == legacy.Transactions {
+		v.haveTx = true
+	}
+	return false, nil
+}
+
+func checkExtension(name string, add func(int, string, string)) {
+	if !strings.EqualFold(filepath.Ext(name), ".csv") {
+		add(1, RuleFileNotCSV, fmt.Sprintf("%q does not end in .csv; Konnektive's importer requires a .csv file", filepath.Base(name)))
+	}
+}
+
+// header checks the header row and maps each header position to its
+// canonical column index (-1 for an unknown or repeated name).
+func (v *validator) header(spec *legacy.Spec, names []string, row int, add func(int, string, string)) []int {
+	pos := make([]int, len(names))
+	seen := make([]bool, len(spec.Columns))
+	last, ordered := -1, true
+	for i, n := range names {
+		idx := spec.Index(n)
+		switch {
+		case idx < 0:
+			pos[i] = -1
+			msg := fmt.Sprintf("column %s %q is not a %s column", legacy.Letter(i), n, spec.Kind)
+			if s := suggest(spec, n); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			add(row, RuleHeaderUnknown, msg)
+		case seen[idx]:
+			pos[i] = -1
+			add(row, RuleHeaderDuplicate, fmt.Sprintf("column %q appears twice (again at %s); only the first is read", n, legacy.Letter(i)))
+		default:
+			pos[i] = idx
+			seen[idx] = true
+			if idx < last {
+				ordered = false
+			}
+			last = idx
+		}
+	}
+	for i, c := range spec.Columns {
+		if seen[i] {
+			continue
+		}
+		if c.Required.Always {
+			add(row, RuleHeaderMissing, fmt.Sprintf("required column %s %q is missing", c.Letter, c.Name))
+		} else {
+			add(row, RuleHeaderMissingOpt, fmt.Sprintf("optional column %s %q is missing; konduit fix adds it, empty", c.Letter, c.Name))
+		}
+	}
+	if !ordered {
+		add(row, RuleHeaderOrder, "columns are not in the seed's A..BF order; konduit fix reorders them")
+	}
+	return pos
+}
+
+// suggest finds the spec column a misspelt header name most likely means.
+func suggest(spec *legacy.Spec, name string) string {
+	t := strings.TrimSpace(name)
+	best, bestD := "", 3
+	for _, c := range spec.Columns {
+		if strings.EqualFold(c.Name, t) {
+			return c.Name
+		}
+		if d := distance(strings.ToLower(c.Name), strings.ToLower(t)); d < bestD && d <= len(c.Name)/4+1 {
+			best, bestD = c.Name, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// fileRun is the state of one file being validated.
+type fileRun struct {
+	*compiled
+	v                 *validator
+	nFields           int
+	term              byte
+	names             []string
+	rows              int
+	rowBase, lineBase int
+	// cross-row indexes
+	txIndex   map[string]int32 // merchantTxnId -> index in txInfos
+	txInfos   []txnInfo
+	orders    map[string]orderInfo
+	refs      []ref
+	lastOrder string
+	lastCust  string
+}
+
+type txnInfo struct {
+	row      int
+	typ      uint8
+	totalOK  bool
+	flagged  bool
+	total    int64
+	refunded int64
+}
+
+type orderInfo struct {
+	customerID string
+	row        int
+}
+
+type ref struct {
+	row     int
+	self    string
+	parent  string
+	typ     uint8
+	success bool
+	totalOK bool
+	total   int64
+}
+
+// chunkResult is what a worker found in one chunk; rows are relative.
+type chunkResult struct {
+	run      *fileRun
+	records  int
+	lines    int
+	rows     int
+	findings []Finding
+	facts    []txFact
+	custRefs []custRef
+	err      error
+}
+
+type custRef struct {
+	rel int
+	id  string
+}
+
+func (r *chunkResult) emit(rel, col int, rule, msg string) {
+	f := Finding{Row: rel, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: col}
+	if col >= 0 {
+		c := r.run.spec.Columns[col]
+		f.Column, f.Field = c.Letter, c.Name
+	}
+	r.findings = append(r.findings, f)
+}
+
+// emitLine records a syntax finding that names the line its record starts on.
+func (r *chunkResult) emitLine(rel, line int, rule, msg string) {
+	r.findings = append(r.findings, Finding{Row: rel, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1, line: line})
+}
+
+// pipeline parses chunks in parallel and merges their results in order.
+func (r *fileRun) pipeline(ctx context.Context, chunker *legacy.Chunker, first []byte) error {
+	workers := r.v.opts.Workers
+	type job struct {
+		data []byte
+		res  chan *chunkResult
+	}
+	jobs := make(chan job, workers)
+	futures := make(chan chan *chunkResult, 2*workers)
+	go func() {
+		defer close(futures)
+		defer close(jobs)
+		send := func(data []byte) {
+			res := make(chan *chunkResult, 1)
+			futures <- res
+			jobs <- job{data, res}
+		}
+		if len(first) > 0 {
+			send(first)
+		}
+		for ctx.Err() == nil {
+			ch, err := chunker.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				res := make(chan *chunkResult, 1)
+				res <- &chunkResult{err: err}
+				futures <- res
+				return
+			}
+			if ch.Oversized {
+				res := make(chan *chunkResult, 1)
+				cr := &chunkResult{run: r, records: 1, lines: ch.Lines, rows: 1}
+				if ch.Unclosed {
+					cr.emitLine(1, 0, RuleCSVSyntax, "a quoted field opened here is never closed: the rest of the file is inside it")
+				} else {
+					cr.emitLine(1, 0, RuleCSVRecordTooLarge, fmt.Sprintf("the record is larger than %d bytes; it was skipped", r.v.opts.MaxRecordBytes))
+				}
+				res <- cr
+				futures <- res
+				continue
+			}
+			send(ch.Data)
+		}
+	}()
+	for w := 0; w < workers; w++ {
+		go func() {
+			for j := range jobs {
+				j.res <- r.work(j.data)
+			}
+		}()
+	}
+	var firstErr error
+	for res := range futures {
+		cr := <-res
+		if firstErr != nil {
+			continue // drain
+		}
+		if cr.err != nil {
+			firstErr = cr.err
+			continue
+		}
+		r.merge(cr)
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// work parses and checks one chunk of whole records.
+func (r *fileRun) work(data []byte) *chunkResult {
+	res := &chunkResult{run: r}
+	hasNUL := bytes.IndexByte(data, 0) >= 0
+	validUTF8 := utf8.Valid(data)
+	vals := make([][]byte, len(r.spec.Columns))
+	var fields [][]byte
+	var scratch []byte
+	pos, line := 0, 0
+	for pos < len(data) {
+		rec, next, inner := legacy.SplitRecord(data, pos, r.term)
+		pos = next
+		res.records++
+		rel, recLine := res.records, line
+		line += inner + 1
+		if len(rec) == 0 {
+			res.emit(rel, -1, RuleBlankLine, "a blank line (skipped)")
+			continue
+		}
+		if len(rec) > r.v.opts.MaxRecordBytes {
+			res.rows++
+			if legacy.OversizeError(rec) == legacy.ErrQuoteNotClosed {
+				res.emitLine(rel, recLine, RuleCSVSyntax, "a quoted field opened here is never closed")
+			} else {
+				res.emitLine(rel, recLine, RuleCSVRecordTooLarge, fmt.Sprintf("the record is larger than %d bytes; it was skipped", r.v.opts.MaxRecordBytes))
+			}
+			continue
+		}
+		var err error
+		var errField int
+		fields, scratch, errField, err = legacy.ParseFields(rec, fields, scratch, max(legacy.DefaultMaxFields, r.nFields+1))
+		if err == nil && allEmpty(fields) {
+			res.emit(rel, -1, RuleBlankLine, "an empty row (only separators); skipped")
+			continue
+		}
+		res.rows++
+		switch {
+		case err == legacy.ErrTooManyFields:
+			res.emitLine(rel, recLine, RuleCSVTooManyFields, fmt.Sprintf("the record has more than %d fields; the header has %d", len(fields), r.nFields))
+			continue
+		case err != nil:
+			where := ""
+			if errField >= 0 {
+				where = fmt.Sprintf(" in column %s", legacy.Letter(errField))
+			}
+			res.emitLine(rel, recLine, RuleCSVSyntax, fmt.Sprintf("%v%s; quote every cell and double any quote inside one (\"\")", err, where))
+			continue
+		case hasNUL && bytes.IndexByte(rec, 0) >= 0:
+			res.emitLine(rel, recLine, RuleCSVNUL, "the record holds a NUL byte: the file is not text, or is UTF-16 (save it as CSV UTF-8)")
+			continue
+		case len(fields) != r.nFields:
+			res.emitLine(rel, recLine, RuleCSVFieldCount, fmt.Sprintf("the record has %d fields; the header has %d (a comma inside an unquoted cell?)", len(fields), r.nFields))
+			continue
+		}
+		for i := range vals {
+			vals[i] = nil
+		}
+		for i, f := range fields {
+			p := r.pos[i]
+			if !validUTF8 && !utf8.Valid(f) {
+				res.emitEncoding(rel, p, r.names[i])
+			}
+			if p >= 0 {
+				vals[p] = f
+			}
+		}
+		r.checkCells(vals, rel, res)
+		switch r.kind {
+		case legacy.Transactions:
+			res.facts = append(res.facts, r.checkTxRow(vals, rel, res))
+		default:
+			if id := vals[0]; len(id) > 0 {
+				res.custRefs = append(res.custRefs, custRef{rel: rel, id: string(id)})
+			}
+		}
+	}
+	res.lines = line
+	return res
+}
+
+func (r *chunkResult) emitEncoding(rel, col int, name string) {
+	msg := "holds bytes that are not UTF-8 (Windows-1252 or Latin-1 from Excel); konduit fix transcodes them"
+	if col >= 0 {
+		r.emit(rel, col, RuleEncoding, msg)
+		return
+	}
+	r.findings = append(r.findings, Finding{Row: rel, Field: name, Rule: RuleEncoding, Severity: Error, Message: msg, col: -1})
+}
+
+func allEmpty(fields [][]byte) bool {
+	for _, f := range fields {
+		if len(f) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// merge folds one chunk's results, in file order, into the report and the
+// cross-row indexes.
+func (r *fileRun) merge(cr *chunkResult) {
+	c := r.v.col
+	for _, f := range cr.findings {
+		if f.Rule == RuleCSVSyntax || f.Rule == RuleCSVFieldCount || f.Rule == RuleCSVNUL || f.Rule == RuleCSVRecordTooLarge || f.Rule == RuleCSVTooManyFields {
+			f.Message = fmt.Sprintf("line %d: %s", r.lineBase+f.line+1, f.Message)
+		}
+		f.Row += r.rowBase
+		c.add(f)
+	}
+	for i := range cr.facts {
+		r.crossRow(&cr.facts[i])
+	}
+	for _, ref := range cr.custRefs {
+		if r.v.haveTx {
+			if _, ok := r.v.customers[ref.id]; !ok {
+				c.add(Finding{Row: r.rowBase + ref.rel, Column: "A", Field: legacy.FCustomerID, Rule: RuleUnknownCustomer, Severity: Error, col: 0,
+					Message: fmt.Sprintf("%q is not a customerId of the transactions file", ref.id)})
+			}
+		}
+	}
+	r.rows += cr.rows
+	r.rowBase += cr.records
+	r.lineBase += cr.lines
+}
+
+func (r *fileRun) add(row, col int, rule, msg string) {
+	c := r.spec.Columns[col]
+	r.v.col.add(Finding{Row: row, Column: c.Letter, Field: c.Name, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: col})
+}
+
+func (r *fileRun) crossRow(f *txFact) {
+	row := r.rowBase + f.rel
+	if f.merchantID != "" {
+		if i, dup := r.txIndex[f.merchantID]; dup {
+			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%q is also on row %d; every transaction needs its own merchantTxnId", f.merchantID, r.txInfos[i].row))
+		} else {
+			r.txIndex[f.merchantID] = int32(len(r.txInfos))
+			r.txInfos = append(r.txInfos, txnInfo{row: row, typ: f.typ, totalOK: f.totalOK, total: f.total})
+		}
+	}
+	if f.orderID != "" && f.customerID != "" && (f.orderID != r.lastOrder || f.customerID != r.lastCust) {
+		if o, ok := r.orders[f.orderID]; !ok {
+			r.orders[f.orderID] = orderInfo{customerID: f.customerID, row: row}
+		} else if o.customerID != f.customerID {
+			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %q belongs to customer %q on row %d, and to customer %q here", f.orderID, o.customerID, o.row, f.customerID))
+		}
+		r.lastOrder, r.lastCust = f.orderID, f.customerID
+	}
+	if f.customerID != "" {
+		if ci, ok := r.v.customers[f.customerID]; !ok {
+			r.v.customers[f.customerID] = custInfo{identity: f.identity, row: row}
+		} else if ci.identity != f.identity {
+			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %q has a different name or email address than on row %d", f.customerID, ci.row))
+		}
+	}
+	if f.parent != "" && (f.typ == typeRefund || f.typ == typeCapture) {
+		r.refs = append(r.refs, ref{row: row, self: f.merchantID, parent: f.parent, typ: f.typ, success: f.success, totalOK: f.totalOK, total: f.total})
+	}
+}
+
+// finish runs the rules that need the whole file: parent references.
+func (r *fileRun) finish() {
+	r.v.col.file.Rows = r.rows
+	for _, ref := range r.refs {
+		i, ok := r.txIndex[ref.parent]
+		if !ok || ref.parent == ref.self {
+			r.add(ref.row, tx.parent, RuleParentMissing, fmt.Sprintf("%q is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", ref.parent, typeNames[ref.typ]))
+			continue
+		}
+		p := &r.txInfos[i]
+		switch {
+		case ref.typ == typeRefund && p.typ != typeSale && p.typ != typeCapture:
+			r.add(ref.row, tx.parent, RuleParentType, fmt.Sprintf("this REFUND's parent on row %d is a %s, not a SALE or CAPTURE", p.row, typeNames[p.typ]))
+		case ref.typ == typeCapture && p.typ != typeAuthorize:
+			r.add(ref.row, tx.parent, RuleParentType, fmt.Sprintf("this CAPTURE's parent on row %d is a %s, not an AUTHORIZE", p.row, typeNames[p.typ]))
+		}
+		if ref.typ == typeRefund && ref.success && ref.totalOK {
+			p.refunded += ref.total
+			if p.totalOK && p.refunded > p.total && !p.flagged {
+				p.flagged = true
+				r.add(ref.row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %q reach %s, more than its totalAmount %s on row %d", ref.parent, formatCents(p.refunded), formatCents(p.total), p.row))
+			}
+		}
+	}
+}
