@@ -288,7 +288,9 @@ func TestCrossRowRules(t *testing.T) {
 	t.Run("refunds exceed parent", func(t *testing.T) {
 		r2 := copyRow(refund)
 		r2[legacy.FMerchantTxnID] = "T3"
-		half := func(r row) { r[legacy.FSubTotal], r[legacy.FShipTotal], r[legacy.FSalesTax], r[legacy.FTotalAmount] = "20.00", "0.00", "0.00", "20.00" }
+		half := func(r row) {
+			r[legacy.FSubTotal], r[legacy.FShipTotal], r[legacy.FSalesTax], r[legacy.FTotalAmount] = "20.00", "0.00", "0.00", "20.00"
+		}
 		r1 := copyRow(refund)
 		half(r1)
 		half(r2)

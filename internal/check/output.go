@@ -92,3 +92,20 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	}
 	return nil
 }
+
+// WriteRulesMarkdown writes the rule table.
+func WriteRulesMarkdown(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "## Rules\n\n| Rule | Severity | Fixable | What |\n|---|---|---|---|\n")
+	for _, r := range Rules {
+		fix := ""
+		if r.Fixable {
+			fix = "yes"
+		}
+		fmt.Fprintf(bw, "| `%s` | %s | %s | %s |\n", r.ID, r.Severity, fix, r.Summary)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write rules: %w", err)
+	}
+	return nil
+}

@@ -3,7 +3,6 @@ package check
 import (
 	"bytes"
 	"fmt"
-	"hash/maphash"
 
 	"github.com/konduit/konduit/internal/geo"
 	"github.com/konduit/konduit/internal/legacy"
@@ -62,26 +61,23 @@ func txnTypeCode(v []byte) uint8 {
 
 var typeNames = [...]string{"another type", "SALE", "AUTHORIZE", "CAPTURE", "REFUND"}
 
-// txFact is what the cross-row rules need of one transaction row.
+// txFact is what the cross-row rules need of one transaction row. Ids are
+// hashed here, in the parallel workers, and their bytes kept in the chunk's
+// arena for exact comparison.
 type txFact struct {
-	rel        int // row within the chunk
-	merchantID string
-	orderID    string
-	customerID string
-	parent     string
-	typ        uint8
-	success    bool
-	totalOK    bool
-	total      int64
-	identity   uint64 // hash of first name, last name and email
+	rel                       int32 // row within the chunk
+	typ                       uint8
+	success, totalOK          bool
+	total                     int64
+	identity                  uint64 // hash of first name, last name and email
+	hTxn, hOrder, hCust, hPar uint64
+	txn, order, cust, parent  span
 }
-
-var identitySeed = maphash.MakeSeed()
 
 func is(v []byte, s string) bool { return string(v) == s }
 
 // checkTxRow runs the per-row rules of a transactions file.
-func (c *compiled) checkTxRow(vals [][]byte, rel int, e emitter) txFact {
+func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 	active := is(vals[tx.isActive], "1")
 	nextBill := vals[tx.nextBill]
 	nextOK := isDate(nextBill)
@@ -215,26 +211,22 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e emitter) txFact {
 
 	// Facts for the cross-row rules.
 	f := txFact{
-		rel:        rel,
-		merchantID: string(vals[tx.merchantTxnID]),
-		orderID:    string(vals[tx.orderID]),
-		customerID: string(vals[tx.customerID]),
-		typ:        txnTypeCode(vals[tx.txnType]),
-		success:    is(vals[tx.responseType], legacy.ValueSuccess),
-		totalOK:    ok[3],
-		total:      cent[3],
+		rel:     int32(rel),
+		typ:     txnTypeCode(vals[tx.txnType]),
+		success: is(vals[tx.responseType], legacy.ValueSuccess),
+		totalOK: ok[3],
+		total:   cent[3],
 	}
-	if p := vals[tx.parent]; len(p) > 0 {
-		f.parent = string(p)
+	f.hTxn, f.txn = e.keep(vals[tx.merchantTxnID])
+	f.hOrder, f.order = e.keep(vals[tx.orderID])
+	f.hCust, f.cust = e.keep(vals[tx.customerID])
+	if f.typ == typeRefund || f.typ == typeCapture {
+		f.hPar, f.parent = e.keep(vals[tx.parent])
 	}
-	var h maphash.Hash
-	h.SetSeed(identitySeed)
-	h.Write(vals[tx.firstName])
-	h.WriteByte(0)
-	h.Write(vals[tx.lastName])
-	h.WriteByte(0)
-	h.Write(bytes.ToLower(vals[tx.email]))
-	f.identity = h.Sum64()
+	h := hashID(vals[tx.firstName])
+	h = h*31 ^ hashID(vals[tx.lastName])
+	h = h*31 ^ hashLower(vals[tx.email])
+	f.identity = h
 	return f
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync/atomic"
 )
 
 // Severity of a finding.
@@ -182,6 +183,15 @@ var Rules = []Rule{
 	{RuleUnknownCustomer, Error, false, "customerId not present in the transactions file"},
 }
 
+// ruleIndex numbers the rules by their place in Rules.
+var ruleIndex = func() map[string]int {
+	m := make(map[string]int, len(Rules))
+	for i, r := range Rules {
+		m[r.ID] = i
+	}
+	return m
+}()
+
 var rulesByID = func() map[string]Rule {
 	m := make(map[string]Rule, len(Rules))
 	for _, r := range Rules {
@@ -252,11 +262,14 @@ func (r *Report) Warnings() int {
 }
 
 // collector counts findings exactly and keeps the first examples per rule.
+// Workers ask wants before building a finding: once a rule has all the
+// examples it keeps, they only count.
 type collector struct {
 	max      int // examples kept per rule; <0: all
 	strict   bool
 	kept     []Finding
-	perRule  map[string]int
+	perRule  []int         // by rule index: findings seen
+	full     []atomic.Bool // by rule index: no more examples kept
 	counts   map[RuleCount]int
 	file     *FileSummary
 	fileSeq  int
@@ -264,26 +277,50 @@ type collector struct {
 }
 
 func newCollector(max int, strict bool) *collector {
-	return &collector{max: max, strict: strict, perRule: map[string]int{}, counts: map[RuleCount]int{}}
+	return &collector{max: max, strict: strict, perRule: make([]int, len(Rules)), full: make([]atomic.Bool, len(Rules)), counts: map[RuleCount]int{}}
+}
+
+// wants reports whether a finding of rule idx may still be kept.
+func (c *collector) wants(idx int) bool { return !c.full[idx].Load() }
+
+func (c *collector) severity(s Severity) Severity {
+	if c.strict {
+		return Error
+	}
+	return s
+}
+
+// addCount counts n findings of a rule that are not kept.
+func (c *collector) addCount(idx, n int) {
+	sev := c.severity(Rules[idx].Severity)
+	if sev == Error {
+		c.file.Errors += n
+	} else {
+		c.file.Warnings += n
+	}
+	c.counts[RuleCount{Rule: Rules[idx].ID, Severity: sev}] += n
+	c.perRule[idx] += n
 }
 
 func (c *collector) add(f Finding) {
-	if c.strict && f.Severity == Warning {
-		f.Severity = Error
-	}
+	f.Severity = c.severity(f.Severity)
+	idx := ruleIndex[f.Rule]
 	if f.Severity == Error {
 		c.file.Errors++
 	} else {
 		c.file.Warnings++
 	}
 	c.counts[RuleCount{Rule: f.Rule, Severity: f.Severity}]++
-	n := c.perRule[f.Rule]
+	n := c.perRule[idx]
 	if c.max < 0 || n < c.max {
 		f.File = c.fileName
 		f.seq = c.fileSeq
 		c.kept = append(c.kept, f)
 	}
-	c.perRule[f.Rule] = n + 1
+	c.perRule[idx] = n + 1
+	if c.max >= 0 && n+1 >= c.max {
+		c.full[idx].Store(true)
+	}
 }
 
 func (c *collector) report(files []FileSummary) *Report {

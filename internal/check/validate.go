@@ -73,7 +73,7 @@ func Validate(ctx context.Context, inputs []Input, opts Options) (*Report, error
 	v := &validator{
 		opts:      &opts,
 		col:       newCollector(opts.MaxFindings, opts.Strict),
-		customers: map[string]custInfo{},
+		customers: newIDIndex(),
 		files:     make([]FileSummary, len(inputs)),
 	}
 	var later []int
@@ -99,7 +99,8 @@ type validator struct {
 	opts      *Options
 	col       *collector
 	files     []FileSummary
-	customers map[string]custInfo // across transactions files
+	customers *idIndex   // customerIds of the transactions files
+	custInfos []custInfo // by customers' entry
 	haveTx    bool
 }
 
@@ -186,8 +187,9 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 		nFields:  len(names),
 		term:     chunker.Term,
 		names:    names,
-		txIndex:  map[string]int32{},
-		orders:   map[string]orderInfo{},
+		txIndex:  newIDIndex(),
+		orders:   newIDIndex(),
+		lastCust: -1,
 		rowBase:  row,
 		lineBase: line - 1,
 	}
@@ -300,12 +302,15 @@ type fileRun struct {
 	rows              int
 	rowBase, lineBase int
 	// cross-row indexes
-	txIndex   map[string]int32 // merchantTxnId -> index in txInfos
-	txInfos   []txnInfo
-	orders    map[string]orderInfo
-	refs      []ref
-	lastOrder string
-	lastCust  string
+	txIndex    *idIndex  // merchantTxnIds
+	txInfos    []txnInfo // by txIndex entry
+	orders     *idIndex  // orderIds
+	orderCusts []int32   // by orders entry: the customer's entry
+	orderRows  []int
+	refs       []ref
+	refArena   []byte
+	lastOrder  []byte
+	lastCust   int32
 }
 
 type txnInfo struct {
@@ -317,15 +322,11 @@ type txnInfo struct {
 	refunded int64
 }
 
-type orderInfo struct {
-	customerID string
-	row        int
-}
-
 type ref struct {
 	row     int
-	self    string
-	parent  string
+	self    bool // names its own merchantTxnId
+	hParent uint64
+	parent  span // in refArena
 	typ     uint8
 	success bool
 	totalOK bool
@@ -339,17 +340,36 @@ type chunkResult struct {
 	lines    int
 	rows     int
 	findings []Finding
+	skipped  []int32 // per rule index: findings counted but not kept
 	facts    []txFact
 	custRefs []custRef
+	arena    []byte // the ids of facts and custRefs
 	err      error
 }
 
 type custRef struct {
 	rel int
-	id  string
+	h   uint64
+	id  span
 }
 
+// keep hashes an id and copies it into the chunk's arena.
+func (r *chunkResult) keep(b []byte) (uint64, span) {
+	s := span{int32(len(r.arena)), int32(len(b))}
+	r.arena = append(r.arena, b...)
+	return hashID(b), s
+}
+
+func (r *chunkResult) bytes(s span) []byte { return r.arena[s.off : s.off+s.n] }
+
 func (r *chunkResult) emit(rel, col int, rule, msg string) {
+	if idx := ruleIndex[rule]; !r.run.v.col.wants(idx) {
+		if r.skipped == nil {
+			r.skipped = make([]int32, len(Rules))
+		}
+		r.skipped[idx]++
+		return
+	}
 	f := Finding{Row: rel, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: col}
 	if col >= 0 {
 		c := r.run.spec.Columns[col]
@@ -506,7 +526,8 @@ func (r *fileRun) work(data []byte) *chunkResult {
 			res.facts = append(res.facts, r.checkTxRow(vals, rel, res))
 		default:
 			if id := vals[0]; len(id) > 0 {
-				res.custRefs = append(res.custRefs, custRef{rel: rel, id: string(id)})
+				h, sp := res.keep(id)
+				res.custRefs = append(res.custRefs, custRef{rel: rel, h: h, id: sp})
 			}
 		}
 	}
@@ -543,15 +564,22 @@ func (r *fileRun) merge(cr *chunkResult) {
 		f.Row += r.rowBase
 		c.add(f)
 	}
+	for idx, n := range cr.skipped {
+		if n > 0 {
+			c.addCount(idx, int(n))
+		}
+	}
 	for i := range cr.facts {
-		r.crossRow(&cr.facts[i])
+		r.crossRow(cr, &cr.facts[i])
 	}
 	for _, ref := range cr.custRefs {
-		if r.v.haveTx {
-			if _, ok := r.v.customers[ref.id]; !ok {
-				c.add(Finding{Row: r.rowBase + ref.rel, Column: "A", Field: legacy.FCustomerID, Rule: RuleUnknownCustomer, Severity: Error, col: 0,
-					Message: fmt.Sprintf("%q is not a customerId of the transactions file", ref.id)})
-			}
+		if !r.v.haveTx {
+			break
+		}
+		id := cr.bytes(ref.id)
+		if _, ok := r.v.customers.lookup(ref.h, id); !ok {
+			c.add(Finding{Row: r.rowBase + ref.rel, Column: "A", Field: legacy.FCustomerID, Rule: RuleUnknownCustomer, Severity: Error, col: 0,
+				Message: fmt.Sprintf("%q is not a customerId of the transactions file", id)})
 		}
 	}
 	r.rows += cr.rows
@@ -564,33 +592,44 @@ func (r *fileRun) add(row, col int, rule, msg string) {
 	r.v.col.add(Finding{Row: row, Column: c.Letter, Field: c.Name, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: col})
 }
 
-func (r *fileRun) crossRow(f *txFact) {
-	row := r.rowBase + f.rel
-	if f.merchantID != "" {
-		if i, dup := r.txIndex[f.merchantID]; dup {
-			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%q is also on row %d; every transaction needs its own merchantTxnId", f.merchantID, r.txInfos[i].row))
+func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
+	row := r.rowBase + int(f.rel)
+	v := r.v
+	txn := cr.bytes(f.txn)
+	if len(txn) > 0 {
+		if i, dup := r.txIndex.lookup(f.hTxn, txn); dup {
+			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%q is also on row %d; every transaction needs its own merchantTxnId", txn, r.txInfos[i].row))
 		} else {
-			r.txIndex[f.merchantID] = int32(len(r.txInfos))
+			r.txIndex.insert(f.hTxn, txn)
 			r.txInfos = append(r.txInfos, txnInfo{row: row, typ: f.typ, totalOK: f.totalOK, total: f.total})
 		}
 	}
-	if f.orderID != "" && f.customerID != "" && (f.orderID != r.lastOrder || f.customerID != r.lastCust) {
-		if o, ok := r.orders[f.orderID]; !ok {
-			r.orders[f.orderID] = orderInfo{customerID: f.customerID, row: row}
-		} else if o.customerID != f.customerID {
-			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %q belongs to customer %q on row %d, and to customer %q here", f.orderID, o.customerID, o.row, f.customerID))
+	cust := int32(-1)
+	if id := cr.bytes(f.cust); len(id) > 0 {
+		i, ok := v.customers.lookup(f.hCust, id)
+		if !ok {
+			i = v.customers.insert(f.hCust, id)
+			v.custInfos = append(v.custInfos, custInfo{identity: f.identity, row: row})
+		} else if ci := v.custInfos[i]; ci.identity != f.identity {
+			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %q has a different name or email address than on row %d", id, ci.row))
 		}
-		r.lastOrder, r.lastCust = f.orderID, f.customerID
+		cust = i
 	}
-	if f.customerID != "" {
-		if ci, ok := r.v.customers[f.customerID]; !ok {
-			r.v.customers[f.customerID] = custInfo{identity: f.identity, row: row}
-		} else if ci.identity != f.identity {
-			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %q has a different name or email address than on row %d", f.customerID, ci.row))
+	if order := cr.bytes(f.order); len(order) > 0 && cust >= 0 && (cust != r.lastCust || !bytes.Equal(order, r.lastOrder)) {
+		if i, ok := r.orders.lookup(f.hOrder, order); !ok {
+			r.orders.insert(f.hOrder, order)
+			r.orderCusts = append(r.orderCusts, cust)
+			r.orderRows = append(r.orderRows, row)
+		} else if first := r.orderCusts[i]; first != cust {
+			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %q belongs to customer %q on row %d, and to customer %q here",
+				order, v.customers.bytes(first), r.orderRows[i], v.customers.bytes(cust)))
 		}
+		r.lastOrder, r.lastCust = append(r.lastOrder[:0], order...), cust
 	}
-	if f.parent != "" && (f.typ == typeRefund || f.typ == typeCapture) {
-		r.refs = append(r.refs, ref{row: row, self: f.merchantID, parent: f.parent, typ: f.typ, success: f.success, totalOK: f.totalOK, total: f.total})
+	if parent := cr.bytes(f.parent); len(parent) > 0 {
+		r.refs = append(r.refs, ref{row: row, self: bytes.Equal(parent, txn), hParent: f.hPar,
+			parent: span{int32(len(r.refArena)), int32(len(parent))}, typ: f.typ, success: f.success, totalOK: f.totalOK, total: f.total})
+		r.refArena = append(r.refArena, parent...)
 	}
 }
 
@@ -598,9 +637,10 @@ func (r *fileRun) crossRow(f *txFact) {
 func (r *fileRun) finish() {
 	r.v.col.file.Rows = r.rows
 	for _, ref := range r.refs {
-		i, ok := r.txIndex[ref.parent]
-		if !ok || ref.parent == ref.self {
-			r.add(ref.row, tx.parent, RuleParentMissing, fmt.Sprintf("%q is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", ref.parent, typeNames[ref.typ]))
+		parent := r.refArena[ref.parent.off : ref.parent.off+ref.parent.n]
+		i, ok := r.txIndex.lookup(ref.hParent, parent)
+		if !ok || ref.self {
+			r.add(ref.row, tx.parent, RuleParentMissing, fmt.Sprintf("%q is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", parent, typeNames[ref.typ]))
 			continue
 		}
 		p := &r.txInfos[i]
@@ -614,7 +654,7 @@ func (r *fileRun) finish() {
 			p.refunded += ref.total
 			if p.totalOK && p.refunded > p.total && !p.flagged {
 				p.flagged = true
-				r.add(ref.row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %q reach %s, more than its totalAmount %s on row %d", ref.parent, formatCents(p.refunded), formatCents(p.total), p.row))
+				r.add(ref.row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %q reach %s, more than its totalAmount %s on row %d", parent, formatCents(p.refunded), formatCents(p.total), p.row))
 			}
 		}
 	}
