@@ -19,7 +19,6 @@ type validateOptions struct {
 	maxFindings int
 	strict      bool
 	cardTokens  bool
-	vault       string
 }
 
 func init() { register(newValidateCmd) }
