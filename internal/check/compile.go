@@ -19,9 +19,12 @@ type emitter interface {
 type cellCheck struct {
 	idx    int // canonical index
 	col    legacy.Column
-	typeOK func(v []byte) bool // nil: the column's checks are in rowRules
-	rule   string              // the rule a failed typeOK reports
+	fast   fastCheck           // common checks done inline, without a call
+	maxLen int                 // for fastVarchar
+	typeOK func(v []byte) bool // nil: the column's checks are in the row rules
+	rule   string              // the rule a failed type check reports
 	text   bool                // free text: formula-injection applies
+	opt    bool                // optional: an empty value is fine
 	scan   bool                // card-number-elsewhere applies
 	// conditions for a conditional requirement, compiled to indexes
 	conds []compiledCond
@@ -69,6 +72,26 @@ var noCardScan = map[string]bool{
 	legacy.FExternalToken:    true,
 }
 
+// fastCheck names the checks checkCells runs inline.
+type fastCheck uint8
+
+const (
+	fastNone    fastCheck = iota
+	fastVarchar           // at most maxLen code points: len(v) <= maxLen is enough for most
+	fastBit               // 0 or 1
+	fastDigits            // integer, phone
+)
+
+// cannotHoldCard: a valid value of these types has no 13-digit run, so
+// card-number-elsewhere need not scan it.
+func cannotHoldCard(t legacy.Type) bool {
+	switch t {
+	case legacy.Date, legacy.Datetime, legacy.Bit, legacy.Enum, legacy.Country:
+		return true
+	}
+	return false
+}
+
 func compile(spec *legacy.Spec, pos []int, opts *Options) *compiled {
 	c := &compiled{spec: spec, kind: spec.Kind, pos: pos, present: make([]bool, len(spec.Columns)), opts: opts, asOf: []byte(opts.AsOf)}
 	for _, i := range pos {
@@ -80,7 +103,7 @@ func compile(spec *legacy.Spec, pos []int, opts *Options) *compiled {
 		if !c.present[i] {
 			continue
 		}
-		ch := cellCheck{idx: i, col: col, scan: !noCardScan[col.Name]}
+		ch := cellCheck{idx: i, col: col, scan: !noCardScan[col.Name], opt: col.Required.Optional()}
 		for _, cond := range col.Required.When {
 			cc := compiledCond{idx: spec.Index(cond.Field)}
 			for _, v := range cond.Values {
@@ -90,6 +113,14 @@ func compile(spec *legacy.Spec, pos []int, opts *Options) *compiled {
 		}
 		if !specialColumns[col.Name] || spec.Kind != legacy.Transactions {
 			ch.typeOK, ch.rule = typeCheck(col)
+			switch col.Type {
+			case legacy.Varchar:
+				ch.fast, ch.maxLen = fastVarchar, col.MaxLen
+			case legacy.Bit:
+				ch.fast = fastBit
+			case legacy.Integer, legacy.Phone:
+				ch.fast = fastDigits
+			}
 		}
 		ch.text = col.Type == legacy.Varchar
 		c.checks = append(c.checks, ch)
@@ -193,16 +224,29 @@ func (c *compiled) checkCells(vals [][]byte, rel int, e emitter) {
 		ch := &c.checks[i]
 		v := vals[ch.idx]
 		if len(v) == 0 {
-			c.checkRequired(ch, vals, rel, e)
+			if !ch.opt {
+				c.checkRequired(ch, vals, rel, e)
+			}
 			continue
 		}
-		if ch.typeOK != nil && !ch.typeOK(v) {
+		valid := true
+		switch ch.fast {
+		case fastVarchar:
+			valid = len(v) <= ch.maxLen || ch.typeOK(v)
+		case fastBit:
+			valid = len(v) == 1 && (v[0] == '0' || v[0] == '1')
+		case fastDigits:
+			valid = isDigits(v)
+		default:
+			valid = ch.typeOK == nil || ch.typeOK(v)
+		}
+		if !valid {
 			e.emit(rel, ch.idx, ch.rule, typeMessage(ch.col, ch.rule, v))
 		}
 		if ch.text && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@') {
 			e.emit(rel, ch.idx, RuleFormulaInjection, fmt.Sprintf("starts with %q: a spreadsheet would run it as a formula; remove the leading character or prefix it with an apostrophe when opening", v[0]))
 		}
-		if ch.scan && len(v) >= 13 && cardRun(v) {
+		if ch.scan && len(v) >= 13 && !(valid && cannotHoldCard(ch.col.Type)) && cardRun(v) {
 			e.emit(rel, ch.idx, RuleCardNumberElsewhere, "holds what looks like a card number (a Luhn-valid 13-19 digit run); card numbers belong only in cardNumber")
 		}
 	}

@@ -1,17 +1,15 @@
 package check
 
-import "bytes"
+import (
+	"bytes"
+	"hash/maphash"
+)
 
-// hashID is FNV-1a over an id's bytes: cheap enough to run in the parallel
-// workers, so that the sequential merger only touches uint64 keys.
-func hashID(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
-}
+var idSeed = maphash.MakeSeed()
+
+// hashID hashes an id's bytes (the runtime's AES hash): done in the
+// parallel workers, so that the sequential merger only touches uint64 keys.
+func hashID(b []byte) uint64 { return maphash.Bytes(idSeed, b) }
 
 // hashLower is hashID of the ASCII-lower-cased bytes (emails compare
 // without case).
@@ -40,7 +38,10 @@ type idIndex struct {
 	collide map[string]int32 // ids whose hash another id already holds
 }
 
-func newIDIndex() *idIndex { return &idIndex{byHash: map[uint64]int32{}} }
+// newIDIndex returns an index sized for about n ids.
+func newIDIndex(n int) *idIndex {
+	return &idIndex{byHash: make(map[uint64]int32, n), spans: make([]span, 0, n), arena: make([]byte, 0, 12*n)}
+}
 
 func (x *idIndex) bytes(i int32) []byte {
 	s := x.spans[i]

@@ -138,8 +138,10 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 	var ok [5]bool
 	for k, idx := range amounts {
 		v := vals[idx]
-		if len(v) > 0 && isDecimal(v) {
-			cent[k], ok[k] = cents(v), true
+		if len(v) == 0 {
+			continue
+		}
+		if cent[k], ok[k] = parseDecimal(v); ok[k] {
 			if cent[k] < 0 {
 				e.emit(rel, idx, RuleNegativeAmount, fmt.Sprintf("%s is negative; refunds are positive amounts on a REFUND row", v))
 			}

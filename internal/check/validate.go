@@ -73,7 +73,7 @@ func Validate(ctx context.Context, inputs []Input, opts Options) (*Report, error
 	v := &validator{
 		opts:      &opts,
 		col:       newCollector(opts.MaxFindings, opts.Strict),
-		customers: newIDIndex(),
+		customers: newIDIndex(0),
 		files:     make([]FileSummary, len(inputs)),
 	}
 	var later []int
@@ -187,8 +187,8 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 		nFields:  len(names),
 		term:     chunker.Term,
 		names:    names,
-		txIndex:  newIDIndex(),
-		orders:   newIDIndex(),
+		txIndex:  newIDIndex(expectRows(rc)),
+		orders:   newIDIndex(expectRows(rc) / 2),
 		lastCust: -1,
 		rowBase:  row,
 		lineBase: line - 1,
@@ -204,6 +204,17 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 		v.haveTx = true
 	}
 	return false, nil
+}
+
+// expectRows guesses a file's row count from its size (about 450 bytes a
+// transaction row), to size the indexes once instead of growing them.
+func expectRows(rc io.ReadCloser) int {
+	if f, ok := rc.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return int(min(st.Size()/450, 1<<24))
+		}
+	}
+	return 0
 }
 
 func checkExtension(name string, add func(int, string, string)) {
@@ -307,6 +318,7 @@ type fileRun struct {
 	orders     *idIndex  // orderIds
 	orderCusts []int32   // by orders entry: the customer's entry
 	orderRows  []int
+	lastCustID []byte // the previous row's customer, whose entry is lastCust
 	refs       []ref
 	refArena   []byte
 	lastOrder  []byte
@@ -457,34 +469,40 @@ func (r *fileRun) pipeline(ctx context.Context, chunker *legacy.Chunker, first [
 // work parses and checks one chunk of whole records.
 func (r *fileRun) work(data []byte) *chunkResult {
 	res := &chunkResult{run: r}
+	if r.kind == legacy.Transactions {
+		res.facts = make([]txFact, 0, len(data)/300+1)
+		res.arena = make([]byte, 0, len(data)/12+64)
+	}
 	hasNUL := bytes.IndexByte(data, 0) >= 0
 	validUTF8 := utf8.Valid(data)
 	vals := make([][]byte, len(r.spec.Columns))
 	var fields [][]byte
 	var scratch []byte
-	pos, line := 0, 0
-	for pos < len(data) {
-		rec, next, inner := legacy.SplitRecord(data, pos, r.term)
-		pos = next
+	// Line numbers are needed only for syntax findings: lineAt counts them
+	// then, instead of on every record.
+	lineAt := func(off int) int { return bytes.Count(data[:off], []byte{r.term}) }
+	maxFields := max(legacy.DefaultMaxFields, r.nFields+1)
+	for pos := 0; pos < len(data); {
+		recStart := pos
+		var err error
+		var errField int
+		fields, scratch, pos, errField, err = legacy.ParseRecord(data, pos, r.term, fields, scratch, maxFields)
 		res.records++
-		rel, recLine := res.records, line
-		line += inner + 1
-		if len(rec) == 0 {
+		rel := res.records
+		if len(fields) == 1 && len(fields[0]) == 0 && err == nil {
 			res.emit(rel, -1, RuleBlankLine, "a blank line (skipped)")
 			continue
 		}
-		if len(rec) > r.v.opts.MaxRecordBytes {
+		if pos-recStart > r.v.opts.MaxRecordBytes {
 			res.rows++
+			rec, _, _ := legacy.SplitRecord(data, recStart, r.term)
 			if legacy.OversizeError(rec) == legacy.ErrQuoteNotClosed {
-				res.emitLine(rel, recLine, RuleCSVSyntax, "a quoted field opened here is never closed")
+				res.emitLine(rel, lineAt(recStart), RuleCSVSyntax, "a quoted field opened here is never closed")
 			} else {
-				res.emitLine(rel, recLine, RuleCSVRecordTooLarge, fmt.Sprintf("the record is larger than %d bytes; it was skipped", r.v.opts.MaxRecordBytes))
+				res.emitLine(rel, lineAt(recStart), RuleCSVRecordTooLarge, fmt.Sprintf("the record is larger than %d bytes; it was skipped", r.v.opts.MaxRecordBytes))
 			}
 			continue
 		}
-		var err error
-		var errField int
-		fields, scratch, errField, err = legacy.ParseFields(rec, fields, scratch, max(legacy.DefaultMaxFields, r.nFields+1))
 		if err == nil && allEmpty(fields) {
 			res.emit(rel, -1, RuleBlankLine, "an empty row (only separators); skipped")
 			continue
@@ -492,20 +510,20 @@ func (r *fileRun) work(data []byte) *chunkResult {
 		res.rows++
 		switch {
 		case err == legacy.ErrTooManyFields:
-			res.emitLine(rel, recLine, RuleCSVTooManyFields, fmt.Sprintf("the record has more than %d fields; the header has %d", len(fields), r.nFields))
+			res.emitLine(rel, lineAt(recStart), RuleCSVTooManyFields, fmt.Sprintf("the record has more than %d fields; the header has %d", len(fields), r.nFields))
 			continue
 		case err != nil:
 			where := ""
 			if errField >= 0 {
 				where = fmt.Sprintf(" in column %s", legacy.Letter(errField))
 			}
-			res.emitLine(rel, recLine, RuleCSVSyntax, fmt.Sprintf("%v%s; quote every cell and double any quote inside one (\"\")", err, where))
+			res.emitLine(rel, lineAt(recStart), RuleCSVSyntax, fmt.Sprintf("%v%s; quote every cell and double any quote inside one (\"\")", err, where))
 			continue
-		case hasNUL && bytes.IndexByte(rec, 0) >= 0:
-			res.emitLine(rel, recLine, RuleCSVNUL, "the record holds a NUL byte: the file is not text, or is UTF-16 (save it as CSV UTF-8)")
+		case hasNUL && bytes.IndexByte(data[recStart:pos], 0) >= 0:
+			res.emitLine(rel, lineAt(recStart), RuleCSVNUL, "the record holds a NUL byte: the file is not text, or is UTF-16 (save it as CSV UTF-8)")
 			continue
 		case len(fields) != r.nFields:
-			res.emitLine(rel, recLine, RuleCSVFieldCount, fmt.Sprintf("the record has %d fields; the header has %d (a comma inside an unquoted cell?)", len(fields), r.nFields))
+			res.emitLine(rel, lineAt(recStart), RuleCSVFieldCount, fmt.Sprintf("the record has %d fields; the header has %d (a comma inside an unquoted cell?)", len(fields), r.nFields))
 			continue
 		}
 		for i := range vals {
@@ -531,7 +549,7 @@ func (r *fileRun) work(data []byte) *chunkResult {
 			}
 		}
 	}
-	res.lines = line
+	res.lines = lineAt(len(data))
 	return res
 }
 
@@ -605,7 +623,12 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 		}
 	}
 	cust := int32(-1)
-	if id := cr.bytes(f.cust); len(id) > 0 {
+	if id := cr.bytes(f.cust); len(id) > 0 && r.lastCust >= 0 && bytes.Equal(id, r.lastCustID) {
+		cust = r.lastCust
+		if ci := v.custInfos[cust]; ci.identity != f.identity {
+			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %q has a different name or email address than on row %d", id, ci.row))
+		}
+	} else if len(id) > 0 {
 		i, ok := v.customers.lookup(f.hCust, id)
 		if !ok {
 			i = v.customers.insert(f.hCust, id)
@@ -624,7 +647,13 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %q belongs to customer %q on row %d, and to customer %q here",
 				order, v.customers.bytes(first), r.orderRows[i], v.customers.bytes(cust)))
 		}
-		r.lastOrder, r.lastCust = append(r.lastOrder[:0], order...), cust
+		r.lastOrder = append(r.lastOrder[:0], order...)
+	}
+	if cust != r.lastCust {
+		r.lastCust = cust
+		if cust >= 0 {
+			r.lastCustID = append(r.lastCustID[:0], v.customers.bytes(cust)...)
+		}
 	}
 	if parent := cr.bytes(f.parent); len(parent) > 0 {
 		r.refs = append(r.refs, ref{row: row, self: bytes.Equal(parent, txn), hParent: f.hPar,

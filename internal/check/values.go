@@ -92,46 +92,53 @@ func isDatetime(b []byte) bool {
 // isDecimal reports whether b is -?digits[.digits] with at most two
 // fractional digits.
 func isDecimal(b []byte) bool {
+	_, ok := parseDecimal(b)
+	return ok
+}
+
+// parseDecimal reads -?digits[.digits] (at most two fractional digits) as
+// cents, in one pass.
+func parseDecimal(b []byte) (int64, bool) {
+	i, neg := 0, false
 	if len(b) > 0 && b[0] == '-' {
-		b = b[1:]
+		i, neg = 1, true
 	}
-	whole, frac, dot := bytes.Cut(b, []byte{'.'})
-	if !isDigits(whole) {
-		return false
+	var v int64
+	whole, frac, dot := 0, 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if whole+frac >= 17 {
+				return 0, false
+			}
+			v = v*10 + int64(c-'0')
+			if dot {
+				frac++
+			} else {
+				whole++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
 	}
-	if dot {
-		return len(frac) >= 1 && len(frac) <= 2 && isDigits(frac)
+	if whole == 0 || (dot && (frac == 0 || frac > 2)) {
+		return 0, false
 	}
-	return true
+	for ; frac < 2; frac++ {
+		v *= 10
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // cents parses a value that isDecimal accepted.
 func cents(b []byte) int64 {
-	neg := false
-	if len(b) > 0 && b[0] == '-' {
-		neg, b = true, b[1:]
-	}
-	var v int64
-	frac := -1
-	for _, c := range b {
-		if c == '.' {
-			frac = 0
-			continue
-		}
-		v = v*10 + int64(c-'0')
-		if frac >= 0 {
-			frac++
-		}
-	}
-	switch frac {
-	case -1, 0:
-		v *= 100
-	case 1:
-		v *= 10
-	}
-	if neg {
-		return -v
-	}
+	v, _ := parseDecimal(b)
 	return v
 }
 

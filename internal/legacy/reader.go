@@ -423,3 +423,90 @@ func (r *Reader) Read() (*Record, error) {
 		return rec, nil
 	}
 }
+
+// ParseRecord parses the record starting at data[pos:] in one pass, finding
+// its end while splitting its fields: the fast path for well-formed records.
+// Anything irregular (a bare quote, text after a closing quote, an unclosed
+// quote, too many fields) falls back to SplitRecord and ParseFields, so the
+// result is always what those two give. next is the position after the
+// record's terminator; err and errField are ParseFields'.
+func ParseRecord(data []byte, pos int, term byte, dst [][]byte, scratch []byte, maxFields int) (fields [][]byte, scratch2 []byte, next int, errField int, err error) {
+	if maxFields <= 0 {
+		maxFields = DefaultMaxFields
+	}
+	dst, scratch = dst[:0], scratch[:0]
+	n := len(data)
+	p := pos
+	for len(dst) < maxFields {
+		if p < n && data[p] == '"' {
+			start := p + 1
+			q := start
+			escaped := false
+			for {
+				i := bytes.IndexByte(data[q:], '"')
+				if i < 0 {
+					return slowRecord(data, pos, term, dst, scratch, maxFields)
+				}
+				q += i
+				if q+1 < n && data[q+1] == '"' {
+					escaped = true
+					q += 2
+					continue
+				}
+				break
+			}
+			field := data[start:q:q]
+			if escaped {
+				s := len(scratch)
+				for j := start; j < q; j++ {
+					scratch = append(scratch, data[j])
+					if data[j] == '"' {
+						j++
+					}
+				}
+				field = scratch[s:len(scratch):len(scratch)]
+			}
+			p = q + 1
+			switch {
+			case p >= n:
+				return append(dst, field), scratch, n, -1, nil
+			case data[p] == ',':
+				dst = append(dst, field)
+				p++
+				continue
+			case data[p] == term:
+				return append(dst, field), scratch, p + 1, -1, nil
+			case term == '\n' && data[p] == '\r' && p+1 < n && data[p+1] == '\n':
+				return append(dst, field), scratch, p + 2, -1, nil
+			}
+			return slowRecord(data, pos, term, dst, scratch, maxFields)
+		}
+		start := p
+		for p < n {
+			c := data[p]
+			if c == ',' || c == term || c == '"' {
+				break
+			}
+			p++
+		}
+		if p < n && data[p] == '"' {
+			return slowRecord(data, pos, term, dst, scratch, maxFields)
+		}
+		field := data[start:p:p]
+		if p >= n || data[p] == term {
+			if term == '\n' && len(field) > 0 && field[len(field)-1] == '\r' {
+				field = field[: len(field)-1 : len(field)-1]
+			}
+			return append(dst, field), scratch, min(p+1, n), -1, nil
+		}
+		dst = append(dst, field)
+		p++ // the comma; a field after it at the end of data is empty
+	}
+	return slowRecord(data, pos, term, dst, scratch, maxFields)
+}
+
+func slowRecord(data []byte, pos int, term byte, dst [][]byte, scratch []byte, maxFields int) ([][]byte, []byte, int, int, error) {
+	rec, next, _ := SplitRecord(data, pos, term)
+	fields, scratch, errField, err := ParseFields(rec, dst, scratch, maxFields)
+	return fields, scratch, next, errField, err
+}
