@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/vault"
 )
 
 type validateOptions struct {
@@ -19,6 +20,7 @@ type validateOptions struct {
 	maxFindings int
 	strict      bool
 	cardTokens  bool
+	vault       string
 }
 
 func init() { register(newValidateCmd) }
@@ -47,6 +49,7 @@ Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage or I/O trouble.`,
 	f.IntVar(&o.maxFindings, "max-findings", 10, "examples kept per rule (counts are always exact); -1 keeps all")
 	f.BoolVar(&o.strict, "strict", false, "treat warnings as errors")
 	f.BoolVar(&o.cardTokens, "card-tokens", false, "cardNumber holds tokens, not card numbers: skip the Luhn checks")
+	f.StringVar(&o.vault, "vault", "", "accept this card vault's tokens where a card number is expected (no key needed)")
 	return cmd
 }
 
@@ -79,7 +82,15 @@ func (o validateOptions) checkOptions() (check.Options, error) {
 	} else if _, err := time.Parse("2006-01-02", asOf); err != nil {
 		return check.Options{}, usageErrorf("--as-of %q is not a date YYYY-MM-DD", asOf)
 	}
-	return check.Options{AsOf: asOf, MaxFindings: o.maxFindings, Strict: o.strict, CardTokens: o.cardTokens}, nil
+	opts := check.Options{AsOf: asOf, MaxFindings: o.maxFindings, Strict: o.strict, CardTokens: o.cardTokens}
+	if o.vault != "" {
+		v, err := vault.Open(o.vault, vault.Options{})
+		if err != nil {
+			return check.Options{}, withHint(fmt.Errorf("open vault: %w", err), "--vault names the vault file that konduit tokenize wrote")
+		}
+		opts.IsToken = v.IsToken
+	}
+	return opts, nil
 }
 
 // reportWriter returns the function that prints a report in a format.

@@ -206,3 +206,32 @@ func TestSpecDocIsCurrent(t *testing.T) {
 		t.Fatalf("spec json: %v", err)
 	}
 }
+
+// TestValidateVaultTokens: tokenized card numbers fail the Luhn check unless
+// validate is given the vault (or --card-tokens).
+func TestValidateVaultTokens(t *testing.T) {
+	dir := generated(t, 30)
+	key := []string{"KONDUIT_VAULT_KEY=" + strings.Repeat("ab", 32)}
+	tx := legacy.Transactions.FileName()
+	if r := runCLI(t, dir, key, "tokenize", "--vault", "cards.vault", "-o", "tok", tx); r.code != 0 {
+		t.Fatalf("tokenize: exit %d %s", r.code, r.stderr)
+	}
+	tokenized := filepath.Join("tok", tx)
+	r := runCLI(t, dir, nil, "validate", "--as-of", "2025-06-30", "--format", "json", tokenized)
+	if r.code != exitDataErrors || !strings.Contains(r.stdout, `"card-luhn"`) {
+		t.Fatalf("tokens without the vault: exit %d\n%.400s", r.code, r.stdout)
+	}
+	// The vault's tokens are accepted without its key.
+	r = runCLI(t, dir, nil, "validate", "--as-of", "2025-06-30", "--vault", "cards.vault", tokenized)
+	if r.code != 0 {
+		t.Fatalf("with --vault: exit %d\n%s", r.code, r.stdout)
+	}
+	r = runCLI(t, dir, nil, "validate", "--as-of", "2025-06-30", "--card-tokens", tokenized)
+	if r.code != 0 {
+		t.Fatalf("with --card-tokens: exit %d\n%s", r.code, r.stdout)
+	}
+	r = runCLI(t, dir, nil, "validate", "--vault", "missing.vault", tokenized)
+	if r.code != exitUsage {
+		t.Fatalf("missing vault: exit %d %s", r.code, r.stderr)
+	}
+}
