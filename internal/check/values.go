@@ -136,12 +136,6 @@ func parseDecimal(b []byte) (int64, bool) {
 	return v, true
 }
 
-// cents parses a value that isDecimal accepted.
-func cents(b []byte) int64 {
-	v, _ := parseDecimal(b)
-	return v
-}
-
 // isEmail reports whether b looks like local@domain.tld: one @, no spaces,
 // a non-empty local part, domain labels of letters, digits and hyphens, and
 // a top-level domain of at least two letters.
