@@ -484,18 +484,16 @@ func (r *fileRun) work(data []byte) *chunkResult {
 	maxFields := max(legacy.DefaultMaxFields, r.nFields+1)
 	for pos := 0; pos < len(data); {
 		recStart := pos
-		var err error
-		var errField int
-		fields, scratch, pos, errField, err = legacy.ParseRecord(data, pos, r.term, fields, scratch, maxFields)
+		rec, next, _ := legacy.SplitRecord(data, pos, r.term)
+		pos = next
 		res.records++
 		rel := res.records
-		if len(fields) == 1 && len(fields[0]) == 0 && err == nil {
+		if len(rec) == 0 {
 			res.emit(rel, -1, RuleBlankLine, "a blank line (skipped)")
 			continue
 		}
 		if pos-recStart > r.v.opts.MaxRecordBytes {
 			res.rows++
-			rec, _, _ := legacy.SplitRecord(data, recStart, r.term)
 			if legacy.OversizeError(rec) == legacy.ErrQuoteNotClosed {
 				res.emitLine(rel, lineAt(recStart), RuleCSVSyntax, "a quoted field opened here is never closed")
 			} else {
@@ -503,6 +501,9 @@ func (r *fileRun) work(data []byte) *chunkResult {
 			}
 			continue
 		}
+		var err error
+		var errField int
+		fields, scratch, errField, err = legacy.ParseFields(rec, fields, scratch, maxFields)
 		if err == nil && allEmpty(fields) {
 			res.emit(rel, -1, RuleBlankLine, "an empty row (only separators); skipped")
 			continue

@@ -48,38 +48,3 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseRecord: the one-pass parser gives exactly what SplitRecord and
-// ParseFields give, record by record.
-func FuzzParseRecord(f *testing.F) {
-	f.Add([]byte("\"a\",\"b\"\"c\",d\r\n\"e\nf\",,\n"), false)
-	f.Add([]byte("a,b\"c\nd,e"), false)
-	f.Add([]byte("\"a\"x,b\n\"open"), false)
-	f.Add([]byte("x\ry,\"z\"\r"), true)
-	f.Add([]byte(",,,\n\n,"), false)
-	f.Fuzz(func(t *testing.T, data []byte, cr bool) {
-		term := byte('\n')
-		if cr {
-			term = '\r'
-		}
-		for pos := 0; pos < len(data); {
-			fast, _, next, fe, ferr := ParseRecord(data, pos, term, nil, nil, 8)
-			rec, snext, _ := SplitRecord(data, pos, term)
-			slow, _, se, serr := ParseFields(rec, nil, nil, 8)
-			if next != snext || ferr != serr || (serr != nil && fe != se) {
-				t.Fatalf("at %d: fast next %d err %v@%d, slow next %d err %v@%d", pos, next, ferr, fe, snext, serr, se)
-			}
-			if serr == nil {
-				if len(fast) != len(slow) {
-					t.Fatalf("at %d: %q vs %q", pos, fast, slow)
-				}
-				for i := range fast {
-					if !bytes.Equal(fast[i], slow[i]) {
-						t.Fatalf("at %d field %d: %q vs %q", pos, i, fast[i], slow[i])
-					}
-				}
-			}
-			pos = next
-		}
-	})
-}
