@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/konduit/konduit/internal/crm"
 )
 
 // DefaultBaseURL is Konnektive's API host. CheckoutChamp accounts may use
@@ -324,7 +326,7 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, body string) (json.Ra
 		return nil, &retryable{err: fmt.Errorf("read response: %w", scrubURLError(err))}
 	}
 	if resp.StatusCode != http.StatusOK {
-		se := &StatusError{Code: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
+		se := &StatusError{Code: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After"), HTML: bytes.HasPrefix(bytes.TrimSpace(data), []byte("<"))}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout {
 			return nil, &retryable{err: se, wait: parseRetryAfter(se.RetryAfter, time.Now())}
 		}
@@ -340,9 +342,23 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, body string) (json.Ra
 		}
 		return nil, &retryable{err: fmt.Errorf("konnektive answered with %s", what)}
 	}
-	var env envelope
-	if err := json.Unmarshal(trim, &env); err != nil {
+	if !json.Valid(trim) {
 		// A body cut short by a dropped connection reads as bad JSON.
+		return nil, &retryable{err: errors.New("decode envelope: the body is not valid JSON")}
+	}
+	var env envelope
+	err = scanObject(trim, func(key string, val []byte) error {
+		switch key {
+		case "result":
+			f, err := flexOf(val)
+			env.Result = string(f)
+			return err
+		case "message":
+			env.Message = val
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, &retryable{err: fmt.Errorf("decode envelope: %w", err)}
 	}
 	switch strings.ToUpper(env.Result) {

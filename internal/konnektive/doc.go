@@ -14,7 +14,19 @@
 // what still fails is a *RemoteError (ExitCode 3). Requests are paced by a
 // token bucket (Config.Rate), and every request is cancelled with its ctx.
 //
-// The API a sync depends on is the API interface:
+// The exported API, kept stable for internal/sync and the commands:
+//
+//	New(Config{BaseURL, LoginID, Password, Location, Rate, Burst, PageSize,
+//	    MaxRetries, BaseBackoff, MaxBackoff, MaxRetryAfter, RequestTimeout,
+//	    MaxRewalks, HTTPClient, Logger}) (*Client, error)
+//	ValidatePassword(p) error     // empty, or contains "&"
+//	Endpoints: Transactions, Orders, Customers, Purchases, Campaigns,
+//	    Products, Summary; SyncEndpoints; Endpoint.Permission()
+//	DateCreated, DateUpdated; DefaultBaseURL; MaxPageSize
+//	Errors: *AuthError{Kind, Message, IP, Endpoints}, *RemoteError,
+//	    *DecodeError, *APIError, *StatusError, ErrDrift
+//
+// A sync depends on the API interface, which *Client implements:
 //
 //	Walk(ctx, endpoint, Query{StartDate, EndDate, DateRangeType, Params, FromPage}, fn func(Page) error) error
 //	Summary(ctx, start, end crm.Date) ([]SummaryRow, error)
@@ -27,10 +39,14 @@
 // removed). Wall-clock times become crm.WallTime in Config.Location. A
 // window without rows still gets one call with an empty page 1, so a sync
 // can checkpoint it. Pages are numbered, so rows updated during a
-// dateUpdated walk shift between pages: Walk notices (totalResults changed,
-// or fewer distinct ids than totalResults) and walks the window again from
-// page 1, up to Config.MaxRewalks times, then returns ErrDrift. Rows may
-// therefore reach fn more than once; a sync upserts by id.
+// dateUpdated walk shift between pages: Walk notices (totalResults fell
+// between pages, or fewer distinct ids arrived than totalResults) and walks
+// the window again from page 1, up to Config.MaxRewalks times, then returns
+// ErrDrift: every page delivered was sound, but rows may be missing, so a
+// sync keeps its checkpoint before the window and walks it again later.
+// Rows may reach fn more than once; a sync upserts by id. A row that left
+// the window while another joined it between two pages cannot be seen from
+// the client: that is why an incremental sync re-reads a lookback window.
 //
 // Decoding is tolerant: numbers may come as strings or numbers, totalResults
 // as either, items as an object keyed by id or as an array, data as an array

@@ -118,9 +118,15 @@ func (e *APIError) Error() string { return "konnektive error: " + e.Message }
 type StatusError struct {
 	Code       int
 	RetryAfter string
+	HTML       bool // the body was an HTML page (a load balancer's)
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("http status %d", e.Code) }
+func (e *StatusError) Error() string {
+	if e.HTML {
+		return fmt.Sprintf("http status %d with an HTML page", e.Code)
+	}
+	return fmt.Sprintf("http status %d", e.Code)
+}
 
 // DecodeError is a row or envelope that could not be read.
 type DecodeError struct {

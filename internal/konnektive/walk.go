@@ -1,0 +1,394 @@
+package konnektive
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/konduit/konduit/internal/crm"
+)
+
+// Date range types.
+const (
+	DateCreated = "dateCreated"
+	DateUpdated = "dateUpdated"
+)
+
+// Query selects the rows of one walk. StartDate and EndDate are whole days
+// in the account time zone, both included; Konnektive ignores times.
+type Query struct {
+	StartDate, EndDate crm.Date
+	DateRangeType      string     // DateCreated (Konnektive's default) or DateUpdated
+	Params             url.Values // more filters, e.g. customerId, txnType
+	FromPage           int        // resume at this page (1 when 0)
+}
+
+// Page is one page of a walk.
+type Page struct {
+	Endpoint     Endpoint
+	Number       int // 1-based
+	PerPage      int
+	TotalResults int  // Konnektive's count for the whole query
+	Pass         int  // 1, or more when the walk restarted after page drift
+	Last         bool // no page follows in this pass (a hint: Walk returning nil is what says the window is complete)
+
+	Raw          []json.RawMessage // every row as sent, sensitive keys removed
+	Transactions []crm.Transaction // for Transactions, in Raw's order
+	Orders       []crm.Order       // for Orders
+	Customers    []crm.Customer    // for Customers
+	Purchases    []crm.Purchase    // for Purchases
+
+	ids []string // row ids, for drift detection
+}
+
+// Len is the number of rows in the page.
+func (p *Page) Len() int { return len(p.Raw) }
+
+// Walk calls fn with every page of the query, in order. See the package
+// comment for empty windows and page drift. An error from fn stops the walk
+// and is returned as is.
+func (c *Client) Walk(ctx context.Context, ep Endpoint, q Query, fn func(Page) error) error {
+	if ep == Summary {
+		return errors.New("walk: use Summary for /transactions/summary/")
+	}
+	from := max(q.FromPage, 1)
+	for pass := 1; ; pass++ {
+		err := c.walkPass(ctx, ep, q, from, pass, fn)
+		if !errors.Is(err, errDrifted) {
+			return err
+		}
+		if pass > c.cfg.MaxRewalks {
+			return fmt.Errorf("walk /%s/ %s..%s: %w", ep, q.StartDate, q.EndDate, ErrDrift)
+		}
+		c.log.InfoContext(ctx, "konnektive rows shifted between pages; walking the window again", "endpoint", ep, "from", q.StartDate.String(), "to", q.EndDate.String(), "pass", pass+1)
+		from = 1
+	}
+}
+
+var errDrifted = errors.New("drifted")
+
+func (c *Client) walkPass(ctx context.Context, ep Endpoint, q Query, from, pass int, fn func(Page) error) error {
+	seen := map[string]struct{}{}
+	lastTotal := -1
+	drift := false
+	countable := ep.idKey() != ""
+	var perPage int
+	for n := from; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p, err := c.fetchPage(ctx, ep, q, n)
+		if err != nil {
+			return err
+		}
+		p.Pass = pass
+		perPage = p.PerPage
+		// Rows appended at the end (new or updated rows of an ascending
+		// walk) only raise the total; a falling total means rows left the
+		// window and later rows moved up past the page already read.
+		if p.Len() > 0 && lastTotal >= 0 && p.TotalResults < lastTotal {
+			drift = true
+		}
+		if p.Len() > 0 || lastTotal < 0 {
+			lastTotal = p.TotalResults
+		}
+		for _, id := range p.ids {
+			if id == "" {
+				countable = false
+			}
+			seen[id] = struct{}{}
+		}
+		p.Last = p.Len() == 0 || p.Len() < p.PerPage || n*p.PerPage >= p.TotalResults
+		// An empty page past page 1 is not worth a call: the walk is over.
+		if p.Len() > 0 || n == from {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if p.Last {
+			break
+		}
+	}
+	want := lastTotal - (from-1)*perPage
+	if drift || (countable && len(seen) < want) {
+		return errDrifted
+	}
+	return nil
+}
+
+// rowID reads a row's id field as text.
+func rowID(r json.RawMessage, key string) string {
+	var one map[string]json.RawMessage
+	if json.Unmarshal(r, &one) != nil {
+		return ""
+	}
+	var f flex
+	if v, ok := one[key]; ok && json.Unmarshal(v, &f) == nil {
+		return f.id()
+	}
+	return ""
+}
+
+// params is the form of a page request, without credentials.
+func (c *Client) params(q Query, page, perPage int) url.Values {
+	v := url.Values{}
+	for k, vals := range q.Params {
+		v[k] = vals
+	}
+	if !q.StartDate.IsZero() {
+		v.Set("startDate", usDate(q.StartDate))
+	}
+	if !q.EndDate.IsZero() {
+		v.Set("endDate", usDate(q.EndDate))
+	}
+	if q.DateRangeType != "" {
+		v.Set("dateRangeType", q.DateRangeType)
+	}
+	v.Set("resultsPerPage", strconv.Itoa(perPage))
+	v.Set("page", strconv.Itoa(page))
+	return v
+}
+
+// usDate writes MM/DD/YYYY, the format every public source sends.
+func usDate(d crm.Date) string {
+	return fmt.Sprintf("%02d/%02d/%04d", int(d.Month), d.Day, d.Year)
+}
+
+func (c *Client) fetchPage(ctx context.Context, ep Endpoint, q Query, n int) (Page, error) {
+	p := Page{Endpoint: ep, Number: n, PerPage: c.cfg.PageSize}
+	start := time.Now()
+	msg, err := c.call(ctx, ep, c.params(q, n, c.cfg.PageSize))
+	if err != nil {
+		return p, err
+	}
+	if msg == nil {
+		c.log.DebugContext(ctx, "konnektive page", "endpoint", ep, "page", n, "rows", 0, "took", time.Since(start))
+		return p, nil
+	}
+	rows, total, per, err := decodePageMessage(msg)
+	if err != nil {
+		return p, &DecodeError{Endpoint: ep, Page: n, Row: -1, Err: err}
+	}
+	if per > 0 && per < p.PerPage {
+		// The server clamped the page size: number the pages its way.
+		p.PerPage = per
+	}
+	p.TotalResults = total
+	if p.TotalResults < 0 {
+		// A list without a count: this is all there is.
+		p.TotalResults = (n-1)*p.PerPage + len(rows)
+		p.PerPage = max(p.PerPage, len(rows)+1)
+	}
+	if err := c.decodeRows(&p, rows); err != nil {
+		return p, err
+	}
+	c.log.DebugContext(ctx, "konnektive page", "endpoint", ep, "page", n, "rows", len(rows), "total", p.TotalResults, "took", time.Since(start))
+	return p, nil
+}
+
+// decodePageMessage reads {totalResults, resultsPerPage, data} or a bare
+// list of rows (total -1 then). msg is valid JSON (the envelope was
+// validated).
+func decodePageMessage(msg json.RawMessage) (rows []json.RawMessage, total, perPage int, err error) {
+	msg = bytes.TrimSpace(msg)
+	if len(msg) > 0 && msg[0] == '[' {
+		rows, err := splitRows(msg)
+		return rows, -1, 0, err
+	}
+	var totalF, perF flex
+	var data []byte
+	err = scanObject(msg, func(key string, val []byte) error {
+		var err error
+		switch key {
+		case "totalResults":
+			totalF, err = flexOf(val)
+		case "resultsPerPage":
+			perF, _ = flexOf(val)
+		case "data":
+			data = val
+		}
+		return err
+	})
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("read message: %w", err)
+	}
+	if rows, err = splitRows(data); err != nil {
+		return nil, 0, 0, fmt.Errorf("read data: %w", err)
+	}
+	total = -1
+	if totalF != "" {
+		if total, err = totalF.int(); err != nil || total < 0 {
+			return nil, 0, 0, fmt.Errorf("read totalResults %q: not a count", string(totalF))
+		}
+	}
+	perPage, _ = perF.int()
+	return rows, total, perPage, nil
+}
+
+// decodeRows fills p's raw and typed rows.
+func (c *Client) decodeRows(p *Page, rows []json.RawMessage) error {
+	loc := c.cfg.Location
+	p.Raw = make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		clean, err := sanitize(r)
+		if err != nil {
+			return &DecodeError{Endpoint: p.Endpoint, Page: p.Number, Row: i, Field: "(row)", Err: err}
+		}
+		p.Raw[i] = clean
+		var derr error
+		switch p.Endpoint {
+		case Transactions:
+			var x txnRow
+			if derr = unmarshalRow(r, &x); derr == nil {
+				var t crm.Transaction
+				t, derr = x.toCRM(loc, clean)
+				p.Transactions = append(p.Transactions, t)
+			}
+		case Orders:
+			var x orderRow
+			if derr = unmarshalRow(r, &x); derr == nil {
+				var o crm.Order
+				o, derr = x.toCRM(loc, clean)
+				p.Orders = append(p.Orders, o)
+			}
+		case Customers:
+			var x customerRow
+			if derr = unmarshalRow(r, &x); derr == nil {
+				var cu crm.Customer
+				cu, derr = x.toCRM(loc, clean)
+				p.Customers = append(p.Customers, cu)
+			}
+		case Purchases:
+			var x purchaseRow
+			if derr = unmarshalRow(r, &x); derr == nil {
+				var pu crm.Purchase
+				pu, derr = x.toCRM(loc, clean)
+				p.Purchases = append(p.Purchases, pu)
+			}
+		default:
+			if !json.Valid(r) {
+				derr = errors.New("not JSON")
+			}
+		}
+		if derr == nil {
+			p.ids = append(p.ids, c.idOf(p, i, r))
+		}
+		if derr != nil {
+			field := "(row)"
+			var fe *fieldErr
+			if errors.As(derr, &fe) {
+				field, derr = fe.field, fe.err
+			}
+			var ute *json.UnmarshalTypeError
+			if errors.As(derr, &ute) && ute.Field != "" {
+				field = ute.Field
+			}
+			return &DecodeError{Endpoint: p.Endpoint, Page: p.Number, Row: i, Field: field, Err: derr}
+		}
+	}
+	return nil
+}
+
+// idOf is the id of row i of p, just decoded.
+func (c *Client) idOf(p *Page, i int, r json.RawMessage) string {
+	switch p.Endpoint {
+	case Transactions:
+		return p.Transactions[i].ID
+	case Orders:
+		return p.Orders[i].ID
+	case Customers:
+		return p.Customers[i].ID
+	case Purchases:
+		return p.Purchases[i].ID
+	}
+	return rowID(r, p.Endpoint.idKey())
+}
+
+func unmarshalRow(r json.RawMessage, v any) error {
+	if err := decodeRow(r, v); err != nil {
+		if _, ok := err.(*fieldErr); ok {
+			return err
+		}
+		return fmt.Errorf("row is not a JSON object: %w", err)
+	}
+	return nil
+}
+
+// SummaryRow is one day of /transactions/summary/.
+type SummaryRow struct {
+	Date crm.Date
+	Raw  json.RawMessage
+}
+
+// Summary reads the daily transactions summary (reportType=date,
+// dateRangeType=txnDate) of the days start..end in the account zone.
+func (c *Client) Summary(ctx context.Context, start, end crm.Date) ([]SummaryRow, error) {
+	v := url.Values{}
+	v.Set("reportType", "date")
+	v.Set("dateRangeType", "txnDate")
+	v.Set("startDate", usDate(start))
+	v.Set("endDate", usDate(end))
+	msg, err := c.call(ctx, Summary, v)
+	if err != nil || msg == nil {
+		return nil, err
+	}
+	msg = bytes.TrimSpace(msg)
+	var rows []json.RawMessage
+	if len(msg) > 0 && msg[0] == '{' {
+		// Tolerate the paged shape too.
+		rows, _, _, err = decodePageMessage(msg)
+	} else {
+		rows, err = splitRows(msg)
+	}
+	if err != nil {
+		return nil, &DecodeError{Endpoint: Summary, Page: 1, Row: -1, Err: err}
+	}
+	out := make([]SummaryRow, 0, len(rows))
+	for i, r := range rows {
+		var x struct {
+			Date flex `json:"date"`
+		}
+		if err := json.Unmarshal(r, &x); err != nil {
+			return nil, &DecodeError{Endpoint: Summary, Page: 1, Row: i, Field: "date", Err: err}
+		}
+		d, err := date(x.Date)
+		if err != nil {
+			return nil, &DecodeError{Endpoint: Summary, Page: 1, Row: i, Field: "date", Err: err}
+		}
+		out = append(out, SummaryRow{Date: d, Raw: r})
+	}
+	return out, nil
+}
+
+// Ping asks each sync endpoint for one row of today (in the account zone),
+// cheaply checking the login, the IP allow-list and the permissions. It
+// returns the first refusal of the login or the address, or one *AuthError
+// naming every endpoint the API user may not query.
+func (c *Client) Ping(ctx context.Context) error {
+	today := crm.DateOf(time.Now().In(c.cfg.Location))
+	var denied *AuthError
+	for _, ep := range SyncEndpoints {
+		q := Query{StartDate: today, EndDate: today}
+		_, err := c.call(ctx, ep, c.params(q, 1, 1))
+		var ae *AuthError
+		switch {
+		case err == nil:
+		case errors.As(err, &ae) && ae.Kind == AuthPermission:
+			if denied == nil {
+				denied = &AuthError{Kind: AuthPermission, Message: ae.Message}
+			}
+			denied.Endpoints = append(denied.Endpoints, ep)
+		default:
+			return fmt.Errorf("ping konnektive: %w", err)
+		}
+	}
+	if denied != nil {
+		return fmt.Errorf("ping konnektive: %w", denied)
+	}
+	return nil
+}
