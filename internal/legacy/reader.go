@@ -347,6 +347,15 @@ type Record struct {
 	Fields []string
 }
 
+// RawRecord is a record whose fields alias the reader's buffers: valid
+// until the next read. It lets a pass that only looks at values avoid
+// making strings.
+type RawRecord struct {
+	Row    int
+	Line   int
+	Fields [][]byte
+}
+
 // Reader reads records from a CSV stream one at a time, like encoding/csv,
 // but with spreadsheet rows, bounded memory and errors that do not stop the
 // reading. Blank lines are skipped (they still take a row number).
@@ -356,8 +365,10 @@ type Reader struct {
 	data      []byte
 	pos       int
 	row, line int
+	raw       RawRecord
 	fields    [][]byte
 	scratch   []byte
+	joined    []byte
 	// BlankRows lists the rows that were blank lines.
 	BlankRows []int
 }
@@ -376,7 +387,29 @@ func (r *Reader) CROnly() bool { return r.chunker.Term == '\r' }
 // Read returns the next record. A syntax problem comes back as a
 // *ParseError together with the record as far as it could be read (nil for
 // an oversized record); reading may continue. It returns io.EOF at the end.
+// The record's fields are substrings of one string: one allocation a record.
 func (r *Reader) Read() (*Record, error) {
+	raw, err := r.ReadRaw()
+	if raw == nil {
+		return nil, err
+	}
+	r.joined = r.joined[:0]
+	for _, f := range raw.Fields {
+		r.joined = append(r.joined, f...)
+	}
+	all := string(r.joined)
+	rec := &Record{Row: raw.Row, Line: raw.Line, Fields: make([]string, len(raw.Fields))}
+	off := 0
+	for i, f := range raw.Fields {
+		rec.Fields[i] = all[off : off+len(f)]
+		off += len(f)
+	}
+	return rec, err
+}
+
+// ReadRaw is Read without strings: the fields alias the reader's buffers
+// and are valid until the next call.
+func (r *Reader) ReadRaw() (*RawRecord, error) {
 	for {
 		if r.pos >= len(r.data) {
 			ch, err := r.chunker.Next()
@@ -385,41 +418,38 @@ func (r *Reader) Read() (*Record, error) {
 			}
 			if ch.Oversized {
 				r.row++
-				rec := &Record{Row: r.row, Line: r.line}
+				row, line := r.row, r.line
 				r.line += ch.Lines
 				perr := ErrRecordTooLarge
 				if ch.Unclosed {
 					perr = ErrQuoteNotClosed
 				}
-				return nil, &ParseError{Row: rec.Row, Line: rec.Line, Field: -1, Err: perr}
+				return nil, &ParseError{Row: row, Line: line, Field: -1, Err: perr}
 			}
 			r.data, r.pos = ch.Data, 0
 		}
 		raw, next, inner := SplitRecord(r.data, r.pos, r.chunker.Term)
 		r.pos = next
 		r.row++
-		rec := &Record{Row: r.row, Line: r.line}
+		row, line := r.row, r.line
 		r.line += inner + 1
 		if len(raw) == 0 {
-			r.BlankRows = append(r.BlankRows, rec.Row)
+			r.BlankRows = append(r.BlankRows, row)
 			continue
 		}
 		if len(raw) > r.chunker.maxRecord {
-			return nil, &ParseError{Row: rec.Row, Line: rec.Line, Field: -1, Err: OversizeError(raw)}
+			return nil, &ParseError{Row: row, Line: line, Field: -1, Err: OversizeError(raw)}
 		}
 		var field int
 		var err error
 		r.fields, r.scratch, field, err = ParseFields(raw, r.fields, r.scratch, r.MaxFields)
-		rec.Fields = make([]string, len(r.fields))
-		for i, f := range r.fields {
-			rec.Fields[i] = string(f)
-		}
+		r.raw = RawRecord{Row: row, Line: line, Fields: r.fields}
 		if err == nil && bytes.IndexByte(raw, 0) >= 0 {
 			err, field = ErrNUL, -1
 		}
 		if err != nil {
-			return rec, &ParseError{Row: rec.Row, Line: rec.Line, Field: field, Err: err}
+			return &r.raw, &ParseError{Row: row, Line: line, Field: field, Err: err}
 		}
-		return rec, nil
+		return &r.raw, nil
 	}
 }
