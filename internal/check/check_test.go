@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ func luhnNumber(prefix string, n int) string {
 		b = append(b, byte('0'+len(b)%10))
 	}
 	for d := byte('0'); d <= '9'; d++ {
-		if Luhn(append(b, d)) {
+		if cardnum.Luhn(append(b, d)) {
 			return string(append(b, d))
 		}
 	}
@@ -133,7 +134,7 @@ func TestRowRules(t *testing.T) {
 	truncated := func() string { // 16 digits ending in 0 that fail Luhn
 		for p := 0; ; p++ {
 			c := luhnNumber(fmt.Sprintf("4111%03d", p), 15) + "0"
-			if !Luhn([]byte(c)) {
+			if !cardnum.Luhn([]byte(c)) {
 				return c
 			}
 		}

@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 
 	"github.com/konduit/konduit/internal/geo"
 	"github.com/konduit/konduit/internal/legacy"
@@ -124,7 +125,7 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 	}
 
 	// ACH.
-	if r := vals[tx.routing]; len(r) > 0 && !ABA(r) {
+	if r := vals[tx.routing]; len(r) > 0 && !cardnum.ABA(r) {
 		if len(r) != 9 || !isDigits(r) {
 			e.emit(rel, tx.routing, RuleABAChecksum, fmt.Sprintf("%s is not nine digits (a spreadsheet may have dropped a leading zero)", show(txCols[tx.routing], r)))
 		} else {
@@ -250,7 +251,7 @@ func (c *compiled) checkCard(vals [][]byte, card []byte, rel int, e emitter) {
 		e.emit(rel, tx.card, RuleCardLength, fmt.Sprintf("%s has %d digits; card numbers have 13 to 19", show(col, card), len(card)))
 		return
 	}
-	if c.opts.CardTokens || (c.opts.IsToken != nil && c.opts.IsToken(string(card))) || Luhn(card) {
+	if c.opts.CardTokens || (c.opts.IsToken != nil && c.opts.IsToken(string(card))) || cardnum.Luhn(card) {
 		return
 	}
 	if len(card) == 16 && card[15] == '0' {

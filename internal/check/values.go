@@ -1,6 +1,10 @@
 package check
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/konduit/konduit/internal/cardnum"
+)
 
 // The predicates below work on raw bytes so the hot loop allocates nothing.
 
@@ -14,33 +18,6 @@ func isDigits(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// Luhn reports whether a string of ASCII digits passes the Luhn check.
-func Luhn(b []byte) bool {
-	sum, double := 0, false
-	for i := len(b) - 1; i >= 0; i-- {
-		d := int(b[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
-// ABA reports whether b is a nine-digit routing number with a valid ABA
-// checksum: 3(d1+d4+d7) + 7(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10).
-func ABA(b []byte) bool {
-	if len(b) != 9 || !isDigits(b) {
-		return false
-	}
-	d := func(i int) int { return int(b[i] - '0') }
-	return (3*(d(0)+d(3)+d(6))+7*(d(1)+d(4)+d(7))+d(2)+d(5)+d(8))%10 == 0
 }
 
 func num2(b []byte) (int, bool) {
@@ -224,7 +201,7 @@ func cardRun(b []byte) bool {
 			}
 			break
 		}
-		if !over && n >= 13 && Luhn(digits[:n]) {
+		if !over && n >= 13 && cardnum.Luhn(digits[:n]) {
 			return true
 		}
 		i = j

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"path"
 	"path/filepath"
@@ -1416,21 +1417,5 @@ func looksLikeCard(v string) bool {
 	if len(d) < 13 || len(d) > 19 || digitsOnly(d) != d {
 		return false
 	}
-	return luhn(d)
-}
-
-func luhn(d string) bool {
-	sum, alt := 0, false
-	for i := len(d) - 1; i >= 0; i-- {
-		n := int(d[i] - '0')
-		if alt {
-			n *= 2
-			if n > 9 {
-				n -= 9
-			}
-		}
-		sum += n
-		alt = !alt
-	}
-	return sum%10 == 0
+	return cardnum.Luhn(d)
 }

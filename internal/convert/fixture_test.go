@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ func cardNumber(rng *rand.Rand, prefix string, length int) string {
 		b = append(b, byte('0'+rng.IntN(10)))
 	}
 	for c := byte('0'); c <= '9'; c++ {
-		if luhn(string(append(b, c))) {
+		if cardnum.Luhn(string(append(b, c))) {
 			return string(append(b, c))
 		}
 	}

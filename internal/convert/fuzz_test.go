@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"github.com/konduit/konduit/internal/cardnum"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func FuzzFormats(f *testing.F) {
 		if b, err := bit(s); err == nil && b != "0" && b != "1" {
 			t.Fatalf("bit %q = %q", s, b)
 		}
-		if looksLikeCard(s) && !luhn(cardSeparators.Replace(s)) {
+		if looksLikeCard(s) && !cardnum.Luhn(cardSeparators.Replace(s)) {
 			t.Fatalf("%q looks like a card without passing Luhn", s)
 		}
 		compileLayout(s)

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -183,7 +184,7 @@ func TestPresets(t *testing.T) {
 				t.Errorf("%d transactions, want %d", len(tx)-1, tc.rows)
 			}
 			for _, n := range column(tx, "cardNumber") {
-				if !luhn(n) {
+				if !cardnum.Luhn(n) {
 					t.Errorf("card number %s lost its shape", legacy.Mask(n))
 				}
 			}

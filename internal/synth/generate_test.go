@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"os"
 	"path/filepath"
@@ -259,11 +260,11 @@ func TestLuhnAndABA(t *testing.T) {
 		{"0", true, false},
 	}
 	for _, tt := range tests {
-		if got := Luhn(tt.in); got != tt.luhn {
-			t.Errorf("Luhn(%q) = %v", tt.in, got)
+		if got := cardnum.Luhn(tt.in); got != tt.luhn {
+			t.Errorf("cardnum.Luhn(%q) = %v", tt.in, got)
 		}
-		if got := ABAValid(tt.in); got != tt.aba {
-			t.Errorf("ABAValid(%q) = %v", tt.in, got)
+		if got := cardnum.ABA(tt.in); got != tt.aba {
+			t.Errorf("cardnum.ABA(%q) = %v", tt.in, got)
 		}
 	}
 	// Every generated number passes, and changing any one digit breaks it.
@@ -272,7 +273,7 @@ func TestLuhnAndABA(t *testing.T) {
 		for _, chk := range []struct {
 			v  string
 			ok func(string) bool
-		}{{p.CardNumber, Luhn}, {p.RoutingNumber, ABAValid}} {
+		}{{p.CardNumber, cardnum.Luhn[string]}, {p.RoutingNumber, cardnum.ABA[string]}} {
 			if chk.v == "" {
 				continue
 			}

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"github.com/konduit/konduit/internal/cardnum"
 	"math/rand/v2"
 	"strconv"
 
@@ -109,68 +110,8 @@ func (b *cardBrand) cardNumber(r *rand.Rand) string {
 	n := make([]byte, 0, b.length)
 	n = append(n, pick(r, b.bins)...)
 	n = digits(r, n, b.length-len(n)-1)
-	n = append(n, luhnCheckDigit(n))
+	n = append(n, cardnum.CheckDigit(n))
 	return string(n)
-}
-
-// luhnCheckDigit is the digit that makes payload+digit pass the Luhn check.
-func luhnCheckDigit(payload []byte) byte {
-	sum := 0
-	double := true // the rightmost payload digit is doubled
-	for i := len(payload) - 1; i >= 0; i-- {
-		d := int(payload[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return byte('0' + (10-sum%10)%10)
-}
-
-// Luhn reports whether s is all digits and passes the Luhn check.
-func Luhn(s string) bool {
-	if s == "" {
-		return false
-	}
-	sum := 0
-	double := false
-	for i := len(s) - 1; i >= 0; i-- {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		d := int(c - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
-// ABAValid reports whether s is nine digits with a valid ABA routing-number
-// checksum: 3(d1+d4+d7) + 7(d2+d5+d8) + (d3+d6+d9) is a multiple of 10.
-func ABAValid(s string) bool {
-	if len(s) != 9 {
-		return false
-	}
-	w := [3]int{3, 7, 1}
-	sum := 0
-	for i := 0; i < 9; i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		sum += w[i%3] * int(s[i]-'0')
-	}
-	return sum%10 == 0
 }
 
 // routingNumber returns an ABA-valid routing number whose first two digits

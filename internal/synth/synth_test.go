@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"github.com/konduit/konduit/internal/cardnum"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -190,7 +191,7 @@ func checkRows(t *testing.T, spec *legacy.Spec, recs [][]string) []map[string]st
 			}
 			if col.Name != legacy.FCardNumber {
 				for _, run := range digitRun.FindAllString(v, -1) {
-					if Luhn(run) {
+					if cardnum.Luhn(run) {
 						fail(row, col.Name, "a card-number-like digit run")
 					}
 				}
@@ -260,7 +261,7 @@ func TestLegacyFilesFollowTheSpec(t *testing.T) {
 		switch m[legacy.FPaySource] {
 		case legacy.ValueCreditCard:
 			n := m[legacy.FCardNumber]
-			if len(n) < 13 || len(n) > 19 || !Luhn(n) {
+			if len(n) < 13 || len(n) > 19 || !cardnum.Luhn(n) {
 				t.Errorf("row %d: card number %s is not Luhn-valid", row, legacy.Mask(n))
 			}
 			mm, yy := m[legacy.FCardExpiryMonth], m[legacy.FCardExpiryYear]
@@ -276,7 +277,7 @@ func TestLegacyFilesFollowTheSpec(t *testing.T) {
 			}
 		case legacy.ValueCheck:
 			check++
-			if !ABAValid(m[legacy.FACHRoutingNumber]) {
+			if !cardnum.ABA(m[legacy.FACHRoutingNumber]) {
 				t.Errorf("row %d: routing number fails the ABA checksum", row)
 			}
 		case legacy.ValuePrepaid:
