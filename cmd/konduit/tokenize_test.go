@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/konduit/konduit/internal/legacy"
+	"github.com/konduit/konduit/internal/vault"
+)
+
+// luhnNumber returns a random Luhn-valid number of n digits starting with
+// prefix. Card-shaped test data is made at run time, never committed.
+func luhnNumber(t testing.TB, prefix string, n int) string {
+	t.Helper()
+	b := []byte(prefix)
+	for len(b) < n-1 {
+		d, _ := rand.Int(rand.Reader, big.NewInt(10))
+		b = append(b, byte('0'+d.Int64()))
+	}
+	b = append(b, '0')
+	for c := byte('0'); c <= '9'; c++ {
+		b[n-1] = c
+		if vault.LuhnValid(string(b)) {
+			return string(b)
+		}
+	}
+	t.Fatal("no check digit")
+	return ""
+}
+
+// randomDigits returns n random digits, the first not 0.
+func randomDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		d, _ := rand.Int(rand.Reader, big.NewInt(10))
+		b[i] = byte('0' + d.Int64())
+	}
+	if b[0] == '0' {
+		b[0] = '7'
+	}
+	return string(b)
+}
+
+// canaries are the secrets a synthetic transactions file holds.
+type canaries struct {
+	cards, accounts []string
+}
+
+func (c canaries) all() []string { return append(append([]string{}, c.cards...), c.accounts...) }
+
+// writeTransactions writes a valid synthetic transactions file of rows rows
+// (every third row paid by check) and returns its secrets.
+func writeTransactions(t testing.TB, path string, rows int) canaries {
+	t.Helper()
+	var c canaries
+	spec := legacy.SpecFor(legacy.Transactions)
+	var buf bytes.Buffer
+	w := legacy.NewWriter(&buf)
+	w.Write(spec.Header())
+	for i := 0; i < rows; i++ {
+		rec := map[string]string{
+			legacy.FCustomerID: fmt.Sprint("C", 1000+i), legacy.FOrderID: fmt.Sprint("O", 5000+i),
+			legacy.FDateCreated: "2024-03-05 10:11:12", legacy.FCampaignID: "12", legacy.FProductID: "34",
+			legacy.FIsActiveRecurring: "0", legacy.FMerchantID: "7", legacy.FMerchantTxnID: fmt.Sprint("T", 9000+i),
+			legacy.FTxnType: legacy.ValueSale, legacy.FSubTotal: "19.99", legacy.FShipTotal: "5.00",
+			legacy.FSalesTax: "0.00", legacy.FTotalAmount: "24.99", legacy.FResponseType: legacy.ValueSuccess,
+			legacy.FResponseText: legacy.ValueSuccess, legacy.FFirstName: "Ada", legacy.FLastName: "Lovelace",
+			legacy.FAddress1: "1 Main St", legacy.FAddress2: "Apt 2", legacy.FCity: "Springfield",
+			legacy.FState: "IL", legacy.FCountry: "US", legacy.FPostalCode: "62701",
+			legacy.FPhoneNumber: "5551112222", legacy.FEmailAddress: fmt.Sprintf("ada%d@example.com", i),
+			legacy.FBillShipSame: "1",
+		}
+		if i%3 == 2 {
+			acct := randomDigits(10 + i%6)
+			c.accounts = append(c.accounts, acct)
+			rec[legacy.FPaySource] = legacy.ValueCheck
+			rec[legacy.FACHRoutingNumber] = "011000015"
+			rec[legacy.FACHAccountNumber] = acct
+			rec[legacy.FACHAccountType] = legacy.ValueChecking
+		} else {
+			card := luhnNumber(t, []string{"4", "51", "37"}[i%3], []int{16, 16, 15}[i%3])
+			if i%5 == 4 {
+				card = luhnNumber(t, "4", 13+i%7)
+			}
+			c.cards = append(c.cards, card)
+			rec[legacy.FPaySource] = legacy.ValueCreditCard
+			rec[legacy.FCardNumber] = card
+			rec[legacy.FCardExpiryMonth] = "09"
+			rec[legacy.FCardExpiryYear] = "2031"
+		}
+		fields := make([]string, len(spec.Columns))
+		for j, col := range spec.Columns {
+			fields[j] = rec[col.Name]
+		}
+		w.Write(fields)
+	}
+	w.Flush()
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// readColumn returns a column's values of a CSV file.
+func readColumn(t testing.TB, path, name string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := legacy.NewReader(f)
+	idx := -1
+	var vals []string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return vals
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idx < 0 {
+			for i, h := range rec.Fields {
+				if h == name {
+					idx = i
+				}
+			}
+			continue
+		}
+		vals = append(vals, rec.Fields[idx])
+	}
+}
+
+func TestTokenizeCLIRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "legacy_transactions.csv")
+	sec := writeTransactions(t, in, 60)
+	keyFile := filepath.Join(dir, "vault.key")
+	if r := runCLI(t, dir, nil, "tokenize", "--generate-key", "--vault-key-file", keyFile); r.code != 0 {
+		t.Fatalf("generate key: %d %s", r.code, r.stderr)
+	}
+	if st, _ := os.Stat(keyFile); st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %o", st.Mode().Perm())
+	}
+	if r := runCLI(t, dir, nil, "tokenize", "--generate-key", "--vault-key-file", keyFile); r.code != exitUsage {
+		t.Fatalf("overwriting a key: exit %d", r.code)
+	}
+	args := []string{"--vault", "vault.db", "--vault-key-file", keyFile}
+	r := runCLI(t, dir, nil, append(append([]string{"tokenize"}, args...), "-o", "tok", in)...)
+	if r.code != 0 {
+		t.Fatalf("tokenize: %d %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "60 rows, 60 numbers tokenized (60 new tokens)") {
+		t.Fatalf("tokenize summary: %s", r.stdout)
+	}
+	tokFile := filepath.Join(dir, "tok", "legacy_transactions.csv")
+	orig := readColumn(t, in, legacy.FCardNumber)
+	toks := readColumn(t, tokFile, legacy.FCardNumber)
+	for i := range orig {
+		if orig[i] == "" {
+			continue
+		}
+		if toks[i] == orig[i] || len(toks[i]) != len(orig[i]) || toks[i][len(toks[i])-4:] != orig[i][len(orig[i])-4:] || vault.LuhnValid(toks[i]) {
+			t.Fatalf("row %d: token does not keep the shape or passes Luhn (last four %s)", i+2, legacy.Mask(toks[i]))
+		}
+	}
+	scanForSecrets(t, sec.all(), r.stdout+r.stderr, dir+"/tok", dir+"/vault.db")
+
+	// validate accepts the vault's tokens with --vault (no key needed) and
+	// rejects them without it: tokens are never Luhn-valid.
+	r = runCLI(t, dir, nil, "validate", "--as-of", "2025-01-01", "--vault", "vault.db", tokFile)
+	if r.code != 0 {
+		t.Fatalf("validate --vault: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, dir, nil, "validate", "--as-of", "2025-01-01", tokFile)
+	if r.code != exitDataErrors {
+		t.Fatalf("validate without --vault: exit %d, want %d", r.code, exitDataErrors)
+	}
+
+	// A second run, the key from the environment this time, gives the same file.
+	key, _ := os.ReadFile(keyFile)
+	env := []string{envVaultKey + "=" + strings.TrimSpace(string(key))}
+	r = runCLI(t, dir, env, "tokenize", "--vault", "vault.db", "-o", "tok2", in)
+	if r.code != 0 {
+		t.Fatalf("second tokenize: %d %s", r.code, r.stderr)
+	}
+	a, _ := os.ReadFile(tokFile)
+	b, _ := os.ReadFile(filepath.Join(dir, "tok2", "legacy_transactions.csv"))
+	if !bytes.Equal(a, b) || !strings.Contains(r.stdout, "(0 new tokens)") {
+		t.Fatalf("re-run differs (stdout %s)", r.stdout)
+	}
+	// Tokenizing a tokenized file changes nothing.
+	r = runCLI(t, dir, env, "tokenize", "--vault", "vault.db", "-o", "tok3", tokFile)
+	if c, _ := os.ReadFile(filepath.Join(dir, "tok3", "legacy_transactions.csv")); r.code != 0 || !bytes.Equal(a, c) {
+		t.Fatalf("tokenizing tokens changed the file: %d %s", r.code, r.stderr)
+	}
+
+	r = runCLI(t, dir, env, "detokenize", "--vault", "vault.db", "-o", "plain", tokFile)
+	if r.code != 0 {
+		t.Fatalf("detokenize: %d %s", r.code, r.stderr)
+	}
+	back := filepath.Join(dir, "plain", "legacy_transactions.csv")
+	for _, col := range []string{legacy.FCardNumber, legacy.FACHAccountNumber, legacy.FCustomerID} {
+		want, got := readColumn(t, in, col), readColumn(t, back, col)
+		if strings.Join(want, ",") != strings.Join(got, ",") {
+			t.Fatalf("detokenized column %s differs from the original", col)
+		}
+	}
+	if st, _ := os.Stat(back); st.Mode().Perm() != 0o600 {
+		t.Fatalf("detokenized file mode %o, want 600", st.Mode().Perm())
+	}
+
+	// A wrong key is refused, naming no number.
+	other, _ := vault.NewKey()
+	r = runCLI(t, dir, []string{envVaultKey + "=" + other.String()}, "detokenize", "--vault", "vault.db", "-o", "x", tokFile)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "does not match") {
+		t.Fatalf("wrong key: %d %s", r.code, r.stderr)
+	}
+}
+
+func TestTokenizeRejectsUnreadableNumber(t *testing.T) {
+	dir := t.TempDir()
+	card := luhnNumber(t, "4", 16)
+	spaced := card[:4] + " " + card[4:8] + " " + card[8:12] + " " + card[12:]
+	in := filepath.Join(dir, "t.csv")
+	os.WriteFile(in, []byte("\"customerId\",\"cardNumber\"\n\"C1\",\""+spaced+"\"\n"), 0o600)
+	k, _ := vault.NewKey()
+	r := runCLI(t, dir, []string{envVaultKey + "=" + k.String()}, "tokenize", "--vault", "v", "-o", "out", in)
+	if r.code != exitDataErrors || !strings.Contains(r.stderr, "row 2, column cardNumber") {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "t.csv")); err == nil {
+		t.Fatal("an output was left behind after an error")
+	}
+	scanForSecrets(t, []string{card}, r.stdout+r.stderr, dir+"/out")
+}
+
+func TestTokenizeNeedsKey(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "t.csv")
+	writeTransactions(t, in, 2)
+	r := runCLI(t, dir, []string{envVaultKey + "="}, "tokenize", "--vault", "v", "-o", "out", in)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "no vault key") {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	keyFile := filepath.Join(dir, "k")
+	k, _ := vault.NewKey()
+	os.WriteFile(keyFile, []byte(k.String()), 0o644)
+	r = runCLI(t, dir, nil, "tokenize", "--vault", "v", "--vault-key-file", keyFile, "-o", "out", in)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "chmod 600") {
+		t.Fatalf("world-readable key: exit %d, stderr %s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,423 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/konduit/konduit/internal/atomicfile"
+)
+
+// ServerConfig describes a drop box.
+type ServerConfig struct {
+	// Root is the directory clients see as "/". They cannot leave it: paths
+	// are cleaned against "/" and resolved through os.Root, which refuses
+	// "..", absolute paths and symbolic links that point outside.
+	Root string
+	// HostKey identifies the server to clients.
+	HostKey ssh.Signer
+	// User is the one account name accepted.
+	User string
+	// AuthorizedKeys, when not empty, are the public keys that may log in.
+	AuthorizedKeys []ssh.PublicKey
+	// Password, when not empty, is accepted for User.
+	Password []byte
+	// UploadOnly forbids reading, removing and overwriting files: clients
+	// may list, create directories and upload new files only.
+	UploadOnly bool
+	// Logger gets one line per session and per refused request.
+	Logger *slog.Logger
+}
+
+// Server is a running drop box.
+type Server struct {
+	cfg  ServerConfig
+	ssh  *ssh.ServerConfig
+	root *os.Root
+	wg   sync.WaitGroup
+}
+
+// NewServer checks cfg and opens the root directory.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.HostKey == nil {
+		return nil, errors.New("sftp server: a host key is required")
+	}
+	if cfg.User == "" {
+		return nil, errors.New("sftp server: a user name is required")
+	}
+	if len(cfg.AuthorizedKeys) == 0 && len(cfg.Password) == 0 {
+		return nil, errors.New("sftp server: authorized keys or a password file are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	root, err := os.OpenRoot(cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("sftp server: open root: %w", err)
+	}
+	s := &Server{cfg: cfg, root: root}
+	sc := &ssh.ServerConfig{MaxAuthTries: 3}
+	if len(cfg.AuthorizedKeys) > 0 {
+		sc.PublicKeyCallback = func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			if c.User() != cfg.User {
+				return nil, errors.New("unknown user")
+			}
+			for _, k := range cfg.AuthorizedKeys {
+				if subtle.ConstantTimeCompare(k.Marshal(), key.Marshal()) == 1 {
+					return &ssh.Permissions{Extensions: map[string]string{"key": ssh.FingerprintSHA256(key)}}, nil
+				}
+			}
+			return nil, errors.New("key not authorized")
+		}
+	}
+	if len(cfg.Password) > 0 {
+		sc.PasswordCallback = func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			ok := subtle.ConstantTimeCompare(pw, cfg.Password) == 1
+			if c.User() != cfg.User || !ok {
+				time.Sleep(500 * time.Millisecond) // slow down guessing
+				return nil, errors.New("wrong password")
+			}
+			return &ssh.Permissions{}, nil
+		}
+	}
+	sc.AddHostKey(cfg.HostKey)
+	s.ssh = sc
+	return s, nil
+}
+
+// Serve accepts connections on ln until ctx ends, then closes ln and waits
+// for the sessions to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	defer s.root.Close()
+	defer s.wg.Wait()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("sftp server: accept: %w", err)
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handleConn(ctx, conn)
+		}()
+	}
+}
+
+func (s *Server) handleConn(ctx context.Context, nc net.Conn) {
+	log := s.cfg.Logger.With("remote", nc.RemoteAddr().String())
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	conn, chans, reqs, err := ssh.NewServerConn(nc, s.ssh)
+	if err != nil {
+		log.Info("sftp login refused", "err", err)
+		nc.Close()
+		return
+	}
+	nc.SetDeadline(time.Time{})
+	log = log.With("user", conn.User())
+	log.Info("sftp session opened")
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	defer conn.Close()
+	go ssh.DiscardRequests(reqs)
+	for nch := range chans {
+		if nch.ChannelType() != "session" {
+			nch.Reject(ssh.UnknownChannelType, "only sessions are served")
+			continue
+		}
+		ch, creqs, err := nch.Accept()
+		if err != nil {
+			continue
+		}
+		go func() {
+			defer ch.Close()
+			sftpOK := false
+			for req := range creqs {
+				ok := !sftpOK && req.Type == "subsystem" && len(req.Payload) >= 4 && string(req.Payload[4:]) == "sftp"
+				req.Reply(ok, nil)
+				if ok {
+					sftpOK = true
+					go func() {
+						h := &handlers{root: s.root, uploadOnly: s.cfg.UploadOnly, log: log}
+						srv := sftp.NewRequestServer(ch, sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h})
+						if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
+							log.Info("sftp session ended", "err", err)
+						}
+						srv.Close()
+						ch.Close()
+					}()
+				} else if req.Type == "exec" || req.Type == "shell" {
+					log.Info("sftp refused a shell or command")
+				}
+			}
+		}()
+	}
+	log.Info("sftp session closed")
+}
+
+// handlers serve the SFTP requests from an os.Root.
+type handlers struct {
+	root       *os.Root
+	uploadOnly bool
+	log        *slog.Logger
+}
+
+// rel maps a request path (cleaned, absolute, "/" is the root) to a path
+// inside the root. os.Root then refuses anything that would escape.
+func rel(p string) string {
+	p = strings.TrimPrefix(path.Clean("/"+p), "/")
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
+func (h *handlers) deny(r *sftp.Request) error {
+	h.log.Info("sftp request refused", "method", r.Method, "path", r.Filepath)
+	return sftp.ErrSSHFxPermissionDenied
+}
+
+// fsErr turns an os error into an SFTP status without leaking host paths.
+func fsErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return sftp.ErrSSHFxNoSuchFile
+	case errors.Is(err, fs.ErrPermission):
+		return sftp.ErrSSHFxPermissionDenied
+	case strings.Contains(err.Error(), "escapes") || strings.Contains(err.Error(), "path escapes"):
+		return sftp.ErrSSHFxPermissionDenied
+	}
+	return sftp.ErrSSHFxFailure
+}
+
+func (h *handlers) Fileread(r *sftp.Request) (io.ReaderAt, error) {
+	if h.uploadOnly {
+		return nil, h.deny(r)
+	}
+	f, err := h.root.Open(rel(r.Filepath))
+	if err != nil {
+		return nil, fsErr(err)
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, sftp.ErrSSHFxFailure
+	}
+	return f, nil
+}
+
+func (h *handlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
+	fl := r.Pflags()
+	mode := os.O_WRONLY
+	if fl.Creat {
+		mode |= os.O_CREATE
+	}
+	if fl.Trunc {
+		mode |= os.O_TRUNC
+	}
+	if fl.Excl || h.uploadOnly {
+		// A drop box never replaces what was dropped.
+		mode |= os.O_EXCL | os.O_CREATE
+		mode &^= os.O_TRUNC
+	}
+	if fl.Append {
+		mode |= os.O_APPEND
+	}
+	f, err := h.root.OpenFile(rel(r.Filepath), mode, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, h.deny(r)
+		}
+		return nil, fsErr(err)
+	}
+	return f, nil
+}
+
+func (h *handlers) Filecmd(r *sftp.Request) error {
+	switch r.Method {
+	case "Setstat":
+		return nil // attributes are not applied: files keep mode 0600
+	case "Mkdir":
+		return fsErr(h.root.Mkdir(rel(r.Filepath), 0o700))
+	case "Rename":
+		// SFTP v3 rename never replaces an existing file.
+		if _, err := h.root.Lstat(rel(r.Target)); err == nil {
+			return sftp.ErrSSHFxFailure
+		}
+		return fsErr(h.root.Rename(rel(r.Filepath), rel(r.Target)))
+	case "Remove", "Rmdir":
+		if h.uploadOnly {
+			return h.deny(r)
+		}
+		return fsErr(h.root.Remove(rel(r.Filepath)))
+	case "Symlink", "Link":
+		return h.deny(r)
+	}
+	return sftp.ErrSSHFxOpUnsupported
+}
+
+// PosixRename replaces the target; an upload-only box refuses to.
+func (h *handlers) PosixRename(r *sftp.Request) error {
+	if h.uploadOnly {
+		if _, err := h.root.Lstat(rel(r.Target)); err == nil {
+			return h.deny(r)
+		}
+	}
+	return fsErr(h.root.Rename(rel(r.Filepath), rel(r.Target)))
+}
+
+func (h *handlers) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
+	switch r.Method {
+	case "List":
+		d, err := h.root.Open(rel(r.Filepath))
+		if err != nil {
+			return nil, fsErr(err)
+		}
+		defer d.Close()
+		infos, err := d.Readdir(-1)
+		if err != nil {
+			return nil, fsErr(err)
+		}
+		return lister(infos), nil
+	case "Stat":
+		st, err := h.root.Stat(rel(r.Filepath))
+		if err != nil {
+			return nil, fsErr(err)
+		}
+		return lister{st}, nil
+	case "Readlink":
+		return nil, h.deny(r)
+	}
+	return nil, sftp.ErrSSHFxOpUnsupported
+}
+
+func (h *handlers) Lstat(r *sftp.Request) (sftp.ListerAt, error) {
+	st, err := h.root.Lstat(rel(r.Filepath))
+	if err != nil {
+		return nil, fsErr(err)
+	}
+	return lister{st}, nil
+}
+
+type lister []os.FileInfo
+
+func (l lister) ListAt(dst []os.FileInfo, off int64) (int, error) {
+	if off >= int64(len(l)) {
+		return 0, io.EOF
+	}
+	n := copy(dst, l[off:])
+	if off+int64(n) >= int64(len(l)) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// LoadOrCreateHostKey reads an OpenSSH private key from path, or creates
+// an Ed25519 key there (mode 0600) when the file does not exist.
+func LoadOrCreateHostKey(ctx context.Context, path string) (ssh.Signer, bool, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s, err := ssh.ParsePrivateKey(b)
+		if err != nil {
+			return nil, false, fmt.Errorf("read host key %s: %w", path, err)
+		}
+		return s, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("read host key: %w", err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, false, fmt.Errorf("generate host key: %w", err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "konduit sftp serve")
+	if err != nil {
+		return nil, false, fmt.Errorf("encode host key: %w", err)
+	}
+	if err := atomicfile.Write(ctx, path, atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
+		return pem.Encode(w, block)
+	}); err != nil {
+		return nil, false, fmt.Errorf("write host key: %w", err)
+	}
+	s, err := ssh.NewSignerFromKey(priv)
+	return s, true, err
+}
+
+// ReadAuthorizedKeys parses an OpenSSH authorized_keys file.
+func ReadAuthorizedKeys(path string) ([]ssh.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read authorized keys: %w", err)
+	}
+	keys, err := parseAuthorizedKeys(b)
+	if err != nil {
+		return nil, fmt.Errorf("authorized keys %s: %w", path, err)
+	}
+	return keys, nil
+}
+
+// parseAuthorizedKeys parses OpenSSH authorized_keys content; blank lines
+// and comments are skipped, options are accepted and ignored.
+func parseAuthorizedKeys(b []byte) ([]ssh.PublicKey, error) {
+	var keys []ssh.PublicKey
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		k, _, _, _, err := ssh.ParseAuthorizedKey(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no key")
+	}
+	return keys, nil
+}
+
+// ReadSecretFile reads a password from a file only its owner can read; one
+// trailing newline is dropped.
+func ReadSecretFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read password file: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("read password file: %s has mode %o; it must not be readable by group or others (chmod 600)", path, st.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read password file: %w", err)
+	}
+	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+	if len(b) == 0 {
+		return nil, fmt.Errorf("read password file: %s is empty", path)
+	}
+	return b, nil
+}
