@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/konduit/konduit/internal/cardnum"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +27,7 @@ func luhnRuns(b []byte) []string {
 	var found []string
 	for _, m := range digitRun.FindAllSubmatch(b, -1) {
 		d := strings.NewReplacer(" ", "", "-", "").Replace(string(m[2]))
-		if len(d) >= 13 && len(d) <= 19 && vault.LuhnValid(d) {
+		if len(d) >= 13 && len(d) <= 19 && cardnum.Luhn(d) {
 			found = append(found, "****"+d[len(d)-4:])
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"math/big"
 	"os"
@@ -27,7 +28,7 @@ func luhnNumber(t testing.TB, prefix string, n int) string {
 	b = append(b, '0')
 	for c := byte('0'); c <= '9'; c++ {
 		b[n-1] = c
-		if vault.LuhnValid(string(b)) {
+		if cardnum.Luhn(string(b)) {
 			return string(b)
 		}
 	}
@@ -168,7 +169,7 @@ func TestTokenizeCLIRoundTrip(t *testing.T) {
 		if orig[i] == "" {
 			continue
 		}
-		if toks[i] == orig[i] || len(toks[i]) != len(orig[i]) || toks[i][len(toks[i])-4:] != orig[i][len(orig[i])-4:] || vault.LuhnValid(toks[i]) {
+		if toks[i] == orig[i] || len(toks[i]) != len(orig[i]) || toks[i][len(toks[i])-4:] != orig[i][len(orig[i])-4:] || cardnum.Luhn(toks[i]) {
 			t.Fatalf("row %d: token does not keep the shape or passes Luhn (last four %s)", i+2, legacy.Mask(toks[i]))
 		}
 	}

@@ -106,8 +106,19 @@ func (c *Chunker) start() {
 		c.BOM = true
 		c.buf = c.buf[3:]
 	}
-	if i := bytes.IndexAny(c.buf, "\r\n"); i >= 0 && c.buf[i] == '\r' && (i+1 >= len(c.buf) || c.buf[i+1] != '\n') {
-		c.Term = '\r'
+	// The first line break outside quotes decides: a CR alone means CR-only
+	// line endings. Breaks inside quoted fields are data.
+	quotes := 0
+	for i, ch := range c.buf {
+		switch {
+		case ch == '"':
+			quotes++
+		case (ch == '\r' || ch == '\n') && quotes%2 == 0:
+			if ch == '\r' && (i+1 >= len(c.buf) || c.buf[i+1] != '\n') {
+				c.Term = '\r'
+			}
+			return
+		}
 	}
 }
 

@@ -61,6 +61,8 @@ func TestReader(t *testing.T) {
 		{"bare quote", "a,b\"c\nd,e\n", []readResult{{1, 1, []string{"a", "b\"c\nd", "e"}, ErrBareQuote}}},
 		{"text after quote", "\"a\"x,b\n", []readResult{{1, 1, []string{"a", "b"}, ErrTextAfterQuote}}},
 		{"unclosed quote", "a,\"b\nc\n", []readResult{{1, 1, []string{"a", "b\nc"}, ErrQuoteNotClosed}}},
+		{"quoted CR before the first newline", "\"a\rb\",c\nd,e\n", []readResult{{1, 1, []string{"a\rb", "c"}, nil}, {2, 2, []string{"d", "e"}, nil}}},
+		{"quoted LF in a CR-only file", "\"a\nb\",c\rd,e\r", []readResult{{1, 1, []string{"a\nb", "c"}, nil}, {2, 2, []string{"d", "e"}, nil}}},
 		{"nul byte", "a,b\x00c\n", []readResult{{1, 1, []string{"a", "b\x00c"}, ErrNUL}}},
 	}
 	for _, tt := range tests {

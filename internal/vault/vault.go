@@ -58,6 +58,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"math/big"
 	"os"
@@ -461,7 +462,7 @@ func newToken(number string) (string, error) {
 			}
 		}
 		copy(b[n-keep:], number[n-keep:])
-		if LuhnValid(string(b)) {
+		if cardnum.Luhn(string(b)) {
 			// Changing one digit always changes the Luhn sum, so bumping the
 			// last random digit (never the first) makes it invalid.
 			i := n - keep - 1
@@ -471,31 +472,10 @@ func newToken(number string) (string, error) {
 				b[i] = '0' + (b[i]-'0'+1)%10
 			}
 		}
-		if t := string(b); t != number && !LuhnValid(t) {
+		if t := string(b); t != number && !cardnum.Luhn(t) {
 			return t, nil
 		}
 	}
-}
-
-// LuhnValid reports whether s, all digits, passes the Luhn check.
-func LuhnValid(s string) bool {
-	if len(s) == 0 || !digits(s) {
-		return false
-	}
-	sum := 0
-	double := false
-	for i := len(s) - 1; i >= 0; i-- {
-		d := int(s[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
 }
 
 func digits(s string) bool {
