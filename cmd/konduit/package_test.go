@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"github.com/konduit/konduit/internal/cardnum"
 	"os"
 	"os/exec"
@@ -256,6 +257,28 @@ func bigCopy(t *testing.T, src, dst string, n int) {
 	out.Close()
 }
 
+// unnamedOutput reports whether process pid is writing an unnamed
+// (O_TMPFILE) file in dir that already holds data: atomicfile's way of
+// writing on Linux, which leaves nothing on disk if the process dies.
+func unnamedOutput(pid int, dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		p := fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())
+		target, err := os.Readlink(p)
+		if err != nil || !strings.HasPrefix(target, abs+"/#") || !strings.HasSuffix(target, "(deleted)") {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && st.Size() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // killWhenTemp starts konduit, waits for a temporary file to appear in
 // dir (the output is under way), then kills the process with SIGKILL.
 func killWhenTemp(t *testing.T, f *cardFlow, dir string, args ...string) {
@@ -280,6 +303,9 @@ func killWhen(t *testing.T, f *cardFlow, dir, pattern string, args ...string) {
 			if st, err := os.Stat(tmp[0]); err == nil && st.Size() > 0 {
 				break
 			}
+		}
+		if unnamedOutput(cmd.Process.Pid, dir) {
+			break
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()

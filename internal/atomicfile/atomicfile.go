@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // ErrSameFile is returned when the output would overwrite an input.
@@ -24,7 +25,8 @@ type Options struct {
 }
 
 // Write creates path by calling fill with a writer to a temporary file in the
-// same directory. The file is synced and renamed into place only when fill
+// same directory (on Linux an unnamed O_TMPFILE, which a killed process
+// leaves nowhere on disk). The file is synced and renamed into place only when fill
 // returns nil and ctx is not done; otherwise the temporary file is removed
 // and the previous content of path, if any, is untouched.
 func Write(ctx context.Context, path string, opts Options, fill func(w io.Writer) error) (err error) {
@@ -38,6 +40,9 @@ func Write(ctx context.Context, path string, opts Options, fill func(w io.Writer
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if f, ok := createUnnamed(dir, perm); ok {
+		return writeUnnamed(ctx, f, dir, base, path, perm, fill)
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
@@ -56,16 +61,53 @@ func Write(ctx context.Context, path string, opts Options, fill func(w io.Writer
 	if err = fill(f); err != nil {
 		return err
 	}
+	return finish(ctx, f, tmp, path)
+}
+
+// writeUnnamed fills an unnamed file, then links it under a temporary name
+// and renames that into place: until the data is complete and synced, the
+// file has no name at all.
+func writeUnnamed(ctx context.Context, f *os.File, dir, base, path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("set mode of %s: %w", path, err)
+	}
+	if err = fill(f); err != nil {
+		return err
+	}
 	if err = ctx.Err(); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.tmp-%d-%d", base, os.Getpid(), time.Now().UnixNano()))
+	if err = link(f, tmp); err != nil {
+		return fmt.Errorf("name %s: %w", path, err)
+	}
+	if err = finish(ctx, f, tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// finish syncs and closes a complete temporary file and renames it to path.
+func finish(ctx context.Context, f *os.File, tmp, path string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", tmp, err)
 	}
-	if err = f.Close(); err != nil {
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmp, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s into place: %w", path, err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -56,5 +57,29 @@ func TestWrite(t *testing.T) {
 	// Never over an input.
 	if err := Write(ctx, path, Options{Inputs: []string{path}}, func(w io.Writer) error { return nil }); !errors.Is(err, ErrSameFile) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestUnnamedWhileWriting: on Linux the file has no name until it is
+// complete, so a process killed mid-write leaves nothing behind.
+func TestUnnamedWhileWriting(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("O_TMPFILE is Linux only")
+	}
+	dir := t.TempDir()
+	err := Write(context.Background(), filepath.Join(dir, "secret.csv"), Options{Perm: 0o600}, func(w io.Writer) error {
+		io.WriteString(w, "plaintext")
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 0 {
+			t.Errorf("named while writing: %v", entries)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "secret.csv" {
+		t.Fatalf("after: %v", entries)
 	}
 }
