@@ -31,6 +31,8 @@ type fakeKonnektiveOptions struct {
 	rateLimit float64
 	times     bool
 	faults    fake.Faults
+	imports   []string
+	impFaults bool
 }
 
 func init() { register(newFakeKonnektiveCmd) }
@@ -55,7 +57,17 @@ only once the fake's clock (real time, or from --now on) reaches it.
 Faults fire on every Nth request: --drop-every, --html-every, --429-every,
 --error-every, --slow-every; --drift-every moves a row to the end of a
 dateUpdated walk every Nth page. --rate-limit answers 429 beyond N requests a
-second. Stop it with Ctrl-C. This is a test double: konduit itself always
+second.
+
+Import mode: --import FILE... serves what a correct import of those legacy
+files holds (Konnektive-assigned ids, the file's orderId as clientOrderId,
+DECLINE as HARD_DECLINE or SOFT_DECLINE, the file's wall times in the account
+zone, an ACTIVE purchase per active subscription, chargebacks on their sales)
+instead of a generated merchant. --import-faults breaks that import in one
+customer each: a missing customer, times read in a wrong time zone, a lost
+nextBillDate, a refund without its parent and a duplicated transaction; each
+fault is printed ("import fault: ...") after the listening line, so a test
+knows what "konduit verify" must report. Stop it with Ctrl-C. This is a test double: konduit itself always
 talks to the URL it is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -84,6 +96,8 @@ talks to the URL it is given.`,
 	f.DurationVar(&o.faults.RetryAfter, "retry-after", time.Second, "Retry-After of 429 answers (whole seconds)")
 	f.IntVar(&o.faults.DriftEvery, "drift-every", 0, "move a served row to the end of a dateUpdated walk on every Nth page")
 	f.IntVar(&o.faults.DriftLimit, "drift-limit", 0, "move at most this many rows (0: no limit)")
+	f.StringSliceVar(&o.imports, "import", nil, "serve a correct import of these legacy files instead of a generated merchant")
+	f.BoolVar(&o.impFaults, "import-faults", false, "with --import: serve a plausibly broken import (faults listed on stdout)")
 	return cmd
 }
 
@@ -131,9 +145,16 @@ func runFakeKonnektive(ctx context.Context, g *globalOptions, o *fakeKonnektiveO
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	if o.impFaults && len(o.imports) == 0 {
+		return usageErrorf("fake-konnektive: --import-faults needs --import FILE...")
+	}
 	began := time.Now()
-	err = fake.Generate(ctx, srv, synth.Options{Customers: o.customers, Seed: o.seed, AsOf: asOf, Months: o.months, TimeZone: loc})
-	if err != nil {
+	var imported *fake.ImportResult
+	if len(o.imports) > 0 {
+		if imported, err = fakeKonnektiveImport(ctx, srv, o); err != nil {
+			return err
+		}
+	} else if err = fake.Generate(ctx, srv, synth.Options{Customers: o.customers, Seed: o.seed, AsOf: asOf, Months: o.months, TimeZone: loc}); err != nil {
 		return err
 	}
 	customers, orders, purchases, txns := srv.Counts()
@@ -146,6 +167,13 @@ func runFakeKonnektive(ctx context.Context, g *globalOptions, o *fakeKonnektiveO
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(g.stdout, "fake Konnektive API listening on http://%s (login id %s, password from $KONNEKTIVE_PASSWORD)\n", ln.Addr(), o.loginID)
+	if imported != nil {
+		for _, f := range imported.Faults {
+			fmt.Fprintf(g.stdout, "import fault: %s\n", f)
+		}
+		fmt.Fprintf(g.stdout, "import: %d customers, %d orders, %d purchases, %d transactions, %d faults\n",
+			imported.Customers, imported.Orders, imported.Purchases, imported.Transactions, len(imported.Faults))
+	}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {
@@ -160,6 +188,27 @@ func runFakeKonnektive(ctx context.Context, g *globalOptions, o *fakeKonnektiveO
 	}
 	slog.Info("fake-konnektive: stopped", "requests", srv.Requests())
 	return nil
+}
+
+// fakeKonnektiveImport loads the --import files into srv.
+func fakeKonnektiveImport(ctx context.Context, srv *fake.Server, o *fakeKonnektiveOptions) (*fake.ImportResult, error) {
+	var inputs []fake.ImportInput
+	for _, p := range o.imports {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("fake-konnektive: %w", err)
+		}
+		defer f.Close()
+		inputs = append(inputs, fake.ImportInput{Name: p, R: f})
+	}
+	res, err := fake.ImportLegacy(ctx, srv, inputs, fake.ImportOptions{Faults: o.impFaults})
+	if err != nil {
+		return nil, fmt.Errorf("fake-konnektive: import: %w", err)
+	}
+	for _, s := range res.Skipped {
+		slog.Info("fake-konnektive: not a transactions file, skipped", "file", s)
+	}
+	return res, nil
 }
 
 // fakeKonnektiveParseNow reads a wall-clock time or a date in loc.

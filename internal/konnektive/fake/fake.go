@@ -24,6 +24,10 @@
 //     and rows shifting between pages (a row's dateUpdated bumped to "now"
 //     in the middle of a dateUpdated walk).
 //
+// Import mode (ImportLegacy, import.go) serves what Konnektive holds after
+// importing legacy transactions files instead of a generated merchant, and
+// optionally a plausibly broken import with its faults listed.
+//
 // Time is modelled: the server has a clock (Options.Clock). A row exists
 // from its dateCreated; a row whose dateUpdated is later (a chargeback
 // restating its sale weeks later, a refunded order, a cancelled
@@ -129,6 +133,13 @@ type Bundle struct {
 	// TxnInfo, when set, has one entry per transaction: what a processor
 	// said beyond the crm fields.
 	TxnInfo []TxnInfo
+	// OrderInfo, when set, has one entry per order.
+	OrderInfo []OrderInfo
+}
+
+// OrderInfo is what an order row says beyond crm.Order.
+type OrderInfo struct {
+	ClientOrderID string // the order id the merchant sent (a legacy import's orderId)
 }
 
 // TxnInfo is a transaction's processor detail.
@@ -136,6 +147,7 @@ type TxnInfo struct {
 	ResponseText  string // "Approved", "Do Not Honor"
 	AuthCode      string
 	RecycleNumber int
+	ClientOrderID string // the order's client order id (a legacy import's orderId)
 }
 
 // Contact is what a Konnektive row says about a customer beyond
@@ -150,6 +162,16 @@ type Contact struct {
 	CardExpiry               string // MM/YYYY
 	ACHAccount, ACHRouting   string
 	ECommercePassword        string
+	// Ship is the shipping address when it differs from the billing one;
+	// nil ships to the billing address.
+	Ship *ShipAddress
+}
+
+// ShipAddress is a shipping address.
+type ShipAddress struct {
+	FirstName, LastName        string
+	Address1, Address2, City   string
+	State, PostalCode, Country string
 }
 
 type kind uint8
@@ -173,6 +195,7 @@ type rec struct {
 	state   uint8        // 0 not yet created, 1 as created, 2 restated (final)
 	cust    *custRec
 	order   *crm.Order
+	oinfo   *OrderInfo
 	pur     *crm.Purchase
 	txn     *crm.Transaction
 	info    *TxnInfo
@@ -301,7 +324,11 @@ func (s *Server) Add(b Bundle) error {
 	}
 	for i := range b.Orders {
 		o := &b.Orders[i]
-		if err := s.addRec(cr, &rec{kind: kOrder, id: o.ID, created: o.Created, updated: o.Updated, cust: cr, order: o}); err != nil {
+		r := &rec{kind: kOrder, id: o.ID, created: o.Created, updated: o.Updated, cust: cr, order: o}
+		if i < len(b.OrderInfo) {
+			r.oinfo = &b.OrderInfo[i]
+		}
+		if err := s.addRec(cr, r); err != nil {
 			return err
 		}
 	}

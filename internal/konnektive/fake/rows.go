@@ -72,7 +72,16 @@ func address(w *jw, c *custRec, country string, prefix bool) {
 	w.str("emailAddress", cu.Email)
 	w.str("phoneNumber", cu.Phone)
 	w.str("ipAddress", c.contact.IPAddress)
-	if prefix {
+	if sh := c.contact.Ship; prefix && sh != nil {
+		w.str("shipFirstName", sh.FirstName)
+		w.str("shipLastName", sh.LastName)
+		w.str("shipAddress1", sh.Address1)
+		w.str("shipAddress2", sh.Address2)
+		w.str("shipCity", sh.City)
+		w.str("shipState", sh.State)
+		w.str("shipPostalCode", sh.PostalCode)
+		w.str("shipCountry", sh.Country)
+	} else if prefix {
 		w.str("shipFirstName", cu.FirstName)
 		w.str("shipLastName", cu.LastName)
 		w.str("shipAddress1", c.contact.Address1)
@@ -95,7 +104,11 @@ func (s *Server) renderTxn(w *jw, r *rec) {
 	w.id("parentTxnId", t.ParentID)
 	w.str("orderId", t.OrderID)
 	numericOrNull(w, "actualOrderId", t.OrderID)
-	w.str("clientOrderId", "")
+	if r.info != nil {
+		w.str("clientOrderId", r.info.ClientOrderID)
+	} else {
+		w.str("clientOrderId", "")
+	}
 	w.id("customerId", t.CustomerID)
 	w.str("purchaseId", t.PurchaseID)
 	w.str("txnType", t.TxnType)
@@ -242,7 +255,11 @@ func (s *Server) renderOrder(w *jw, r *rec) {
 	w.open()
 	w.str("orderId", o.ID)
 	numericOrNull(w, "actualOrderId", o.ID)
-	w.str("clientOrderId", "")
+	if r.oinfo != nil {
+		w.str("clientOrderId", r.oinfo.ClientOrderID)
+	} else {
+		w.str("clientOrderId", "")
+	}
 	w.id("customerId", o.CustomerID)
 	w.str("orderStatus", status)
 	w.str("orderType", o.Type)
@@ -370,7 +387,7 @@ func (s *Server) renderCustomer(w *jw, r *rec) {
 	w.str("dateUpdated", r.curUpdated().Raw)
 	w.str("mostRecentActivity", r.curUpdated().Raw)
 	address(w, c, c.c.Country, true)
-	w.flag("billShipSame", true)
+	w.flag("billShipSame", c.contact.Ship == nil)
 	w.str("paySource", c.contact.PaySource)
 	w.str("cardType", c.contact.CardType)
 	w.str("cardLast4", c.contact.CardLast4)
