@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -48,7 +50,13 @@ type Store struct {
 	db      *sql.DB
 	backend Backend
 	dsn     string
-	path    string // the SQLite file; "" for PostgreSQL
+	path    string   // the SQLite file; "" for PostgreSQL
+	stmts   sync.Map // prepared upserts on wconn, see stmt
+
+	// Every write goes through one connection, one transaction at a time:
+	// the process is a single writer, and prepared upserts stay prepared.
+	wmu   sync.Mutex
+	wconn *sql.Conn
 }
 
 //go:embed migrations/*.sql
@@ -105,15 +113,20 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// connection: the process is the single writer.
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(15000)")
-		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "wal_autocheckpoint(8192)")
+		q.Add("_pragma", "journal_size_limit(268435456)")
 		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Set("_txlock", "immediate")
 		db, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
-		db.SetMaxOpenConns(1)
+		// One writer connection (wconn) plus readers; WAL lets them run
+		// side by side.
+		db.SetMaxOpenConns(4)
 		s.db = db
 	case Postgres:
 		db, err := sql.Open("pgx", src)
@@ -128,15 +141,39 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("open store %s: %w", redactDSN(dsn), err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	wconn, err := s.db.Conn(ctx)
+	if err != nil {
 		s.db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.wconn = wconn
+	if backend == SQLite {
+		// WAL is persistent in the file: every later connection uses it.
+		for _, p := range []string{"PRAGMA journal_mode = WAL"} {
+			if _, err := wconn.ExecContext(ctx, p); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("open store: %s: %w", p, err)
+			}
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
 // Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	if s.wconn != nil {
+		s.wconn.Close()
+	}
+	return s.db.Close()
+}
 
 // Backend says which engine holds the data.
 func (s *Store) Backend() Backend { return s.backend }
@@ -240,29 +277,29 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	if _, err := s.wconn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
 		err := s.Update(ctx, func(tx *Tx) error {
 			if s.backend == Postgres {
-				if _, err := tx.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7046812)`); err != nil {
+				if _, err := tx.c.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7046812)`); err != nil {
 					return err
 				}
 			}
 			var n int
-			if err := tx.tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {
+			if err := tx.c.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
 			for _, stmt := range splitStatements(dialectSQL(s.backend, m.sql)) {
-				if _, err := tx.tx.ExecContext(ctx, stmt); err != nil {
+				if _, err := tx.c.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("%s: %w", firstLine(stmt), err)
 				}
 			}
-			_, err := tx.tx.ExecContext(ctx, s.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, time.Now().Unix())
+			_, err := tx.c.ExecContext(ctx, s.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, time.Now().Unix())
 			return err
 		})
 		if err != nil {
@@ -286,29 +323,81 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-// Tx is one write transaction.
+// Tx is one write transaction on the store's write connection.
 type Tx struct {
-	tx      *sql.Tx
+	c       *sql.Conn
 	backend Backend
+	s       *Store
 }
 
 // Update runs fn in one write transaction, committed when fn returns nil and
-// rolled back otherwise.
+// rolled back otherwise. Transactions are begun and ended with SQL on the
+// one write connection (BEGIN IMMEDIATE on SQLite), so prepared upserts and
+// PostgreSQL's COPY run inside them.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wconn == nil {
+		if err := s.reconnect(ctx); err != nil {
+			return err
+		}
+	}
+	begin := "BEGIN"
+	if s.backend == SQLite {
+		begin = "BEGIN IMMEDIATE"
+	}
+	if _, err := s.wconn.ExecContext(ctx, begin); err != nil {
+		s.dropConn()
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(&Tx{tx: tx, backend: s.backend}); err != nil {
-		tx.Rollback()
+	if err := fn(&Tx{c: s.wconn, backend: s.backend, s: s}); err != nil {
+		s.rollback(ctx)
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+		s.rollback(ctx)
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
 
+// rollback ends a failed transaction; a connection that cannot even roll
+// back (cancelled mid-statement, broken) is replaced on the next Update.
+func (s *Store) rollback(ctx context.Context) {
+	if ctx.Err() != nil {
+		s.dropConn()
+		return
+	}
+	if _, err := s.wconn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+		s.dropConn()
+	}
+}
+
+// dropConn closes the write connection and the statements prepared on it.
+// Callers hold wmu.
+func (s *Store) dropConn() {
+	s.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		s.stmts.Delete(k)
+		return true
+	})
+	if s.wconn != nil {
+		s.wconn.Raw(func(any) error { return driver.ErrBadConn }) // discard, never reuse
+		s.wconn.Close()
+		s.wconn = nil
+	}
+}
+
+// reconnect takes a fresh write connection. Callers hold wmu.
+func (s *Store) reconnect(ctx context.Context) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store write connection: %w", err)
+	}
+	s.wconn = c
+	return nil
+}
+
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, rebind(tx.backend, query), args...)
+	return tx.c.ExecContext(ctx, rebind(tx.backend, query), args...)
 }

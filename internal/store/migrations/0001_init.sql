@@ -113,12 +113,9 @@ CREATE INDEX transactions_order ON transactions (integration_id, source, order_i
 CREATE INDEX transactions_purchase ON transactions (integration_id, source, purchase_id, billing_cycle);
 -- Chargebacks by the day they were received.
 CREATE INDEX transactions_chargeback ON transactions (integration_id, chargeback_date) WHERE chargedback = 1;
--- Breakdowns and chargeback monitoring per MID.
-CREATE INDEX transactions_campaign ON transactions (integration_id, campaign_id, created_utc);
-CREATE INDEX transactions_product ON transactions (integration_id, product_id, created_utc);
-CREATE INDEX transactions_affiliate ON transactions (integration_id, aff_id, created_utc);
-CREATE INDEX transactions_merchant ON transactions (integration_id, merchant_id, created_utc);
-CREATE INDEX transactions_country ON transactions (integration_id, country, created_utc);
+-- Breakdowns by campaign, product, affiliate, merchant (MID) or country read
+-- a date range through transactions_created and group: one index per
+-- dimension would slow every upsert for little gain (docs/schema.md).
 
 CREATE TABLE purchases (
     integration_id   BIGINT   NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,

@@ -1,0 +1,390 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/store"
+	ksync "github.com/konduit/konduit/internal/sync"
+)
+
+// envKonnektivePassword holds the Konnektive API user's password.
+const envKonnektivePassword = "KONNEKTIVE_PASSWORD"
+
+// envDB overrides the default database DSN.
+const envDB = "KONDUIT_DB"
+
+// defaultDSN is the database used without --db: $KONDUIT_DB, else a SQLite
+// file in the user's data directory ($XDG_DATA_HOME/konduit/konduit.db,
+// ~/.local/share/konduit/konduit.db; ~/Library/Application Support on
+// macOS, %AppData% on Windows).
+func defaultDSN() (string, error) {
+	if v := os.Getenv(envDB); v != "" {
+		return v, nil
+	}
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		switch runtime.GOOS {
+		case "darwin", "windows":
+			d, err := os.UserConfigDir()
+			if err != nil {
+				return "", fmt.Errorf("find the user data directory: %w", err)
+			}
+			dir = d
+		default:
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return "", fmt.Errorf("find the user data directory: %w", err)
+			}
+			dir = filepath.Join(home, ".local", "share")
+		}
+	}
+	return "sqlite:" + filepath.Join(dir, "konduit", "konduit.db"), nil
+}
+
+// openStore opens --db (or the default database), creating a SQLite file's
+// directory when needed.
+func openStore(ctx context.Context, dsn string) (*store.Store, string, error) {
+	if dsn == "" {
+		d, err := defaultDSN()
+		if err != nil {
+			return nil, "", err
+		}
+		dsn = d
+	}
+	backend, src, err := store.ParseDSN(dsn)
+	if err != nil {
+		return nil, "", withHint(err, "use --db sqlite:PATH or --db postgres://USER@HOST/DB")
+	}
+	if backend == store.SQLite {
+		if err := os.MkdirAll(filepath.Dir(src), 0o700); err != nil {
+			return nil, "", fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, dsn, nil
+}
+
+// findIntegration is the named integration, or the only one saved.
+func findIntegration(ctx context.Context, s *store.Store, name string) (*store.Integration, error) {
+	if name != "" {
+		in, err := s.Integration(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, withHint(err, "run \"konduit status\" to list integrations, or \"konduit connect konnektive\" to save one")
+		}
+		return in, err
+	}
+	all, err := s.Integrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var kon []store.Integration
+	for _, in := range all {
+		if in.Kind == store.KindKonnektive {
+			kon = append(kon, in)
+		}
+	}
+	switch len(kon) {
+	case 0:
+		return nil, withHint(errors.New("no Konnektive integration is saved in this database"), "run \"konduit connect konnektive\" first, or sync ad hoc with --api-url, --login-id, --timezone and --from")
+	case 1:
+		return &kon[0], nil
+	}
+	names := make([]string, len(kon))
+	for i, in := range kon {
+		names[i] = in.Name
+	}
+	return nil, usageErrorf("several integrations are saved (%s): choose one with --integration", strings.Join(names, ", "))
+}
+
+func parseDay(flag, v string) (crm.Date, error) {
+	d, err := crm.ParseDate(v)
+	if err != nil {
+		return crm.Date{}, usageErrorf("--%s: want YYYY-MM-DD, got %q", flag, v)
+	}
+	return d, nil
+}
+
+func loadZone(v string) (*time.Location, error) {
+	if v == "" {
+		return nil, usageErrorf("--timezone is required: the IANA name of the Konnektive account's time zone (Account Information > Timezone), e.g. America/New_York")
+	}
+	loc, err := time.LoadLocation(v)
+	if err != nil || v == "Local" {
+		return nil, usageErrorf("--timezone %q is not an IANA time zone name such as America/New_York", v)
+	}
+	return loc, nil
+}
+
+type syncOptions struct {
+	db          string
+	integration string
+	apiURL      string
+	loginID     string
+	timezone    string
+	from, to    string
+	lookback    int
+	rate        float64
+	pageSize    int
+	watch       bool
+}
+
+func init() { register(newSyncCmd) }
+
+func newSyncCmd(g *globalOptions) *cobra.Command {
+	var o syncOptions
+	cmd := &cobra.Command{
+		Use:   "sync [flags]",
+		Short: "Copy a Konnektive account into the database (backfill, then incremental)",
+		Long: `Sync copies customers, orders, purchases and transactions of a saved
+integration ("konduit connect konnektive") into the database, or ad hoc with
+--api-url, --login-id, --timezone and --from (password in $KONNEKTIVE_PASSWORD).
+
+The first sync backfills the import range day by day (by dateCreated); later
+syncs re-read every day from the last sync minus --lookback days by
+dateUpdated, so refunds and chargebacks that restate old transactions are
+picked up. Each page is committed with its checkpoint: an interrupted sync
+resumes where it stopped, and running a sync twice changes nothing.
+
+$KONNEKTIVE_PASSWORD, when set, overrides the saved password.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSync(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.db, "db", "", "database: sqlite:PATH or postgres://... (default $KONDUIT_DB, else sqlite in the user data dir)")
+	f.StringVar(&o.integration, "integration", "", "saved integration to sync (default: the only one); with --api-url, the name to keep its state under (default adhoc)")
+	f.StringVar(&o.apiURL, "api-url", "", "ad hoc: the Konnektive API URL, e.g. https://api.konnektive.com")
+	f.StringVar(&o.loginID, "login-id", "", "ad hoc: the API username (loginId)")
+	f.StringVar(&o.timezone, "timezone", "", "ad hoc: the account time zone (IANA name)")
+	f.StringVar(&o.from, "from", "", "ad hoc: first day to import, YYYY-MM-DD")
+	f.StringVar(&o.to, "to", "", "ad hoc: last day to backfill, YYYY-MM-DD (default today)")
+	f.IntVar(&o.lookback, "lookback", ksync.DefaultLookback, "days an incremental sync re-reads before the last sync")
+	f.Float64Var(&o.rate, "rate", 5, "requests per second to Konnektive; 0 for no limit")
+	f.IntVar(&o.pageSize, "page-size", konnektive.MaxPageSize, "rows per page (at most 200)")
+	f.BoolVar(&o.watch, "watch", false, "keep running: sync again at the integration's sync frequency")
+	return cmd
+}
+
+func runSync(ctx context.Context, g *globalOptions, o syncOptions) error {
+	adhoc := o.apiURL != "" || o.loginID != ""
+	if o.lookback < 0 {
+		return usageErrorf("--lookback must be 0 or more days")
+	}
+	s, dsn, err := openStore(ctx, o.db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var in *store.Integration
+	if adhoc {
+		if in, err = adhocIntegration(ctx, s, o); err != nil {
+			return err
+		}
+	} else {
+		if o.timezone != "" || o.from != "" || o.to != "" {
+			return usageErrorf("--timezone, --from and --to are for an ad hoc sync (with --api-url and --login-id); change a saved integration with \"konduit connect konnektive\" or \"konduit retime\"")
+		}
+		if in, err = findIntegration(ctx, s, o.integration); err != nil {
+			return err
+		}
+	}
+	password, err := syncPassword(ctx, dsn, in)
+	if err != nil {
+		return err
+	}
+	for {
+		if err := syncOnce(ctx, g, o, s, in, password); err != nil {
+			return err
+		}
+		if !o.watch {
+			return nil
+		}
+		every := in.SyncEvery
+		if every <= 0 {
+			every = 24 * time.Hour
+		}
+		slog.Info("next sync", "integration", in.Name, "at", time.Now().Add(every).Format(time.RFC3339))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// adhocIntegration saves (or reuses) the integration an ad hoc sync keeps
+// its state under. Its password is never stored.
+func adhocIntegration(ctx context.Context, s *store.Store, o syncOptions) (*store.Integration, error) {
+	if o.apiURL == "" || o.loginID == "" || o.timezone == "" || o.from == "" {
+		return nil, usageErrorf("an ad hoc sync needs --api-url, --login-id, --timezone and --from")
+	}
+	loc, err := loadZone(o.timezone)
+	if err != nil {
+		return nil, err
+	}
+	from, err := parseDay("from", o.from)
+	if err != nil {
+		return nil, err
+	}
+	var to crm.Date
+	if o.to != "" {
+		if to, err = parseDay("to", o.to); err != nil {
+			return nil, err
+		}
+	}
+	name := o.integration
+	if name == "" {
+		name = "adhoc"
+	}
+	in, err := s.Integration(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		in = &store.Integration{Kind: store.KindKonnektive, Name: name}
+	case err != nil:
+		return nil, err
+	case in.TimeZone != loc.String():
+		return nil, withHint(fmt.Errorf("integration %s keeps its times in %s, not %s", name, in.TimeZone, loc), "run \"konduit retime --integration "+name+" --timezone "+loc.String()+"\" to change it without a re-sync")
+	}
+	if in.ImportFrom != from || in.ImportTo != to {
+		if in.ID != 0 {
+			if err := s.ResetCheckpoints(ctx, in.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	in.BaseURL, in.LoginID, in.TimeZone, in.ImportFrom, in.ImportTo = o.apiURL, o.loginID, loc.String(), from, to
+	if err := s.SaveIntegration(ctx, in); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// syncPassword is $KONNEKTIVE_PASSWORD, else the integration's saved one.
+func syncPassword(ctx context.Context, dsn string, in *store.Integration) (string, error) {
+	if v := os.Getenv(envKonnektivePassword); v != "" {
+		return v, nil
+	}
+	if len(in.PasswordSealed) == 0 {
+		return "", withHint(fmt.Errorf("no API password: $%s is not set and integration %s has none saved", envKonnektivePassword, in.Name), "set $"+envKonnektivePassword+", or save the integration with \"konduit connect konnektive\"")
+	}
+	key, err := store.LoadKey(ctx, dsn, false)
+	if err != nil {
+		return "", withHint(err, "set $"+store.SecretKeyEnv+" to the key used by \"konduit connect\", or connect again")
+	}
+	pw, err := key.Open(in.PasswordSealed, in.Name)
+	if err != nil {
+		return "", withHint(err, "connect again with \"konduit connect konnektive --name "+in.Name+"\", or set $"+envKonnektivePassword)
+	}
+	return string(pw), nil
+}
+
+func syncOnce(ctx context.Context, g *globalOptions, o syncOptions, s *store.Store, in *store.Integration, password string) error {
+	loc, err := in.Location()
+	if err != nil {
+		return err
+	}
+	counter := ksync.NewRetryCounter(slog.Default().Handler())
+	meter := &ksync.Meter{}
+	client, err := konnektive.New(konnektive.Config{BaseURL: in.BaseURL, LoginID: in.LoginID, Password: password, Location: loc,
+		Rate: o.rate, PageSize: o.pageSize, Logger: slog.New(counter), HTTPClient: &http.Client{Transport: meter}})
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	bar := newProgressBar(g)
+	opts := ksync.Options{Store: s, API: client, Integration: in, Lookback: o.lookback, Retries: counter.Count}
+	if o.lookback == 0 {
+		opts.Lookback = -1
+	}
+	if bar != nil {
+		opts.Progress = bar.update
+	}
+	start := time.Now()
+	sum, err := ksync.Run(ctx, opts)
+	if bar != nil {
+		bar.clear()
+	}
+	_, bytes, network := meter.Stats()
+	printSyncSummary(g.stdout, in, sum, time.Since(start), network, bytes, err == nil)
+	return err
+}
+
+func printSyncSummary(w io.Writer, in *store.Integration, sum ksync.Summary, elapsed, network time.Duration, bytes int64, ok bool) {
+	verb := "synced"
+	if !ok {
+		verb = "sync stopped for"
+	}
+	fmt.Fprintf(w, "%s %s (run %d) in %s\n", verb, in.Name, sum.RunID, elapsed.Round(time.Millisecond))
+	for _, e := range store.Entities {
+		fmt.Fprintf(w, "  %-13s %10d rows\n", e, sum.Rows[e])
+	}
+	if len(sum.Backfilled) > 0 {
+		fmt.Fprintf(w, "  backfill of %s..%s completed for %s\n", in.ImportFrom, importTo(in), strings.Join(sum.Backfilled, ", "))
+	}
+	fmt.Fprintf(w, "  pages %d, day windows %d, retries %d, page-drift re-walks %d\n", sum.Pages, sum.Windows, sum.Retries, sum.DriftRewalks)
+	fmt.Fprintf(w, "  DST: %d ambiguous wall-clock times (earlier instant taken), %d in spring-forward gaps (shifted forward)\n", sum.DSTAmbiguous, sum.DSTGap)
+	if elapsed > 0 {
+		pct := func(d time.Duration) float64 { return 100 * d.Seconds() / elapsed.Seconds() }
+		fmt.Fprintf(w, "  time: network %s (%.0f%% of the run, %d KiB); store busy %s (%.0f%%, in parallel with fetching), fetching waited for the store %s (%.0f%%)\n",
+			network.Round(time.Millisecond), pct(network), bytes/1024, sum.StoreTime.Round(time.Millisecond), pct(sum.StoreTime), sum.StoreWait.Round(time.Millisecond), pct(sum.StoreWait))
+		if rows := sum.Rows.Total(); rows > 0 {
+			fmt.Fprintf(w, "  %.0f rows/s\n", float64(rows)/elapsed.Seconds())
+		}
+	}
+}
+
+func importTo(in *store.Integration) string {
+	if in.ImportTo.IsZero() {
+		return "today"
+	}
+	return in.ImportTo.String()
+}
+
+// progressBar draws one line on a terminal's stderr.
+type progressBar struct {
+	w    io.Writer
+	last time.Time
+}
+
+// newProgressBar returns a bar when stderr is a terminal and --quiet is off.
+func newProgressBar(g *globalOptions) *progressBar {
+	f, ok := g.stderr.(*os.File)
+	if !ok || g.quiet || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return &progressBar{w: f}
+}
+
+func (b *progressBar) update(p ksync.Progress) {
+	if time.Since(b.last) < 100*time.Millisecond && p.DaysDone < p.Days {
+		return
+	}
+	b.last = time.Now()
+	const width = 24
+	filled := 0
+	if p.Days > 0 {
+		filled = min(width, width*p.DaysDone/p.Days)
+	}
+	fmt.Fprintf(b.w, "\r\033[K%-12s %-11s %s [%s%s] %d/%d days, %d rows",
+		p.Entity, p.Phase, p.Day, strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.DaysDone, p.Days, p.Rows)
+}
+
+func (b *progressBar) clear() { fmt.Fprint(b.w, "\r\033[K") }

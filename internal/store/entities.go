@@ -1,0 +1,446 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/konduit/konduit/internal/crm"
+)
+
+// Entity tables, in the order the sync walks them.
+const (
+	Customers    = "customers"
+	Orders       = "orders"
+	Transactions = "transactions"
+	Purchases    = "purchases"
+)
+
+// Entities lists the entity tables.
+var Entities = []string{Customers, Orders, Transactions, Purchases}
+
+// tableDef is an entity table's columns after (integration_id, source, id).
+type tableDef struct {
+	name string
+	cols []string
+}
+
+var wallCols = []string{"created_raw", "created_utc", "created_adjust", "updated_raw", "updated_utc", "updated_adjust"}
+
+func cols(before []string, after ...string) []string {
+	out := append([]string{}, before...)
+	out = append(out, wallCols...)
+	return append(out, after...)
+}
+
+var (
+	customerTable = &tableDef{Customers, cols([]string{"first_name", "last_name", "email", "phone", "country", "state", "postal_code"}, "raw")}
+	orderTable    = &tableDef{Orders, cols([]string{"customer_id", "campaign_id", "status", "type", "aff_id", "sub_aff_id", "country", "total_cents"}, "raw")}
+	txnTable      = &tableDef{Transactions, cols([]string{"parent_id", "merchant_txn_id", "customer_id", "order_id", "purchase_id", "campaign_id", "product_id", "merchant_id", "aff_id", "sub_aff_id", "country", "txn_type", "response_type", "pay_source", "card_type", "card_last4", "sub_total_cents", "ship_total_cents", "sales_tax_cents", "amount_cents", "billing_cycle"}, "chargedback", "chargeback_cents", "chargeback_date", "chargeback_reason", "raw")}
+	purchaseTable = &tableDef{Purchases, cols([]string{"order_id", "customer_id", "campaign_id", "product_id", "merchant_id", "status", "billing_cycle", "next_bill_date", "price_cents"}, "raw")}
+)
+
+func wallArgs(w crm.WallTime) []any {
+	if w.IsZero() {
+		return []any{nil, nil, int64(w.Adjust)}
+	}
+	return []any{w.Raw, w.UTC.Unix(), int64(w.Adjust)}
+}
+
+func dateArg(d crm.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d.String()
+}
+
+func rawArg(r json.RawMessage) any {
+	if len(r) == 0 {
+		return nil
+	}
+	return string(r)
+}
+
+func boolArg(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func sourceArg(s crm.Source) string {
+	if s == "" {
+		return string(crm.SourceAPI)
+	}
+	return string(s)
+}
+
+// UpsertCustomers inserts or replaces customers by (integration, source, id).
+func (tx *Tx) UpsertCustomers(ctx context.Context, integrationID int64, rows []crm.Customer) error {
+	return upsert(ctx, tx, customerTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(i int, a []any) []any {
+		r := &rows[i]
+		a = append(a, r.FirstName, r.LastName, r.Email, r.Phone, r.Country, r.State, r.PostalCode)
+		a = append(a, wallArgs(r.Created)...)
+		a = append(a, wallArgs(r.Updated)...)
+		return append(a, rawArg(r.Raw))
+	})
+}
+
+// UpsertOrders inserts or replaces orders.
+func (tx *Tx) UpsertOrders(ctx context.Context, integrationID int64, rows []crm.Order) error {
+	return upsert(ctx, tx, orderTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(i int, a []any) []any {
+		r := &rows[i]
+		a = append(a, r.CustomerID, r.CampaignID, r.Status, r.Type, r.AffID, r.SubAffID, r.Country, int64(r.Total))
+		a = append(a, wallArgs(r.Created)...)
+		a = append(a, wallArgs(r.Updated)...)
+		return append(a, rawArg(r.Raw))
+	})
+}
+
+// UpsertTransactions inserts or replaces transactions.
+func (tx *Tx) UpsertTransactions(ctx context.Context, integrationID int64, rows []crm.Transaction) error {
+	return upsert(ctx, tx, txnTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(i int, a []any) []any {
+		r := &rows[i]
+		a = append(a, r.ParentID, r.MerchantTxnID, r.CustomerID, r.OrderID, r.PurchaseID, r.CampaignID, r.ProductID, r.MerchantID,
+			r.AffID, r.SubAffID, r.Country, r.TxnType, r.ResponseType, r.PaySource, r.CardType, r.CardLast4,
+			int64(r.SubTotal), int64(r.ShipTotal), int64(r.SalesTax), int64(r.Amount), int64(r.BillingCycle))
+		a = append(a, wallArgs(r.Created)...)
+		a = append(a, wallArgs(r.Updated)...)
+		return append(a, boolArg(r.Chargedback), int64(r.ChargebackAmt), dateArg(r.ChargebackDay), r.ChargebackWhy, rawArg(r.Raw))
+	})
+}
+
+// UpsertPurchases inserts or replaces purchases.
+func (tx *Tx) UpsertPurchases(ctx context.Context, integrationID int64, rows []crm.Purchase) error {
+	return upsert(ctx, tx, purchaseTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(i int, a []any) []any {
+		r := &rows[i]
+		a = append(a, r.OrderID, r.CustomerID, r.CampaignID, r.ProductID, r.MerchantID, r.Status, int64(r.BillingCycle), dateArg(r.NextBillDate), int64(r.Price))
+		a = append(a, wallArgs(r.Created)...)
+		a = append(a, wallArgs(r.Updated)...)
+		return append(a, rawArg(r.Raw))
+	})
+}
+
+// maxRowsPerStmt bounds a multi-row insert (a power of two): 256 rows of
+// the widest table stay far under both engines' bind-parameter limits
+// (SQLite 32766, PostgreSQL 65535).
+const maxRowsPerStmt = 256
+
+func upsertStatement(b Backend, t *tableDef, rows int) string {
+	all := append([]string{"integration_id", "source", "id"}, t.cols...)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "INSERT INTO %s (%s) VALUES ", t.name, strings.Join(all, ", "))
+	n := 0
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('(')
+		for c := range all {
+			if c > 0 {
+				sb.WriteString(", ")
+			}
+			n++
+			if b == Postgres {
+				fmt.Fprintf(&sb, "$%d", n)
+			} else {
+				sb.WriteByte('?')
+			}
+		}
+		sb.WriteByte(')')
+	}
+	sb.WriteString(" ON CONFLICT (integration_id, source, id) DO UPDATE SET ")
+	for i, c := range t.cols {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "%s = excluded.%s", c, c)
+	}
+	return sb.String()
+}
+
+// stmt is the prepared multi-row upsert of rows rows on the write
+// connection: a batch is cut into statements of 256, 128, ..., 1 rows, so
+// at most nine shapes per table are ever parsed. Callers hold wmu.
+func (s *Store) stmt(ctx context.Context, t *tableDef, rows int) (*sql.Stmt, error) {
+	key := t.name + "/" + strconv.Itoa(rows)
+	if st, ok := s.stmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.wconn.PrepareContext(ctx, upsertStatement(s.backend, t, rows))
+	if err != nil {
+		return nil, err
+	}
+	s.stmts.Store(key, st)
+	return st, nil
+}
+
+// upsert writes n rows in multi-row statements. A row whose key repeats
+// within the call is written once, with its last value (the engines refuse
+// to touch one row twice in a statement).
+func upsert(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n int, key func(int) (string, string), args func(int, []any) []any) error {
+	if n == 0 {
+		return nil
+	}
+	idx := make([]int, 0, n)
+	seen := make(map[[2]string]int, n)
+	for i := 0; i < n; i++ {
+		src, id := key(i)
+		if id == "" {
+			return fmt.Errorf("upsert %s: row %d has no id", t.name, i)
+		}
+		k := [2]string{src, id}
+		if j, ok := seen[k]; ok {
+			idx[j] = i
+			continue
+		}
+		seen[k] = len(idx)
+		idx = append(idx, i)
+	}
+	if tx.backend == Postgres {
+		return copyUpsert(ctx, tx, t, integrationID, idx, key, args)
+	}
+	perRow := len(t.cols) + 3
+	buf := make([]any, 0, min(len(idx), maxRowsPerStmt)*perRow)
+	for start := 0; start < len(idx); {
+		chunk := maxRowsPerStmt
+		for chunk > len(idx)-start {
+			chunk /= 2
+		}
+		buf = buf[:0]
+		for _, i := range idx[start : start+chunk] {
+			src, id := key(i)
+			buf = append(buf, integrationID, src, id)
+			buf = args(i, buf)
+		}
+		st, err := tx.s.stmt(ctx, t, chunk)
+		if err != nil {
+			return fmt.Errorf("upsert %s: %w", t.name, err)
+		}
+		if _, err := st.ExecContext(ctx, buf...); err != nil {
+			return fmt.Errorf("upsert %s: %w", t.name, err)
+		}
+		start += chunk
+	}
+	return nil
+}
+
+// copyUpsert is PostgreSQL's upsert: COPY the rows into a temporary staging
+// table, then one INSERT ... SELECT ... ON CONFLICT moves them in.
+func copyUpsert(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, idx []int, key func(int) (string, string), args func(int, []any) []any) error {
+	stage := "stage_" + t.name
+	all := append([]string{"integration_id", "source", "id"}, t.cols...)
+	if _, err := tx.c.ExecContext(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+stage+" (LIKE "+t.name+" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"); err != nil {
+		return fmt.Errorf("upsert %s: staging table: %w", t.name, err)
+	}
+	rows := make([][]any, 0, len(idx))
+	for _, i := range idx {
+		src, id := key(i)
+		rows = append(rows, args(i, append(make([]any, 0, len(all)), integrationID, src, id)))
+	}
+	err := tx.c.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{stage}, all, pgx.CopyFromRows(rows))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("upsert %s: copy: %w", t.name, err)
+	}
+	set := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		set[i] = c + " = excluded." + c
+	}
+	cols := strings.Join(all, ", ")
+	q := "INSERT INTO " + t.name + " (" + cols + ") SELECT " + cols + " FROM " + stage +
+		" ON CONFLICT (integration_id, source, id) DO UPDATE SET " + strings.Join(set, ", ")
+	if _, err := tx.c.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("upsert %s: %w", t.name, err)
+	}
+	if _, err := tx.c.ExecContext(ctx, "DELETE FROM "+stage); err != nil {
+		return fmt.Errorf("upsert %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// scanning helpers
+
+type wallScan struct {
+	raw    sql.NullString
+	utc    sql.NullInt64
+	adjust int64
+}
+
+func (w *wallScan) dest() []any { return []any{&w.raw, &w.utc, &w.adjust} }
+
+func (w *wallScan) value() crm.WallTime {
+	if !w.raw.Valid {
+		return crm.WallTime{}
+	}
+	out := crm.WallTime{Raw: w.raw.String, Adjust: crm.Adjustment(w.adjust)}
+	if w.utc.Valid {
+		out.UTC = time.Unix(w.utc.Int64, 0).UTC()
+	}
+	return out
+}
+
+func rawValue(r sql.NullString) json.RawMessage {
+	if !r.Valid {
+		return nil
+	}
+	return json.RawMessage(r.String)
+}
+
+func dateValue(s sql.NullString) (crm.Date, error) {
+	if !s.Valid {
+		return crm.Date{}, nil
+	}
+	return crm.ParseDate(s.String)
+}
+
+// each streams an entity table of one integration, ordered by source and id.
+// fn must not use the store: on SQLite the one connection is busy until each
+// returns.
+func (s *Store) each(ctx context.Context, t *tableDef, integrationID int64, dest func() []any, emit func() error) error {
+	q := fmt.Sprintf("SELECT source, id, %s FROM %s WHERE integration_id = ? ORDER BY source, id", strings.Join(t.cols, ", "), t.name)
+	rows, err := s.db.QueryContext(ctx, s.Rebind(q), integrationID)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(dest()...); err != nil {
+			return fmt.Errorf("read %s: %w", t.name, err)
+		}
+		if err := emit(); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// EachCustomer calls fn with every customer of an integration, ordered by
+// source and id. fn must not call the store.
+func (s *Store) EachCustomer(ctx context.Context, integrationID int64, fn func(*crm.Customer) error) error {
+	var r crm.Customer
+	var src string
+	var cr, up wallScan
+	var raw sql.NullString
+	return s.each(ctx, customerTable, integrationID, func() []any {
+		d := []any{&src, &r.ID, &r.FirstName, &r.LastName, &r.Email, &r.Phone, &r.Country, &r.State, &r.PostalCode}
+		d = append(d, cr.dest()...)
+		d = append(d, up.dest()...)
+		return append(d, &raw)
+	}, func() error {
+		r.Source, r.Created, r.Updated, r.Raw = crm.Source(src), cr.value(), up.value(), rawValue(raw)
+		c := r
+		return fn(&c)
+	})
+}
+
+// EachOrder calls fn with every order of an integration.
+func (s *Store) EachOrder(ctx context.Context, integrationID int64, fn func(*crm.Order) error) error {
+	var r crm.Order
+	var src string
+	var total int64
+	var cr, up wallScan
+	var raw sql.NullString
+	return s.each(ctx, orderTable, integrationID, func() []any {
+		d := []any{&src, &r.ID, &r.CustomerID, &r.CampaignID, &r.Status, &r.Type, &r.AffID, &r.SubAffID, &r.Country, &total}
+		d = append(d, cr.dest()...)
+		d = append(d, up.dest()...)
+		return append(d, &raw)
+	}, func() error {
+		r.Source, r.Total, r.Created, r.Updated, r.Raw = crm.Source(src), crm.Money(total), cr.value(), up.value(), rawValue(raw)
+		c := r
+		return fn(&c)
+	})
+}
+
+// EachTransaction calls fn with every transaction of an integration.
+func (s *Store) EachTransaction(ctx context.Context, integrationID int64, fn func(*crm.Transaction) error) error {
+	var r crm.Transaction
+	var src string
+	var sub, ship, tax, amt, cycle, cb, cbAmt int64
+	var cbDate, raw sql.NullString
+	var cr, up wallScan
+	return s.each(ctx, txnTable, integrationID, func() []any {
+		d := []any{&src, &r.ID, &r.ParentID, &r.MerchantTxnID, &r.CustomerID, &r.OrderID, &r.PurchaseID, &r.CampaignID, &r.ProductID, &r.MerchantID,
+			&r.AffID, &r.SubAffID, &r.Country, &r.TxnType, &r.ResponseType, &r.PaySource, &r.CardType, &r.CardLast4,
+			&sub, &ship, &tax, &amt, &cycle}
+		d = append(d, cr.dest()...)
+		d = append(d, up.dest()...)
+		return append(d, &cb, &cbAmt, &cbDate, &r.ChargebackWhy, &raw)
+	}, func() error {
+		day, err := dateValue(cbDate)
+		if err != nil {
+			return fmt.Errorf("read transactions %s: %w", r.ID, err)
+		}
+		r.Source, r.Created, r.Updated, r.Raw = crm.Source(src), cr.value(), up.value(), rawValue(raw)
+		r.SubTotal, r.ShipTotal, r.SalesTax, r.Amount = crm.Money(sub), crm.Money(ship), crm.Money(tax), crm.Money(amt)
+		r.BillingCycle, r.Chargedback, r.ChargebackAmt, r.ChargebackDay = int(cycle), cb != 0, crm.Money(cbAmt), day
+		c := r
+		return fn(&c)
+	})
+}
+
+// EachPurchase calls fn with every purchase of an integration.
+func (s *Store) EachPurchase(ctx context.Context, integrationID int64, fn func(*crm.Purchase) error) error {
+	var r crm.Purchase
+	var src string
+	var cycle, price int64
+	var next, raw sql.NullString
+	var cr, up wallScan
+	return s.each(ctx, purchaseTable, integrationID, func() []any {
+		d := []any{&src, &r.ID, &r.OrderID, &r.CustomerID, &r.CampaignID, &r.ProductID, &r.MerchantID, &r.Status, &cycle, &next, &price}
+		d = append(d, cr.dest()...)
+		d = append(d, up.dest()...)
+		return append(d, &raw)
+	}, func() error {
+		day, err := dateValue(next)
+		if err != nil {
+			return fmt.Errorf("read purchases %s: %w", r.ID, err)
+		}
+		r.Source, r.BillingCycle, r.NextBillDate, r.Price = crm.Source(src), int(cycle), day, crm.Money(price)
+		r.Created, r.Updated, r.Raw = cr.value(), up.value(), rawValue(raw)
+		c := r
+		return fn(&c)
+	})
+}
+
+// Counts is the number of rows per entity table.
+type Counts map[string]int64
+
+// Total is the sum over the tables.
+func (c Counts) Total() int64 {
+	var n int64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// Counts counts an integration's rows per entity table.
+func (s *Store) Counts(ctx context.Context, integrationID int64) (Counts, error) {
+	out := Counts{}
+	for _, t := range Entities {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, s.Rebind("SELECT COUNT(*) FROM "+t+" WHERE integration_id = ?"), integrationID).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", t, err)
+		}
+		out[t] = n
+	}
+	return out, nil
+}
