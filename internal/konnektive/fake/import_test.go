@@ -3,6 +3,7 @@ package fake
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -117,5 +118,17 @@ func TestImportFaultsAreDeterministic(t *testing.T) {
 	_, clean, _ := importFixture(t, false)
 	if a.Customers != clean.Customers-1 || a.Transactions <= 0 {
 		t.Errorf("missing customer: %d customers, clean %d", a.Customers, clean.Customers)
+	}
+}
+
+// TestNumericOrNullLeadingZero: an id with a leading zero is still valid JSON.
+func TestNumericOrNullLeadingZero(t *testing.T) {
+	var w jw
+	w.open()
+	numericOrNull(&w, "actualOrderId", "0576490590")
+	w.close()
+	var v map[string]any
+	if err := json.Unmarshal(w.b, &v); err != nil || v["actualOrderId"] != float64(576490590) {
+		t.Fatalf("%s: %v %v", w.b, err, v)
 	}
 }

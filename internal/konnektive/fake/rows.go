@@ -51,8 +51,9 @@ func (s *Server) merchant(id string) *Merchant {
 }
 
 func numericOrNull(w *jw, k, v string) {
-	if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-		w.raw(k, v)
+	// Write the parsed number, not the text: "0576490590" is not a JSON number.
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		w.int(k, n)
 		return
 	}
 	w.null(k)
