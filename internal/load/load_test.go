@@ -1,0 +1,261 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/legacy"
+	"github.com/konduit/konduit/internal/store"
+	"github.com/konduit/konduit/internal/store/pgtest"
+	"github.com/konduit/konduit/internal/synth"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+var backends = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "k.db") }},
+	{"postgres", func(t *testing.T) string { return pgtest.Database(t) }},
+}
+
+func mustLoc(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func genOpts(t testing.TB, n int) synth.Options {
+	return synth.Options{Customers: n, Seed: 11, AsOf: crm.Date{Year: 2025, Month: time.November, Day: 10}, Months: 14, TimeZone: mustLoc(t, "Australia/Sydney")}
+}
+
+func files(dir string) []string {
+	var out []string
+	for _, k := range legacy.Kinds {
+		out = append(out, filepath.Join(dir, k.FileName()))
+	}
+	return out
+}
+
+func openStore(t *testing.T, dsn string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+var checkOpts = check.Options{AsOf: "2025-11-10"}
+
+// TestLoadMatchesGenerator loads generated legacy files and compares every
+// stored transaction and subscription with the generator's own values:
+// identifiers, amounts, instants, chargebacks, and the billing cycles the
+// load derives from row order.
+func TestLoadMatchesGenerator(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			opts := genOpts(t, 400)
+			dir := t.TempDir()
+			if _, err := synth.WriteLegacy(ctx, opts, dir); err != nil {
+				t.Fatal(err)
+			}
+			st := openStore(t, b.dsn(t))
+			res, err := Load(ctx, st, files(dir), Options{Name: "old", TimeZone: opts.TimeZone, Check: checkOpts, Batch: 333})
+			if err != nil {
+				t.Fatal(err)
+			}
+			type want struct {
+				t    synth.Transaction
+				card string
+			}
+			wants := map[string]want{}
+			active := map[string]crm.Purchase{}
+			orders := map[string]bool{}
+			customers := 0
+			err = synth.Generate(ctx, opts, func(c *synth.Customer) error {
+				if len(c.Transactions) > 0 {
+					customers++
+				}
+				for _, tx := range c.Transactions {
+					card := ""
+					if c.Payment.Source == legacy.ValueCreditCard {
+						card = c.Payment.CardNumber
+					}
+					wants[tx.MerchantTxnID] = want{tx, card}
+					orders[tx.OrderID] = true
+				}
+				for _, p := range c.Purchases {
+					if p.Status == "ACTIVE" {
+						active[PurchaseID(c.ID, p.ProductID)] = p
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Transactions != int64(len(wants)) || res.Customers != int64(customers) || res.Orders != int64(len(orders)) || res.Purchases != int64(len(active)) {
+				t.Fatalf("loaded %+v; want %d transactions, %d customers, %d orders, %d purchases", res, len(wants), customers, len(orders), len(active))
+			}
+			if res.Notes == 0 || res.Details == 0 || res.Skipped != 0 {
+				t.Errorf("notes %d details %d skipped %d", res.Notes, res.Details, res.Skipped)
+			}
+			deep := 0
+			err = st.EachTransaction(ctx, res.Integration.ID, func(got *crm.Transaction) error {
+				w, ok := wants[got.ID]
+				if !ok {
+					t.Errorf("unexpected transaction %s", got.ID)
+					return nil
+				}
+				x := w.t
+				resp := x.ResponseType
+				if resp != crm.RespSuccess {
+					resp = crm.RespDecline
+				}
+				if got.Source != crm.SourceLegacy || got.ParentID != x.ParentMerchantTxnID || got.CustomerID != x.CustomerID || got.OrderID != x.OrderID ||
+					got.ProductID != x.ProductID || got.CampaignID != x.CampaignID || got.MerchantID != x.MerchantID || got.AffID != x.AffID ||
+					got.SubAffID != x.SubAffID || got.Country != x.Country || got.TxnType != x.TxnType || got.ResponseType != resp ||
+					got.Amount != x.Amount || got.SubTotal != x.SubTotal || got.ShipTotal != x.ShipTotal || got.SalesTax != x.SalesTax ||
+					got.Created.Raw != x.Created.Raw || !got.Created.UTC.Equal(x.Created.UTC) || got.Created.Adjust != x.Created.Adjust ||
+					got.Chargedback != x.Chargedback || got.ChargebackAmt != x.ChargebackAmt || got.ChargebackDay != x.ChargebackDay || got.ChargebackWhy != x.ChargebackWhy {
+					t.Errorf("transaction %s:\n got %+v\nwant %+v", got.ID, *got, x.Transaction)
+				}
+				if got.BillingCycle != x.BillingCycle {
+					t.Errorf("transaction %s (%s %s of product %s): cycle %d, want %d", got.ID, x.TxnType, x.ResponseType, x.ProductID, got.BillingCycle, x.BillingCycle)
+				}
+				if x.BillingCycle >= 3 {
+					deep++
+				}
+				wantLast4 := ""
+				if w.card != "" {
+					wantLast4 = w.card[len(w.card)-4:]
+				}
+				if got.CardLast4 != wantLast4 {
+					t.Errorf("transaction %s: card last four %q, want %q", got.ID, got.CardLast4, wantLast4)
+				}
+				if w.card != "" && strings.Contains(string(got.Raw), w.card) {
+					t.Errorf("transaction %s: the card number is stored", got.ID)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deep == 0 {
+				t.Error("no transaction reached cycle 3: the cycle derivation is not exercised")
+			}
+			err = st.EachPurchase(ctx, res.Integration.ID, func(p *crm.Purchase) error {
+				w, ok := active[p.ID]
+				if !ok {
+					t.Errorf("unexpected purchase %s", p.ID)
+					return nil
+				}
+				if p.Status != "ACTIVE" || p.NextBillDate != w.NextBillDate || p.BillingCycle != w.BillingCycle || p.ProductID != w.ProductID {
+					t.Errorf("purchase %s: got %+v, want %+v", p.ID, *p, w)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Loading again changes nothing.
+			again, err := Load(ctx, st, files(dir), Options{Name: "old", TimeZone: opts.TimeZone, Check: checkOpts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Customers != res.Customers || again.Orders != res.Orders || again.Purchases != res.Purchases {
+				t.Errorf("second load: %+v, first %+v", again, res)
+			}
+			c, err := st.Counts(ctx, res.Integration.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c[store.Transactions] != res.Transactions {
+				t.Errorf("after two loads: %d transactions, want %d", c[store.Transactions], res.Transactions)
+			}
+		})
+	}
+}
+
+// corrupt rewrites one data row's totalAmount of a transactions file.
+func corrupt(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := legacy.NewReader(strings.NewReader(string(b)))
+	var out strings.Builder
+	w := legacy.NewWriter(&out)
+	spec := legacy.SpecFor(legacy.Transactions)
+	for i := 0; ; i++ {
+		rec, err := r.Read()
+		if err != nil {
+			break
+		}
+		if i == 3 {
+			rec.Fields[spec.Index(legacy.FTotalAmount)] = "12.3.4"
+		}
+		if err := w.Write(rec.Fields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(out.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadRefusesFilesWithErrors(t *testing.T) {
+	ctx := context.Background()
+	opts := genOpts(t, 60)
+	dir := t.TempDir()
+	if _, err := synth.WriteLegacy(ctx, opts, dir); err != nil {
+		t.Fatal(err)
+	}
+	tx := filepath.Join(dir, legacy.Transactions.FileName())
+	corrupt(t, tx)
+	st := openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "k.db"))
+	res, err := Load(ctx, st, []string{tx}, Options{TimeZone: opts.TimeZone, Check: checkOpts})
+	var refused *RefusedError
+	if !errors.As(err, &refused) || refused.Errors == 0 || refused.ExitCode() != 1 || res.Report.Errors() == 0 {
+		t.Fatalf("load of a broken file: %v", err)
+	}
+	if ins, err := st.Integrations(ctx); err != nil || len(ins) != 0 {
+		t.Fatalf("a refused load left integrations %v (%v)", ins, err)
+	}
+	res, err = Load(ctx, st, []string{tx}, Options{TimeZone: opts.TimeZone, Check: checkOpts, Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped != 1 || res.Transactions == 0 {
+		t.Fatalf("forced load: %+v", res)
+	}
+	// The integration keeps its zone: loading in another one is refused.
+	if _, err := Load(ctx, st, []string{tx}, Options{TimeZone: time.UTC, Check: checkOpts, Force: true}); err == nil || !strings.Contains(err.Error(), "time zone") {
+		t.Fatalf("load in another zone: %v", err)
+	}
+}
+
+func TestLoadNeedsTimeZone(t *testing.T) {
+	st := openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "k.db"))
+	if _, err := Load(context.Background(), st, nil, Options{}); err == nil {
+		t.Fatal("no time zone accepted")
+	}
+}

@@ -1,0 +1,300 @@
+package report
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/konduit/konduit/internal/crm"
+)
+
+// Cohort periods.
+const (
+	CohortDay   = "day"
+	CohortWeek  = "week"
+	CohortMonth = "month"
+)
+
+// DefaultDays are metrics.md's standard columns.
+var DefaultDays = []int{0, 7, 30, 60, 90, 180, 365}
+
+// LTVOptions choose the cohort table.
+type LTVOptions struct {
+	Cohort string // day, week or month
+	// Days are the cells in days since the first sale; Months, when set,
+	// replace them with months since the first sale.
+	Days   []int
+	Months []int
+	AsOf   crm.Date // nothing after this day counts; cells not reached are partial
+}
+
+// Cell is one column of a cohort.
+type Cell struct {
+	Day      *int    `json:"day,omitempty"`
+	Month    *int    `json:"month,omitempty"`
+	GrossLTV PerHead `json:"gross_ltv"`
+	NetLTV   PerHead `json:"net_ltv"`
+	Partial  bool    `json:"partial"`
+	// Exact sums behind the averages.
+	GrossCents int64 `json:"-"`
+	NetCents   int64 `json:"-"`
+}
+
+// Cohort is the customers whose first sale fell in one period.
+type Cohort struct {
+	Group     *string `json:"group,omitempty"`
+	Cohort    string  `json:"cohort"`
+	Customers int64   `json:"customers"`
+	Cells     []Cell  `json:"cells"`
+	lastFirst int     // the latest first-sale day number in the cohort
+}
+
+// LTVResult is the cohort table.
+type LTVResult struct {
+	AsOf     string   `json:"as_of"`
+	TimeZone string   `json:"time_zone"`
+	Period   string   `json:"cohort_period"`
+	By       string   `json:"by,omitempty"`
+	Cohorts  []Cohort `json:"cohorts"`
+}
+
+// Table has one row per cohort and two columns (gross, net) per cell; a
+// partial cell ends in "*".
+func (r *LTVResult) Table() Table {
+	var t Table
+	if r.By != "" {
+		t.Header = append(t.Header, r.By)
+	}
+	t.Header = append(t.Header, "cohort", "customers")
+	if len(r.Cohorts) > 0 {
+		for _, c := range r.Cohorts[0].Cells {
+			unit, n := "day", c.Day
+			if c.Month != nil {
+				unit, n = "month", c.Month
+			}
+			t.Header = append(t.Header, fmt.Sprintf("gross_%s_%d", unit, *n), fmt.Sprintf("net_%s_%d", unit, *n))
+		}
+	}
+	for _, c := range r.Cohorts {
+		var row []string
+		if c.Group != nil {
+			row = append(row, *c.Group)
+		}
+		row = append(row, c.Cohort, fmt.Sprint(c.Customers))
+		for _, cell := range c.Cells {
+			mark := ""
+			if cell.Partial {
+				mark = "*"
+			}
+			row = append(row, cell.GrossLTV.String()+mark, cell.NetLTV.String()+mark)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// CohortName names the period of a first-sale date: "2025-01-17",
+// "2025-W03" (ISO week) or "2025-01".
+func CohortName(period string, d crm.Date) string {
+	switch period {
+	case CohortDay:
+		return d.String()
+	case CohortWeek:
+		y, w := time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).ISOWeek()
+		return fmt.Sprintf("%04d-W%02d", y, w)
+	}
+	return fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
+}
+
+// MonthStart is the first day of month m since a first sale on d: d plus m
+// calendar months, on the same day of the month; when that month is too
+// short, the first day of the month after (Jan 31 + 1 month = Mar 1, so
+// month 0 of a January 31 customer ends on the last day of February).
+func MonthStart(d crm.Date, m int) crm.Date {
+	first := time.Date(d.Year, d.Month+time.Month(m), 1, 0, 0, 0, 0, time.UTC)
+	if last := first.AddDate(0, 1, -1).Day(); d.Day > last {
+		return crm.DateOf(first.AddDate(0, 1, 0))
+	}
+	return crm.Date{Year: first.Year(), Month: first.Month(), Day: d.Day}
+}
+
+// monthIndex is the month since the first sale d0 that day d falls in.
+func monthIndex(d0, d crm.Date) int {
+	m := (d.Year-d0.Year)*12 + int(d.Month) - int(d0.Month)
+	for m > 0 && d.Before(MonthStart(d0, m)) {
+		m--
+	}
+	for !d.Before(MonthStart(d0, m+1)) {
+		m++
+	}
+	return m
+}
+
+// LTV computes the cohort table. It streams every sale and refund ordered
+// by customer; memory grows with the number of cohorts only.
+func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
+	switch o.Cohort {
+	case CohortDay, CohortWeek, CohortMonth:
+	default:
+		return nil, fmt.Errorf("ltv: cohort %q (want day, week or month)", o.Cohort)
+	}
+	if o.AsOf.IsZero() {
+		return nil, fmt.Errorf("ltv: as-of date required")
+	}
+	cols := o.Days
+	months := len(o.Months) > 0
+	if months {
+		cols = o.Months
+	}
+	if len(cols) == 0 {
+		cols = DefaultDays
+	}
+	cols = append([]int(nil), cols...)
+	sort.Ints(cols)
+	for _, c := range cols {
+		if c < 0 {
+			return nil, fmt.Errorf("ltv: cell %d is negative", c)
+		}
+	}
+	grp, err := q.groupExpr("")
+	if err != nil {
+		return nil, err
+	}
+	res := &LTVResult{AsOf: o.AsOf.String(), TimeZone: q.Loc.String(), Period: o.Cohort, By: q.By}
+	asOf := dayNum(o.AsOf)
+	stmt := "SELECT source, customer_id, id, created_utc, amount_cents, " + saleCond("") + ", chargedback, chargeback_cents, chargeback_date, " + grp +
+		" FROM transactions WHERE integration_id = ? AND (" + saleCond("") + " OR " + refundCond("") + ")" +
+		" ORDER BY source, customer_id, created_utc, id"
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.Integration)
+	if err != nil {
+		return nil, fmt.Errorf("ltv: %w", err)
+	}
+	defer rows.Close()
+
+	cohorts := map[[2]string]*Cohort{}
+	// One customer's events as (cell index from which it counts, cents, net only).
+	var curSrc, curCust string
+	var started bool
+	var d0 crm.Date
+	var d0n int
+	var gross, net []int64
+	var group string
+	flush := func() {
+		if !started {
+			return
+		}
+		key := [2]string{group, CohortName(o.Cohort, d0)}
+		c, ok := cohorts[key]
+		if !ok {
+			c = &Cohort{Cohort: key[1], Cells: make([]Cell, len(cols))}
+			if q.By != "" {
+				g := group
+				c.Group = &g
+			}
+			cohorts[key] = c
+		}
+		c.Customers++
+		c.lastFirst = max(c.lastFirst, d0n)
+		for i := range cols {
+			c.Cells[i].GrossCents += gross[i]
+			c.Cells[i].NetCents += net[i]
+		}
+	}
+	// cellFrom is the first cell index whose window holds day d.
+	cellFrom := func(d crm.Date) int {
+		var k int
+		if months {
+			k = monthIndex(d0, d)
+		} else {
+			k = dayNum(d) - d0n
+		}
+		return sort.SearchInts(cols, k)
+	}
+	add := func(d crm.Date, cents int64, both bool) {
+		if dayNum(d) > asOf || dayNum(d) < d0n {
+			return
+		}
+		for i := cellFrom(d); i < len(cols); i++ {
+			net[i] += cents
+			if both {
+				gross[i] += cents
+			}
+		}
+	}
+	gross, net = make([]int64, len(cols)), make([]int64, len(cols))
+	n := 0
+	for rows.Next() {
+		n++
+		if err := ctxErr(ctx, n); err != nil {
+			return nil, err
+		}
+		var src, cust, id, g string
+		var at, amt, cbCents int64
+		var isSale bool
+		var cb int64
+		var cbDate sql.NullString
+		if err := rows.Scan(&src, &cust, &id, &at, &amt, &isSale, &cb, &cbCents, &cbDate, &g); err != nil {
+			return nil, fmt.Errorf("ltv: %w", err)
+		}
+		if src != curSrc || cust != curCust {
+			flush()
+			curSrc, curCust, started = src, cust, false
+			clear(gross)
+			clear(net)
+		}
+		day := localDay(at, q.Loc)
+		if !started {
+			if !isSale || dayNum(day) > asOf {
+				continue // a refund before any sale, or a customer who arrives after as-of
+			}
+			started, d0, d0n, group = true, day, dayNum(day), g
+		}
+		if isSale {
+			add(day, amt, true)
+			if cb != 0 && cbDate.Valid {
+				cd, err := crm.ParseDate(cbDate.String)
+				if err != nil {
+					return nil, fmt.Errorf("ltv: transaction %s: %w", id, err)
+				}
+				add(cd, -cbCents, false)
+			}
+		} else {
+			add(day, -amt, false)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ltv: %w", err)
+	}
+	flush()
+	for _, c := range cohorts {
+		for i, k := range cols {
+			cell := &c.Cells[i]
+			k := k
+			var reached crm.Date // the last day the cell covers for the cohort's latest customer
+			if months {
+				cell.Month = &k
+				reached = addDays(MonthStart(dateOfNum(c.lastFirst), k+1), -1)
+			} else {
+				cell.Day = &k
+				reached = dateOfNum(c.lastFirst + k)
+			}
+			cell.Partial = dayNum(reached) > asOf
+			cell.GrossLTV = PerHead{cell.GrossCents, c.Customers}
+			cell.NetLTV = PerHead{cell.NetCents, c.Customers}
+		}
+		res.Cohorts = append(res.Cohorts, *c)
+	}
+	sort.Slice(res.Cohorts, func(i, j int) bool {
+		a, b := res.Cohorts[i], res.Cohorts[j]
+		if a.Group != nil && *a.Group != *b.Group {
+			return *a.Group < *b.Group
+		}
+		return a.Cohort < b.Cohort
+	})
+	if res.Cohorts == nil {
+		res.Cohorts = []Cohort{}
+	}
+	return res, nil
+}
