@@ -1,0 +1,265 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/store"
+)
+
+// Zones offered in the time zone field (any IANA name is accepted).
+var Zones = []string{
+	"America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+	"America/Anchorage", "Pacific/Honolulu", "America/Toronto", "America/Vancouver", "America/Mexico_City",
+	"America/Sao_Paulo", "Europe/London", "Europe/Dublin", "Europe/Berlin", "Europe/Paris", "Europe/Madrid",
+	"Europe/Amsterdam", "Europe/Warsaw", "Europe/Kyiv", "Asia/Jerusalem", "Asia/Dubai", "Asia/Kolkata",
+	"Asia/Singapore", "Asia/Manila", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland", "UTC",
+}
+
+// Frequencies offered for scheduled syncs.
+var Frequencies = []struct {
+	Label string
+	Every time.Duration
+}{
+	{"Manual only", 0},
+	{"Every 15 minutes", 15 * time.Minute},
+	{"Every hour", time.Hour},
+	{"Every 6 hours", 6 * time.Hour},
+	{"Daily", 24 * time.Hour},
+}
+
+// integrationView is an integration as the page shows it: no password.
+type integrationView struct {
+	Name, Kind, BaseURL, LoginID, AccountName, AccountUsername, TimeZone string
+	ImportFrom, ImportTo                                                 string
+	Every                                                                string
+	HasPassword                                                          bool
+	Counts                                                               []countView
+	LastRun                                                              *store.Run
+	Errors                                                               []store.SyncError
+	Sync                                                                 syncState
+}
+
+type countView struct {
+	Table string
+	Rows  int64
+}
+
+type connectForm struct {
+	Name, BaseURL, LoginID, AccountName, AccountUsername, TimeZone, ImportFrom, ImportTo string
+	Every                                                                                int64 // seconds
+}
+
+func everyLabel(d time.Duration) string {
+	for _, f := range Frequencies {
+		if f.Every == d {
+			return f.Label
+		}
+	}
+	return "every " + d.String()
+}
+
+func (s *Server) integrationsPage(w http.ResponseWriter, r *http.Request) {
+	s.renderIntegrations(w, r, http.StatusOK, "", "", nil)
+}
+
+func (s *Server) renderIntegrations(w http.ResponseWriter, r *http.Request, status int, flash, errMsg string, form *connectForm) {
+	ctx := r.Context()
+	all, err := s.st.Integrations(ctx)
+	if err != nil {
+		s.fail(w, r, "list integrations", err)
+		return
+	}
+	var views []integrationView
+	for _, in := range all {
+		v := integrationView{Name: in.Name, Kind: in.Kind, BaseURL: in.BaseURL, LoginID: in.LoginID, AccountName: in.AccountName,
+			AccountUsername: in.AccountUsername, TimeZone: in.TimeZone, ImportFrom: in.ImportFrom.String(), ImportTo: in.ImportTo.String(),
+			Every: everyLabel(in.SyncEvery), HasPassword: len(in.PasswordSealed) > 0, Sync: s.syncs.state(in.Name)}
+		if in.ImportTo.IsZero() {
+			v.ImportTo = "today"
+		}
+		// row counts change only with the data: cached per data version
+		counts, err := cachedFor(s, ctx, &in, "counts|"+in.Name, func() (store.Counts, error) { return s.st.Counts(ctx, in.ID) })
+		if err != nil {
+			s.fail(w, r, "count rows", err)
+			return
+		}
+		for _, t := range store.Entities {
+			v.Counts = append(v.Counts, countView{t, counts[t]})
+		}
+		runs, err := s.st.Runs(ctx, in.ID, 1)
+		if err != nil {
+			s.fail(w, r, "list sync runs", err)
+			return
+		}
+		if len(runs) > 0 {
+			v.LastRun = &runs[0]
+		}
+		if v.Errors, err = s.st.Errors(ctx, in.ID, 5); err != nil {
+			s.fail(w, r, "list sync errors", err)
+			return
+		}
+		views = append(views, v)
+	}
+	if form == nil {
+		form = &connectForm{Name: "konnektive", BaseURL: "https://api.konnektive.com", TimeZone: "America/New_York",
+			ImportFrom: crm.DateOf(s.opts.Now().AddDate(-1, 0, 0)).String(), Every: int64((24 * time.Hour).Seconds())}
+	}
+	freqs := make([]map[string]any, len(Frequencies))
+	for i, f := range Frequencies {
+		freqs[i] = map[string]any{"Label": f.Label, "Seconds": int64(f.Every.Seconds())}
+	}
+	s.render(w, status, "integrations", page{Title: "Integrations", Nav: "integrations", Flash: flash, Error: errMsg,
+		Data: map[string]any{"Integrations": views, "Form": form, "Zones": Zones, "Frequencies": freqs}})
+}
+
+// connect saves a Konnektive integration from the form. The password is
+// sealed with the store's key before it is written; it is never echoed
+// back into the page.
+func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "read form: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	f := &connectForm{
+		Name: strings.TrimSpace(r.PostFormValue("name")), BaseURL: strings.TrimSpace(r.PostFormValue("base_url")),
+		LoginID: strings.TrimSpace(r.PostFormValue("login_id")), AccountName: strings.TrimSpace(r.PostFormValue("account_name")),
+		AccountUsername: strings.TrimSpace(r.PostFormValue("account_username")), TimeZone: strings.TrimSpace(r.PostFormValue("timezone")),
+		ImportFrom: strings.TrimSpace(r.PostFormValue("import_from")), ImportTo: strings.TrimSpace(r.PostFormValue("import_to")),
+	}
+	fmt.Sscan(r.PostFormValue("sync_every"), &f.Every)
+	password := r.PostFormValue("password")
+	bad := func(msg string) { s.renderIntegrations(w, r, http.StatusBadRequest, "", msg, f) }
+	in, msg := s.validateConnect(r, f, password)
+	if msg != "" {
+		bad(msg)
+		return
+	}
+	ctx := r.Context()
+	old, err := s.st.Integration(ctx, f.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		old = nil
+	case err != nil:
+		s.fail(w, r, "read integration", err)
+		return
+	}
+	if old != nil && old.Kind != store.KindKonnektive {
+		bad(fmt.Sprintf("%q names a %s data set; choose another name.", f.Name, old.Kind))
+		return
+	}
+	if password == "" {
+		if old == nil || len(old.PasswordSealed) == 0 {
+			bad("The API password is required.")
+			return
+		}
+		in.PasswordSealed = old.PasswordSealed
+	} else {
+		key, err := s.storeKey(r)
+		if err != nil {
+			s.fail(w, r, "seal the API password", err)
+			return
+		}
+		in.PasswordSealed = key.Seal([]byte(password), in.Name)
+	}
+	if err := s.st.SaveIntegration(ctx, in); err != nil {
+		s.fail(w, r, "save integration", err)
+		return
+	}
+	flash := fmt.Sprintf("Saved %s. No data is synced until you click Sync Data.", in.Name)
+	if old != nil {
+		if old.ImportFrom != in.ImportFrom || old.ImportTo != in.ImportTo {
+			if err := s.st.ResetCheckpoints(ctx, in.ID); err != nil {
+				s.fail(w, r, "reset sync checkpoints", err)
+				return
+			}
+			flash += " The import range changed: the next sync backfills it again."
+		}
+		if old.TimeZone != in.TimeZone {
+			loc, _ := in.Location()
+			res, err := s.st.Retime(ctx, in.ID, loc)
+			if err != nil {
+				s.fail(w, r, "re-derive times", err)
+				return
+			}
+			flash += fmt.Sprintf(" The time zone changed: every stored time was re-derived from its wall-clock string (%d rows; %d ambiguous, %d in a DST gap); no re-sync is needed.", res.Rows, res.Ambiguous, res.Gap)
+		}
+	}
+	s.renderIntegrations(w, r, http.StatusOK, flash, "", nil)
+}
+
+// storeKey loads (or, on first use, creates) the key sealing API passwords.
+func (s *Server) storeKey(r *http.Request) (*store.Key, error) {
+	return store.LoadKey(r.Context(), s.opts.DSN, true)
+}
+
+// validateConnect checks the form; msg says what is wrong, for the user.
+func (s *Server) validateConnect(r *http.Request, f *connectForm, password string) (*store.Integration, string) {
+	if f.Name == "" || len(f.Name) > 64 || strings.ContainsAny(f.Name, "/\\?#%") {
+		return nil, "Give the integration a short name (no / \\ ? # %)."
+	}
+	u, err := url.Parse(f.BaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return nil, "The base URL must be an http(s) URL such as https://api.konnektive.com."
+	}
+	if f.LoginID == "" {
+		return nil, "The API username is required."
+	}
+	if strings.Contains(password, "&") {
+		return nil, "Konnektive API passwords must not contain an ampersand (&): change it in Konnektive first."
+	}
+	if f.AccountName == "" || f.AccountUsername == "" {
+		return nil, "The account name and the account username are required."
+	}
+	loc, err := time.LoadLocation(f.TimeZone)
+	if err != nil || f.TimeZone == "" || f.TimeZone == "Local" {
+		return nil, fmt.Sprintf("%q is not an IANA time zone name such as America/New_York.", f.TimeZone)
+	}
+	from, err := crm.ParseDate(f.ImportFrom)
+	if err != nil || from.IsZero() {
+		return nil, "The import start date is required (YYYY-MM-DD)."
+	}
+	var to crm.Date
+	if f.ImportTo != "" {
+		if to, err = crm.ParseDate(f.ImportTo); err != nil {
+			return nil, "The import end date must be YYYY-MM-DD, or empty for today."
+		}
+		if to.Before(from) {
+			return nil, "The import range ends before it starts."
+		}
+	}
+	if f.Every < 0 || f.Every > 31*24*3600 {
+		return nil, "Choose a sync frequency from the list."
+	}
+	return &store.Integration{Kind: store.KindKonnektive, Name: f.Name, BaseURL: strings.TrimRight(u.String(), "/"), LoginID: f.LoginID,
+		AccountName: f.AccountName, AccountUsername: f.AccountUsername, TimeZone: loc.String(), ImportFrom: from, ImportTo: to,
+		SyncEvery: time.Duration(f.Every) * time.Second}, ""
+}
+
+func (s *Server) syncPost(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	err := s.syncs.start(r.Context(), name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		http.NotFound(w, r)
+		return
+	case errors.Is(err, ErrSyncRunning):
+	case err != nil:
+		s.renderIntegrations(w, r, http.StatusBadRequest, "", err.Error(), nil)
+		return
+	}
+	http.Redirect(w, r, "/integrations#"+url.PathEscape(name), http.StatusSeeOther)
+}
+
+// progress answers the page's polling with the sync's state as JSON.
+func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(s.syncs.state(r.PathValue("name")))
+}

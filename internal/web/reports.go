@@ -1,0 +1,819 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/report"
+	"github.com/konduit/konduit/internal/store"
+	"github.com/konduit/konduit/internal/web/svg"
+)
+
+// reportsEnabled says whether the Reports pages are in the navigation.
+const reportsEnabled = true
+
+// Filter dimensions: internal/report groups by one of them; a value keeps
+// that group's figures only.
+var filterDims = []string{"campaign", "product", "affiliate", "merchant"}
+
+// reportParams are a report page's filters, from the query string.
+type reportParams struct {
+	Integration string
+	From, To    crm.Date
+	AsOf        crm.Date
+	TZ          string
+	Dim, Value  string
+	Cohort      string
+	Metric      string // ltv heat map: net or gross
+	Month       string // chargebacks: the month the bars show
+
+	in  *store.Integration
+	loc *time.Location
+}
+
+// In is the integration the report reads.
+func (p *reportParams) In() *store.Integration { return p.in }
+
+// query is the params as a query string (for links and CSV downloads).
+func (p *reportParams) query() string {
+	v := url.Values{}
+	v.Set("integration", p.Integration)
+	v.Set("from", p.From.String())
+	v.Set("to", p.To.String())
+	v.Set("asof", p.AsOf.String())
+	v.Set("tz", p.TZ)
+	if p.Dim != "" {
+		v.Set("dim", p.Dim)
+	}
+	if p.Value != "" {
+		v.Set("value", p.Value)
+	}
+	v.Set("cohort", p.Cohort)
+	v.Set("metric", p.Metric)
+	if p.Month != "" {
+		v.Set("month", p.Month)
+	}
+	return v.Encode()
+}
+
+// cacheKey names a report by the parameters it depends on, so pages that
+// share a report (the LTV table of two date ranges) share the cache.
+func (p *reportParams) cacheKey(kind string) string {
+	k := fmt.Sprintf("%s|%s|%s|%s|%s", kind, p.Integration, p.TZ, p.Dim, p.Value)
+	switch kind {
+	case "summary", "reconcile":
+		k += "|" + p.From.String() + "|" + p.To.String()
+	case "ltv":
+		k += "|" + p.AsOf.String() + "|" + p.Cohort
+	}
+	return k
+}
+
+// parseReportParams reads the filters, with defaults: the first
+// integration, its account time zone, the last 30 days to today.
+func (s *Server) parseReportParams(ctx context.Context, q url.Values) (*reportParams, []store.Integration, string, error) {
+	all, err := s.st.Integrations(ctx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	p := &reportParams{Integration: q.Get("integration"), TZ: q.Get("tz"), Dim: q.Get("dim"), Value: strings.TrimSpace(q.Get("value")),
+		Cohort: q.Get("cohort"), Metric: q.Get("metric"), Month: q.Get("month")}
+	if len(all) == 0 {
+		return p, all, "", nil
+	}
+	for i := range all {
+		if all[i].Name == p.Integration {
+			p.in = &all[i]
+		}
+	}
+	if p.in == nil {
+		p.in = &all[0]
+		p.Integration = p.in.Name
+	}
+	if p.TZ == "" {
+		p.TZ = p.in.TimeZone
+	}
+	if p.loc, err = time.LoadLocation(p.TZ); err != nil || p.TZ == "Local" {
+		p.TZ = p.in.TimeZone
+		p.loc, _ = time.LoadLocation(p.TZ)
+		return p, all, fmt.Sprintf("%q is not a time zone; showing %s.", q.Get("tz"), p.TZ), nil
+	}
+	var msgs []string
+	today := crm.DateOf(s.opts.Now().In(p.loc))
+	date := func(key string, def crm.Date) crm.Date {
+		v := q.Get(key)
+		if v == "" {
+			return def
+		}
+		d, err := crm.ParseDate(v)
+		if err != nil || d.IsZero() {
+			msgs = append(msgs, fmt.Sprintf("%s %q is not a date (YYYY-MM-DD).", key, v))
+			return def
+		}
+		return d
+	}
+	p.AsOf = date("asof", today)
+	p.To = date("to", p.AsOf)
+	p.From = date("from", crm.DateOf(p.To.In(time.UTC).AddDate(0, 0, -29)))
+	if p.To.Before(p.From) {
+		msgs = append(msgs, "The range ends before it starts; showing the 30 days to its end.")
+		p.From = crm.DateOf(p.To.In(time.UTC).AddDate(0, 0, -29))
+	}
+	if p.Dim != "" && !contains(filterDims, p.Dim) {
+		msgs = append(msgs, fmt.Sprintf("Unknown filter %q.", p.Dim))
+		p.Dim = ""
+	}
+	if p.Dim == "" {
+		p.Value = ""
+	}
+	switch p.Cohort {
+	case report.CohortDay, report.CohortWeek, report.CohortMonth:
+	default:
+		p.Cohort = report.CohortMonth
+	}
+	if p.Metric != "gross" {
+		p.Metric = "net"
+	}
+	return p, all, strings.Join(msgs, " "), nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *reportParams) rq(st *store.Store) report.Query {
+	return report.Query{Store: st, Integration: p.in.ID, Loc: p.loc, By: p.Dim}
+}
+
+// reportCache keeps computed reports until the integration's data changes
+// (a sync run, a new time zone) or five minutes pass (a `konduit load` from
+// another process does not tell us).
+type reportCache struct {
+	mu      sync.Mutex
+	entries map[string]cacheEntry
+	order   []string
+}
+
+type cacheEntry struct {
+	version string
+	at      time.Time
+	val     any
+}
+
+const (
+	cacheSize = 64
+	cacheTTL  = 5 * time.Minute
+)
+
+func (c *reportCache) get(key, version string, now time.Time) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || e.version != version || now.Sub(e.at) > cacheTTL {
+		return nil, false
+	}
+	return e.val, true
+}
+
+func (c *reportCache) put(key, version string, now time.Time, val any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]cacheEntry{}
+	}
+	if _, ok := c.entries[key]; !ok {
+		c.order = append(c.order, key)
+	}
+	c.entries[key] = cacheEntry{version, now, val}
+	for len(c.order) > cacheSize {
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
+	}
+}
+
+func (s *Server) cache() *reportCache { return &s.reports }
+
+// dataVersion changes whenever the integration's rows may have: a sync run
+// starts, commits or ends, or the integration is saved (time zone).
+func (s *Server) dataVersion(ctx context.Context, in *store.Integration) (string, error) {
+	runs, err := s.st.Runs(ctx, in.ID, 1)
+	if err != nil {
+		return "", err
+	}
+	v := fmt.Sprintf("%d/%d/%s", in.ID, in.Updated.Unix(), in.TimeZone)
+	if len(runs) > 0 {
+		r := runs[0]
+		v += fmt.Sprintf("/%d/%s/%d/%d", r.ID, r.Status, r.Finished.Unix(), r.Pages)
+	}
+	return v, nil
+}
+
+// cacheOnly, as a context key, makes cachedFor answer from the cache or
+// fail with errNotCached rather than compute.
+type cacheOnly struct{}
+
+var errNotCached = errors.New("not cached")
+
+// cached computes a report once per data version.
+func cached[T any](s *Server, ctx context.Context, p *reportParams, kind string, f func() (T, error)) (T, error) {
+	return cachedFor(s, ctx, p.in, p.cacheKey(kind), f)
+}
+
+// cachedFor computes f once per data version of in, under key.
+func cachedFor[T any](s *Server, ctx context.Context, in *store.Integration, key string, f func() (T, error)) (T, error) {
+	var zero T
+	version, err := s.dataVersion(ctx, in)
+	if err != nil {
+		return zero, err
+	}
+	now := s.opts.Now()
+	if v, ok := s.cache().get(key, version, now); ok {
+		return v.(T), nil
+	}
+	if ctx.Value(cacheOnly{}) != nil {
+		return zero, errNotCached
+	}
+	v, err := f()
+	if err != nil {
+		return zero, err
+	}
+	s.cache().put(key, version, now, v)
+	return v, nil
+}
+
+func (s *Server) summary(ctx context.Context, p *reportParams) (*report.SummaryResult, error) {
+	return cached(s, ctx, p, "summary", func() (*report.SummaryResult, error) {
+		res, err := report.Summary(ctx, p.rq(s.st), p.From, p.To)
+		if err != nil || p.Value == "" {
+			return res, err
+		}
+		// keep the chosen group only
+		kept := *res
+		kept.Groups = nil
+		for _, g := range res.Groups {
+			if g.Group == p.Value {
+				kept.Groups = append(kept.Groups, g)
+			}
+		}
+		return &kept, nil
+	})
+}
+
+func (s *Server) reconcile(ctx context.Context, p *reportParams) (*report.ReconcileResult, error) {
+	return cached(s, ctx, p, "reconcile", func() (*report.ReconcileResult, error) {
+		return report.Reconcile(ctx, p.rq(s.st), p.From, p.To)
+	})
+}
+
+func (s *Server) ltv(ctx context.Context, p *reportParams) (*report.LTVResult, error) {
+	return cached(s, ctx, p, "ltv", func() (*report.LTVResult, error) {
+		res, err := report.LTV(ctx, p.rq(s.st), report.LTVOptions{Cohort: p.Cohort, AsOf: p.AsOf})
+		if err != nil || p.Value == "" {
+			return res, err
+		}
+		kept := *res
+		kept.Cohorts = nil
+		for _, c := range res.Cohorts {
+			if c.Group != nil && *c.Group == p.Value {
+				kept.Cohorts = append(kept.Cohorts, c)
+			}
+		}
+		return &kept, nil
+	})
+}
+
+func (s *Server) retention(ctx context.Context, p *reportParams) (*report.RetentionResult, error) {
+	return cached(s, ctx, p, "retention", func() (*report.RetentionResult, error) {
+		res, err := report.Retention(ctx, p.rq(s.st))
+		if err != nil || p.Value == "" {
+			return res, err
+		}
+		kept := *res
+		kept.Groups = nil
+		for _, g := range res.Groups {
+			if g.Group == p.Value {
+				kept.Groups = append(kept.Groups, g)
+			}
+		}
+		return &kept, nil
+	})
+}
+
+func (s *Server) chargebacks(ctx context.Context, p *reportParams) (*report.ChargebacksResult, error) {
+	return cached(s, ctx, p, "chargebacks", func() (*report.ChargebacksResult, error) {
+		q := p.rq(s.st)
+		q.By = ""
+		res, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard)
+		if err != nil || p.Dim != "merchant" || p.Value == "" {
+			return res, err
+		}
+		kept := *res
+		kept.Months = nil
+		for _, m := range res.Months {
+			if m.Merchant == p.Value {
+				kept.Months = append(kept.Months, m)
+			}
+		}
+		return &kept, nil
+	})
+}
+
+func (s *Server) reportRoutes(mux *http.ServeMux, auth func(http.HandlerFunc) http.Handler) {
+	mux.Handle("GET /reports", auth(s.reportPage("summary")))
+	mux.Handle("GET /reports/ltv", auth(s.reportPage("ltv")))
+	mux.Handle("GET /reports/retention", auth(s.reportPage("retention")))
+	mux.Handle("GET /reports/chargebacks", auth(s.reportPage("chargebacks")))
+	mux.Handle("GET /reports/csv/{file}", auth(s.reportCSV))
+	mux.Handle("GET /reports/status", auth(s.reportStatus))
+}
+
+// reportView is what the reports template gets.
+type reportView struct {
+	Tab          string
+	P            *reportParams
+	Query        template.URL // the filters as a query string, for links
+	Integrations []store.Integration
+	Zones        []string
+	Dims         []string
+	Groups       []string // values of the chosen dimension, for the datalist
+	Empty        bool
+
+	Summary   *report.SummaryRow
+	SumRows   []report.SummaryRow
+	Reconcile *report.ReconcileResult
+	RecLines  []report.ReconcileLine
+	RecMore   int
+	LTV       *report.LTVResult
+	Retention *report.RetentionResult
+	CB        *report.ChargebacksResult
+	CBMonths  []string
+	Charts    []template.HTML
+	Table     report.Table
+	Elapsed   time.Duration
+	Computing bool         // the report is still being computed
+	StatusURL template.URL // where the computing page polls
+	Rows      int64        // transactions the report reads
+}
+
+// fill is what a report tab computes.
+func (s *Server) fill(tab string) func(context.Context, *reportParams, *reportView) error {
+	switch tab {
+	case "ltv":
+		return s.fillLTV
+	case "retention":
+		return s.fillRetention
+	case "chargebacks":
+		return s.fillChargebacks
+	}
+	return s.fillSummary
+}
+
+func (s *Server) reportPage(tab string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		began := time.Now()
+		p, all, msg, err := s.parseReportParams(ctx, r.URL.Query())
+		if err != nil {
+			s.fail(w, r, "read report filters", err)
+			return
+		}
+		v := &reportView{Tab: tab, P: p, Integrations: all, Zones: Zones, Dims: filterDims}
+		if p.in == nil {
+			v.Empty = true
+			s.render(w, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
+			return
+		}
+		v.Query = template.URL(p.query()) // url.Values.Encode output: already escaped
+		fill := s.fill(tab)
+		// cached: answer at once
+		err = fill(context.WithValue(ctx, cacheOnly{}, true), p, v)
+		if err == nil {
+			v.Elapsed = time.Since(began)
+			s.render(w, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
+			return
+		}
+		if !errors.Is(err, errNotCached) {
+			s.fail(w, r, "read report", err)
+			return
+		}
+		*v = reportView{Tab: tab, P: p, Integrations: all, Zones: Zones, Dims: filterDims, Query: v.Query}
+		// compute in the server's context (single flight), wait a moment
+		bg := *p
+		jb := s.jobs.start(s.syncs.base, tab+"?"+p.query(), s.opts.Now, func(ctx context.Context) error { return fill(ctx, &bg, &reportView{}) })
+		wait := s.opts.ReportWait
+		if wait == 0 {
+			wait = 250 * time.Millisecond
+		}
+		timer := time.NewTimer(max(wait, 0))
+		defer timer.Stop()
+		select {
+		case <-jb.done:
+			err = jb.err
+		case <-timer.C:
+			v.Computing = true
+			v.StatusURL = template.URL("/reports/status?tab=" + tab + "&" + p.query())
+			v.Rows = s.rowCount(ctx, p)
+			s.render(w, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
+			return
+		case <-ctx.Done():
+			return
+		}
+		if err == nil {
+			err = fill(ctx, p, v) // from the cache now
+		}
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			s.log.Error("dashboard: report", "tab", tab, "err", err)
+			msg = strings.TrimSpace(msg + " The report failed: " + err.Error())
+		}
+		v.Elapsed = time.Since(began)
+		s.render(w, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
+	}
+}
+
+// rowCount is the integration's transactions, for the "computing" page
+// (from the cache when the integrations page has counted them).
+func (s *Server) rowCount(ctx context.Context, p *reportParams) int64 {
+	c, err := cachedFor(s, ctx, p.in, "counts|"+p.in.Name, func() (store.Counts, error) { return s.st.Counts(ctx, p.in.ID) })
+	if err != nil {
+		return 0
+	}
+	return c[store.Transactions]
+}
+
+// reportStatus answers a computing page's polling: ready once the report
+// is no longer being computed (in the cache, or failed: the reload shows
+// the error).
+func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request) {
+	p, _, _, err := s.parseReportParams(r.Context(), r.URL.Query())
+	if err != nil || p.in == nil {
+		http.Error(w, "unknown report", http.StatusNotFound)
+		return
+	}
+	tab := r.URL.Query().Get("tab")
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"ready":%t}`, !s.jobs.running(tab+"?"+p.query()))
+}
+
+func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView) error {
+	res, err := s.summary(ctx, p)
+	if err != nil {
+		return err
+	}
+	if p.Dim == "" {
+		row := res.Total.Row(false)
+		v.Summary = &row
+	} else {
+		for i := range res.Groups {
+			v.SumRows = append(v.SumRows, res.Groups[i].Row(true))
+			v.Groups = append(v.Groups, res.Groups[i].Group)
+		}
+		if p.Value != "" && len(v.SumRows) == 1 {
+			v.Summary = &v.SumRows[0]
+		}
+		if p.Value != "" && len(v.SumRows) == 0 {
+			v.Summary = &report.SummaryRow{}
+		}
+		if p.Value == "" {
+			// gross revenue by group, largest first, at most 15 bars
+			bars := make([]svg.Bar, 0, len(res.Groups))
+			for _, g := range res.Groups {
+				bars = append(bars, svg.Bar{Label: groupLabel(g.Group), Value: float64(g.Gross) / 100, ValueLabel: report.Money(g.Gross).String()})
+			}
+			sort.SliceStable(bars, func(i, j int) bool { return bars[i].Value > bars[j].Value })
+			if len(bars) > 15 {
+				bars = bars[:15]
+			}
+			v.Charts = append(v.Charts, svg.BarChart{Title: "Gross revenue by " + p.Dim, Bars: bars}.Render())
+		}
+	}
+	v.Table = res.Table()
+	if p.Value != "" {
+		return nil // the reconciliation covers the whole account
+	}
+	rec, err := s.reconcile(ctx, p)
+	if err != nil {
+		return err
+	}
+	v.Reconcile = rec
+	v.RecLines = rec.Lines
+	if len(v.RecLines) > 100 {
+		v.RecMore = len(v.RecLines) - 100
+		v.RecLines = v.RecLines[:100]
+	}
+	return nil
+}
+
+func groupLabel(g string) string {
+	if g == "" {
+		return "(none)"
+	}
+	return g
+}
+
+// perHead is the float that places an LTV mark (never shown).
+func perHead(p report.PerHead) float64 {
+	if p.N == 0 {
+		return math.NaN()
+	}
+	return float64(p.Cents) / float64(p.N) / 100
+}
+
+func cellName(c report.Cell) string {
+	if c.Month != nil {
+		return fmt.Sprintf("month %d", *c.Month)
+	}
+	if c.Day != nil {
+		return fmt.Sprintf("day %d", *c.Day)
+	}
+	return "?"
+}
+
+func cohortLabel(c report.Cohort) string {
+	if c.Group != nil {
+		return groupLabel(*c.Group) + " " + c.Cohort
+	}
+	return c.Cohort
+}
+
+func (s *Server) fillLTV(ctx context.Context, p *reportParams, v *reportView) error {
+	res, err := s.ltv(ctx, p)
+	if err != nil {
+		return err
+	}
+	v.LTV = res
+	v.Table = res.Table()
+	if len(res.Cohorts) == 0 {
+		return nil
+	}
+	for _, c := range res.Cohorts {
+		if c.Group != nil && !contains(v.Groups, *c.Group) {
+			v.Groups = append(v.Groups, *c.Group)
+		}
+	}
+	hm := svg.Heatmap{Title: fmt.Sprintf("%s LTV per customer, by %s cohort (as of %s, %s)", titleCase(p.Metric), p.Cohort, res.AsOf, res.TimeZone)}
+	for _, c := range res.Cohorts[0].Cells {
+		hm.Cols = append(hm.Cols, cellName(c))
+	}
+	shown := res.Cohorts
+	if len(shown) > maxHeatmapRows {
+		shown = shown[len(shown)-maxHeatmapRows:]
+		hm.Title += fmt.Sprintf(", the latest %d of %d cohorts (all are in the table)", maxHeatmapRows, len(res.Cohorts))
+	}
+	for _, c := range shown {
+		hm.Rows = append(hm.Rows, fmt.Sprintf("%s (%d)", cohortLabel(c), c.Customers))
+		var row []svg.Cell
+		for _, cell := range c.Cells {
+			ph := cell.NetLTV
+			if p.Metric == "gross" {
+				ph = cell.GrossLTV
+			}
+			title := fmt.Sprintf("%s, %s: gross %s, net %s per customer (%d customers)", cohortLabel(c), cellName(cell), cell.GrossLTV, cell.NetLTV, c.Customers)
+			if cell.Partial {
+				title += "; partial: some customers have not reached this day"
+			}
+			row = append(row, svg.Cell{Value: perHead(ph), Label: ph.String(), Title: title, Partial: cell.Partial, Empty: ph.N == 0})
+		}
+		hm.Cells = append(hm.Cells, row)
+	}
+	v.Charts = append(v.Charts, hm.Render())
+	// curves: gross LTV over the cells, the latest 12 cohorts
+	lc := svg.LineChart{Title: "Gross LTV curves (hollow points are partial)", Width: 760, YLabel: func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }}
+	for _, c := range res.Cohorts[0].Cells {
+		lc.X = append(lc.X, cellName(c))
+	}
+	cohorts := res.Cohorts
+	if len(cohorts) > 12 {
+		cohorts = cohorts[len(cohorts)-12:]
+	}
+	partial := map[[2]int]bool{}
+	for si, c := range cohorts {
+		ser := svg.Series{Name: cohortLabel(c)}
+		for i, cell := range c.Cells {
+			ser.Points = append(ser.Points, perHead(cell.GrossLTV))
+			partial[[2]int{si, i}] = cell.Partial
+		}
+		lc.Series = append(lc.Series, ser)
+	}
+	lc.Marks = func(si, i int) bool { return partial[[2]int{si, i}] }
+	v.Charts = append(v.Charts, lc.Render())
+	return nil
+}
+
+// maxHeatmapRows bounds the heat map (day cohorts over years are hundreds).
+const maxHeatmapRows = 60
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// rate is a report rate as a float that places a mark.
+func rateF(r report.Rate) float64 {
+	if r.Den == 0 {
+		return math.NaN()
+	}
+	return float64(r.Num) / float64(r.Den)
+}
+
+func (s *Server) fillRetention(ctx context.Context, p *reportParams, v *reportView) error {
+	res, err := s.retention(ctx, p)
+	if err != nil {
+		return err
+	}
+	v.Retention = res
+	v.Table = res.Table()
+	maxCycle := 0
+	for _, g := range res.Groups {
+		v.Groups = append(v.Groups, g.Group)
+		for _, c := range g.Cycles {
+			maxCycle = max(maxCycle, c.Cycle)
+		}
+	}
+	if maxCycle == 0 {
+		return nil
+	}
+	maxCycle = min(maxCycle, 24)
+	lc := svg.LineChart{Title: "Retention by billing cycle (cycle 1 = the initial sale)", Width: 760, YLabel: func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }}
+	for c := 1; c <= maxCycle; c++ {
+		lc.X = append(lc.X, strconv.Itoa(c))
+	}
+	groups := res.Groups
+	if len(groups) > 12 {
+		groups = groups[:12]
+	}
+	for _, g := range groups {
+		pts := make([]float64, maxCycle)
+		for i := range pts {
+			pts[i] = math.NaN()
+		}
+		for _, c := range g.Cycles {
+			if c.Cycle >= 1 && c.Cycle <= maxCycle {
+				pts[c.Cycle-1] = rateF(c.Retention)
+			}
+		}
+		lc.Series = append(lc.Series, svg.Series{Name: p.byLabel() + " " + groupLabel(g.Group), Points: pts})
+	}
+	v.Charts = append(v.Charts, lc.Render())
+	return nil
+}
+
+func (p *reportParams) byLabel() string {
+	if p.Dim == "" {
+		return "product"
+	}
+	return p.Dim
+}
+
+func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *reportView) error {
+	res, err := s.chargebacks(ctx, p)
+	if err != nil {
+		return err
+	}
+	v.CB = res
+	v.Table = res.Table()
+	seen := map[string]bool{}
+	for _, m := range res.Months {
+		if !seen[m.Month] {
+			seen[m.Month] = true
+			v.CBMonths = append(v.CBMonths, m.Month)
+		}
+		if !contains(v.Groups, m.Merchant) {
+			v.Groups = append(v.Groups, m.Merchant)
+		}
+	}
+	sort.Strings(v.CBMonths)
+	if len(v.CBMonths) == 0 {
+		return nil
+	}
+	month := p.Month
+	if !seen[month] {
+		month = v.CBMonths[len(v.CBMonths)-1]
+		p.Month = month
+	}
+	visa := svg.BarChart{Title: "Visa-style ratio, " + month + " (chargebacks received ÷ sales that month)", Threshold: pctF(report.DefaultVisa.Ratio), ThresholdLabel: "threshold " + res.Visa}
+	mc := svg.BarChart{Title: "Mastercard-style ratio, " + month + " (chargebacks received ÷ sales the month before)", Threshold: pctF(report.DefaultMastercard.Ratio), ThresholdLabel: "threshold " + res.Mastercard}
+	for _, m := range res.Months {
+		if m.Month != month {
+			continue
+		}
+		visa.Bars = append(visa.Bars, svg.Bar{Label: "MID " + groupLabel(m.Merchant), Value: rateF(m.VisaRatio) * 100, ValueLabel: pct(m.VisaRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.VisaFlag})
+		mc.Bars = append(mc.Bars, svg.Bar{Label: "MID " + groupLabel(m.Merchant), Value: rateF(m.MastercardRatio) * 100, ValueLabel: pct(m.MastercardRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.MastercardFlag})
+	}
+	for i := range visa.Bars {
+		if math.IsNaN(visa.Bars[i].Value) {
+			visa.Bars[i].Value = 0
+		}
+		if math.IsNaN(mc.Bars[i].Value) {
+			mc.Bars[i].Value = 0
+		}
+	}
+	v.Charts = append(v.Charts, visa.Render(), mc.Render())
+	return nil
+}
+
+func pctF(d decimal.Decimal) float64 {
+	f, _ := d.Mul(decimal.NewFromInt(100)).Float64()
+	return f
+}
+
+// pct shows a four-place rate string ("0.1234") as a percentage ("12.34%")
+// by moving the decimal point: exact, no float.
+func pct(s string) string {
+	if s == "" {
+		return "–"
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	return d.Shift(2).StringFixed(2) + "%"
+}
+
+// reportCSV downloads a report table: the same CSV `konduit report
+// --format csv` writes.
+func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	file := r.PathValue("file")
+	name, ok := strings.CutSuffix(file, ".csv")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	p, _, _, err := s.parseReportParams(ctx, r.URL.Query())
+	if err != nil {
+		s.fail(w, r, "read report filters", err)
+		return
+	}
+	if p.in == nil {
+		http.NotFound(w, r)
+		return
+	}
+	var res report.Result
+	switch name {
+	case "summary":
+		res, err = s.summary(ctx, p)
+	case "reconcile":
+		res, err = s.reconcile(ctx, p)
+	case "ltv":
+		res, err = s.ltv(ctx, p)
+	case "retention":
+		res, err = s.retention(ctx, p)
+	case "chargebacks":
+		res, err = s.chargebacks(ctx, p)
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "compute report", err)
+		return
+	}
+	attachment(w, fmt.Sprintf("%s-%s-%s-%s.csv", p.Integration, name, p.From, p.To), "text/csv; charset=utf-8")
+	if err := report.Write(w, "csv", res); err != nil {
+		s.log.Error("dashboard: write csv", "err", err)
+	}
+}
+
+// warmReports computes the default pages' reports after a sync, so the
+// first visit is as fast as the next.
+func (s *Server) warmReports(ctx context.Context, name string) {
+	p, _, _, err := s.parseReportParams(ctx, url.Values{"integration": {name}})
+	if err != nil || p.in == nil {
+		return
+	}
+	if _, err := cachedFor(s, ctx, p.in, "counts|"+p.in.Name, func() (store.Counts, error) { return s.st.Counts(ctx, p.in.ID) }); err != nil {
+		return
+	}
+	for _, f := range []func(context.Context, *reportParams, *reportView) error{s.fillSummary, s.fillLTV, s.fillRetention, s.fillChargebacks} {
+		if err := f(ctx, p, &reportView{}); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("dashboard: warm reports", "integration", name, "err", err)
+			return
+		}
+	}
+}

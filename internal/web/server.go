@@ -1,0 +1,438 @@
+// Package web is the dashboard `konduit serve` and `konduit demo` run: a
+// net/http server with html/template pages and every asset embedded (no
+// CDN, it works offline); charts are SVG drawn on the server (package svg).
+//
+// Pages: Integrations (connect Konnektive, sync in the background with live
+// progress, a scheduler for the chosen frequency), Reports (the numbers of
+// internal/report, the same ones `konduit report` prints) and Legacy import
+// (upload files, see validate's findings by rule, download the fixed files
+// and the change log).
+//
+// Security: one admin whose password (bcrypt) is set on first run; sessions
+// in HttpOnly SameSite=Strict cookies with random 32-byte ids and
+// server-side expiry; CSRF protection by net/http's CrossOriginProtection;
+// no state change on GET; a strict Content-Security-Policy; no password, API
+// secret or card number is ever sent to the browser.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/konduit/konduit/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure a Server.
+type Options struct {
+	Store *store.Store
+	// DSN is the store's DSN: it finds the key that seals saved API
+	// passwords (store.LoadKey).
+	DSN string
+	// AdminFile holds the admin password's bcrypt hash.
+	AdminFile string
+	// SetupToken must accompany the first-run form that sets the admin
+	// password (serve prints a URL with it). Empty: setup is refused, the
+	// password must be set beforehand (SetAdminPassword).
+	SetupToken string
+	// TempDir holds uploads and fixed files (os.TempDir when empty).
+	TempDir string
+	// MaxUpload bounds one upload request, in bytes (256 MiB when 0).
+	MaxUpload int64
+	// SessionTTL is the idle time after which a session ends (12h when 0).
+	SessionTTL time.Duration
+	// SyncRate is the requests per second a sync sends Konnektive (5 when
+	// 0, none when negative).
+	SyncRate float64
+	// ReportWait is how long a report page waits for a report being
+	// computed before it answers with a page that refreshes itself when the
+	// report is ready (250ms when 0; negative: not at all).
+	ReportWait time.Duration
+	// Now is the clock (time.Now when nil).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Server is the dashboard.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	st       *store.Store
+	pages    map[string]*template.Template
+	sessions *sessions
+	limiter  *loginLimiter
+	syncs    *syncer
+	imports  *imports
+	reports  reportCache
+	jobs     jobs
+	handler  http.Handler
+}
+
+// New builds the dashboard.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.AdminFile == "" {
+		return nil, errors.New("new dashboard: a store and an admin password file are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxUpload <= 0 {
+		opts.MaxUpload = 256 << 20
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.SyncRate == 0 {
+		opts.SyncRate = 5
+	}
+	if opts.SyncRate < 0 {
+		opts.SyncRate = 0
+	}
+	if opts.TempDir == "" {
+		opts.TempDir = os.TempDir()
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		st:       opts.Store,
+		pages:    pages,
+		sessions: newSessions(opts.SessionTTL, opts.Now),
+		limiter:  &loginLimiter{now: opts.Now},
+	}
+	s.syncs = newSyncer(s)
+	s.imports, err = newImports(opts.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler is the dashboard's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run runs the sync scheduler until ctx is done, then waits for running
+// syncs to stop.
+func (s *Server) Run(ctx context.Context) {
+	s.syncs.schedule(ctx)
+}
+
+// Close removes the uploads' temporary files.
+func (s *Server) Close() error { return s.imports.close() }
+
+// SyncNow starts a background sync of the named integration, as the "Sync
+// Data" button does. It returns at once; Wait waits for it.
+func (s *Server) SyncNow(ctx context.Context, name string) error {
+	return s.syncs.start(ctx, name)
+}
+
+// WaitSyncs blocks until no sync is running.
+func (s *Server) WaitSyncs() { s.syncs.wait() }
+
+func parsePages() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "–"
+			}
+			return t.Local().Format("2006-01-02 15:04:05 MST")
+		},
+		"dur":            func(d time.Duration) string { return d.Round(time.Second).String() },
+		"int":            formatInt,
+		"base":           filepath.Base,
+		"reportsEnabled": func() bool { return reportsEnabled },
+		"pct":            pct,
+		"list3":          func(a, b, c string) []string { return []string{a, b, c} },
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", n, err)
+		}
+		pages[base] = t
+	}
+	return pages, nil
+}
+
+// formatInt writes n with thousands separators.
+func formatInt(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("GET /setup", s.setupPage)
+	mux.HandleFunc("POST /setup", s.setup)
+	mux.HandleFunc("POST /logout", s.logout)
+
+	auth := func(h http.HandlerFunc) http.Handler { return s.requireLogin(h) }
+	mux.Handle("GET /{$}", auth(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/integrations", http.StatusSeeOther)
+	}))
+	mux.Handle("GET /integrations", auth(s.integrationsPage))
+	mux.Handle("POST /integrations", auth(s.connect))
+	mux.Handle("POST /integrations/{name}/sync", auth(s.syncPost))
+	mux.Handle("GET /integrations/{name}/progress", auth(s.progress))
+	mux.Handle("GET /import", auth(s.importPage))
+	mux.Handle("POST /import", auth(s.upload))
+	mux.Handle("GET /import/{id}", auth(s.importResult))
+	mux.Handle("GET /import/{id}/findings.csv", auth(s.findingsCSV))
+	mux.Handle("POST /import/{id}/fix", auth(s.fixPost))
+	mux.Handle("GET /import/{id}/fixed.zip", auth(s.fixedZip))
+	mux.Handle("GET /import/{id}/changes.csv", auth(s.changesCSV))
+	s.reportRoutes(mux, auth)
+
+	cop := http.NewCrossOriginProtection()
+	return securityHeaders(cop.Handler(mux))
+}
+
+// cacheStatic lets the browser keep embedded assets for an hour.
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) requireLogin(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || !s.sessions.valid(c.Value) {
+			if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, ".csv") && !strings.HasSuffix(r.URL.Path, "/progress") && !strings.HasSuffix(r.URL.Path, "/status") {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "log in first", http.StatusUnauthorized)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// page is what every template gets.
+type page struct {
+	Title string
+	Nav   string
+	Flash string
+	Error string
+	Data  any
+}
+
+// render writes a page, buffering it so a template error becomes a 500
+// rather than half a page.
+func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+	t, ok := s.pages[name]
+	if !ok {
+		http.Error(w, "no such page", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "the page could not be drawn; see the server log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fail logs err and shows a generic message: error texts can carry paths or
+// server detail, never secrets (the packages keep those out), but the
+// browser gets only what it needs.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.log.Error(what, "path", r.URL.Path, "err", err)
+	http.Error(w, what+": "+err.Error(), http.StatusInternalServerError)
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/integrations"
+	}
+	return next
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	set, err := AdminPasswordSet(s.opts.AdminFile)
+	if err != nil {
+		s.fail(w, r, "login", err)
+		return
+	}
+	if !set {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "login", page{Title: "Log in", Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	next := safeNext(r.PostFormValue("next"))
+	if d := s.limiter.wait(); d > 0 {
+		s.render(w, http.StatusTooManyRequests, "login", page{Title: "Log in", Error: fmt.Sprintf("Too many failed attempts: try again in %s.", d.Round(time.Second)), Data: map[string]string{"Next": next}})
+		return
+	}
+	ok, err := checkAdminPassword(s.opts.AdminFile, r.PostFormValue("password"))
+	if errors.Is(err, ErrNoAdmin) {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "login", err)
+		return
+	}
+	if !ok {
+		s.limiter.fail()
+		s.log.Warn("dashboard: failed login", "remote", r.RemoteAddr)
+		s.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "Wrong password.", Data: map[string]string{"Next": next}})
+		return
+	}
+	s.limiter.ok()
+	s.startSession(w, r, next)
+}
+
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, next string) {
+	id, err := s.sessions.create()
+	if err != nil {
+		s.fail(w, r, "login", err)
+		return
+	}
+	setSessionCookie(w, r, id)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.end(c.Value)
+	}
+	clearSessionCookie(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
+	set, err := AdminPasswordSet(s.opts.AdminFile)
+	if err != nil {
+		s.fail(w, r, "setup", err)
+		return
+	}
+	if set {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "setup", page{Title: "Set the admin password", Data: map[string]any{"Token": r.URL.Query().Get("token"), "Min": MinPasswordLen, "Enabled": s.opts.SetupToken != ""}})
+}
+
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	set, err := AdminPasswordSet(s.opts.AdminFile)
+	if err != nil {
+		s.fail(w, r, "setup", err)
+		return
+	}
+	if set {
+		http.Error(w, "the admin password is already set", http.StatusConflict)
+		return
+	}
+	data := map[string]any{"Token": r.PostFormValue("token"), "Min": MinPasswordLen, "Enabled": s.opts.SetupToken != ""}
+	if s.opts.SetupToken == "" || !tokenEqual(r.PostFormValue("token"), s.opts.SetupToken) {
+		s.limiter.fail()
+		s.render(w, http.StatusForbidden, "setup", page{Title: "Set the admin password", Error: "The setup token is wrong: use the link konduit serve printed.", Data: data})
+		return
+	}
+	pw, again := r.PostFormValue("password"), r.PostFormValue("confirm")
+	if pw != again {
+		s.render(w, http.StatusBadRequest, "setup", page{Title: "Set the admin password", Error: "The two passwords differ.", Data: data})
+		return
+	}
+	if err := SetAdminPassword(r.Context(), s.opts.AdminFile, pw); err != nil {
+		s.render(w, http.StatusBadRequest, "setup", page{Title: "Set the admin password", Error: strings.TrimPrefix(err.Error(), "set admin password: "), Data: data})
+		return
+	}
+	s.log.Info("dashboard: admin password set", "file", s.opts.AdminFile)
+	s.startSession(w, r, "/integrations")
+}
+
+// IsLoopback says whether a listen address is on the loopback interface.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
