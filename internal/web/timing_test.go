@@ -25,7 +25,7 @@ import (
 //	go test -run TestPageTimings -v ./internal/web
 //
 // It prints, per page, the first answer (nothing cached) and the median of
-// five more. docs/benchmarks-web.md records the results. Without the
+// five more. docs/benchmarks.md (Dashboard) records the results. Without the
 // variable there is nothing to measure and the test skips.
 func TestPageTimings(t *testing.T) {
 	dsn := os.Getenv("KONDUIT_WEB_BENCH_DSN")
