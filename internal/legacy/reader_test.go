@@ -143,7 +143,7 @@ func TestLetterAndSpec(t *testing.T) {
 	if DetectKind([]string{"hello", "world"}) != 0 {
 		t.Error("garbage detected as a kind")
 	}
-	if m := Mask("4111222233334444"); m != "************4444" {
+	if m := Mask("secret-value-4444"); m != "*************4444" {
 		t.Errorf("Mask = %s", m)
 	}
 }
