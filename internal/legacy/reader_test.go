@@ -147,3 +147,11 @@ func TestLetterAndSpec(t *testing.T) {
 		t.Errorf("Mask = %s", m)
 	}
 }
+
+func TestColumns(t *testing.T) {
+	c := NewColumns([]string{"b", "a", "b"})
+	row := []string{"1", "2", "3"}
+	if c.Get(row, "a") != "2" || c.Get(row, "b") != "1" || c.Get(row, "z") != "" || c.Get(row[:1], "a") != "" {
+		t.Fatalf("Columns %v", c)
+	}
+}

@@ -213,15 +213,20 @@ func countRows(ctx context.Context, path string) (int64, error) {
 	}
 }
 
-// columns maps header names to positions.
-type columns map[string]int
+// columns reads a row's values by header name, trimmed.
+type columns struct{ legacy.Columns }
 
 func (c columns) get(fields []string, name string) string {
-	i, ok := c[name]
-	if !ok || i >= len(fields) {
-		return ""
+	return strings.TrimSpace(c.Get(fields, name))
+}
+
+// newColumns indexes a header, its names trimmed.
+func newColumns(header []string) columns {
+	names := make([]string, len(header))
+	for i, h := range header {
+		names[i] = strings.TrimSpace(h)
 	}
-	return strings.TrimSpace(fields[i])
+	return columns{legacy.NewColumns(names)}
 }
 
 // rawFields are the transaction columns kept in the row's raw JSON: those
@@ -251,10 +256,7 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 	if err != nil {
 		return fmt.Errorf("read header of %s: %w", path, err)
 	}
-	cols := columns{}
-	for i, h := range hdr.Fields {
-		cols[strings.TrimSpace(h)] = i
-	}
+	cols := newColumns(hdr.Fields)
 	base := filepath.Base(path)
 	var b batch
 	flush := func() error {

@@ -325,14 +325,9 @@ func each(ctx context.Context, in Input, fn func(legacy.Kind, func(string) strin
 	r := legacy.NewReader(rc)
 	var kind legacy.Kind
 	nHeader := 0
-	idx := map[string]int{}
+	var cols legacy.Columns
 	var fields []string
-	col := func(name string) string {
-		if i, ok := idx[name]; ok {
-			return fields[i]
-		}
-		return ""
-	}
+	col := func(name string) string { return cols.Get(fields, name) }
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -358,11 +353,7 @@ func each(ctx context.Context, in Input, fn func(legacy.Kind, func(string) strin
 				return &DataError{File: in.Name, Row: rec.Row, Err: errors.New("the header is not that of a transactions, notes or details file")}
 			}
 			nHeader = len(rec.Fields)
-			for i, h := range rec.Fields {
-				if _, dup := idx[h]; !dup {
-					idx[h] = i
-				}
-			}
+			cols = legacy.NewColumns(rec.Fields)
 			continue
 		}
 		if len(rec.Fields) != nHeader {

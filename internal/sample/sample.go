@@ -204,14 +204,9 @@ func each(ctx context.Context, path string, fn func(row int, header []string, fi
 	defer f.Close()
 	r := legacy.NewReader(f)
 	var header []string
-	idx := map[string]int{}
+	var cols legacy.Columns
 	var fields []string
-	col := func(name string) string {
-		if i, ok := idx[name]; ok {
-			return fields[i]
-		}
-		return ""
-	}
+	col := func(name string) string { return cols.Get(fields, name) }
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -227,11 +222,7 @@ func each(ctx context.Context, path string, fn func(row int, header []string, fi
 		}
 		if header == nil {
 			header = rec.Fields
-			for i, h := range header {
-				if _, dup := idx[h]; !dup {
-					idx[h] = i
-				}
-			}
+			cols = legacy.NewColumns(header)
 			continue
 		}
 		if len(rec.Fields) != len(header) {

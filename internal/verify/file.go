@@ -20,15 +20,11 @@ type row struct {
 	file   string
 	n      int // spreadsheet row
 	fields []string
-	col    map[string]int
+	col    legacy.Columns
 }
 
 func (r *row) get(name string) string {
-	i, ok := r.col[name]
-	if !ok || i >= len(r.fields) {
-		return ""
-	}
-	return strings.TrimSpace(r.fields[i])
+	return strings.TrimSpace(r.col.Get(r.fields, name))
 }
 
 // readFile streams in's rows to fn. A file that is not a transactions file
@@ -40,7 +36,7 @@ func (v *verifier) readFile(ctx context.Context, in Input, fn func(*row)) (bool,
 	}
 	defer rc.Close()
 	rd := legacy.NewReader(rc)
-	var col map[string]int
+	var col legacy.Columns
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -66,12 +62,7 @@ func (v *verifier) readFile(ctx context.Context, in Input, fn func(*row)) (bool,
 			if legacy.DetectKind(header) != legacy.Transactions {
 				return true, nil
 			}
-			col = make(map[string]int, len(header))
-			for i, h := range header {
-				if _, dup := col[h]; !dup {
-					col[h] = i
-				}
-			}
+			col = legacy.NewColumns(header)
 			// Card and bank columns are never read.
 			for _, s := range []string{legacy.FCardNumber, legacy.FACHAccountNumber, legacy.FACHRoutingNumber, legacy.FExternalToken} {
 				delete(col, s)
