@@ -60,3 +60,20 @@ func ABA[T ~string | ~[]byte](s T) bool {
 	}
 	return sum%10 == 0
 }
+
+// Masked reports whether s is a masked card number: only digits and x, X or
+// *, with at least one mask character (the seed allows such values next to
+// an externalToken).
+func Masked[T ~string | ~[]byte](s T) bool {
+	m := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'x' || c == 'X' || c == '*':
+			m = true
+		case c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return m
+}

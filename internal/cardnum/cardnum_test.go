@@ -30,3 +30,12 @@ func TestABA(t *testing.T) {
 		}
 	}
 }
+
+func TestMasked(t *testing.T) {
+	tests := map[string]bool{"411111xxxxxx1111": true, "************1111": true, "XXXX": true, "1234": false, "": false, "4111-xxxx": false}
+	for s, want := range tests {
+		if Masked(s) != want || Masked([]byte(s)) != want {
+			t.Errorf("Masked(%q) != %v", s, want)
+		}
+	}
+}

@@ -236,7 +236,7 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 func (c *compiled) checkCard(vals [][]byte, card []byte, rel int, e emitter) {
 	col := txCols[tx.card]
 	switch {
-	case masked(card):
+	case cardnum.Masked(card):
 		if len(vals[tx.token]) == 0 {
 			e.emit(rel, tx.card, RuleCardMasked, fmt.Sprintf("is masked (%s) but externalToken is empty: give the full number, or the gateway's externalToken", show(col, card)))
 		}

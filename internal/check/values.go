@@ -210,16 +210,3 @@ func cardRun(b []byte) bool {
 }
 
 // masked reports a card number masked with x, X or * (and digits).
-func masked(b []byte) bool {
-	m := false
-	for _, c := range b {
-		switch {
-		case c == 'x' || c == 'X' || c == '*':
-			m = true
-		case c >= '0' && c <= '9':
-		default:
-			return false
-		}
-	}
-	return m
-}

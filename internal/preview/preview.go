@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"sort"
 	"strconv"
@@ -172,7 +173,7 @@ func Preview(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 					bank: col(legacy.FACHRoutingNumber) != "" && col(legacy.FACHAccountNumber) != ""}
 				switch c := col(legacy.FCardNumber); {
 				case c == "":
-				case masked(c):
+				case cardnum.Masked(c):
 					s.card = "masked"
 				default:
 					s.card = "full"
@@ -284,20 +285,6 @@ func buckets(m map[string]int) []Bucket {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
-}
-
-func masked(v string) bool {
-	m := false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == 'x' || c == 'X' || c == '*':
-			m = true
-		case c >= '0' && c <= '9':
-		default:
-			return false
-		}
-	}
-	return m
 }
 
 // DataError is a problem in the input that stops the preview.

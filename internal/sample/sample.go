@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -235,20 +236,6 @@ func each(ctx context.Context, path string, fn func(row int, header []string, fi
 	}
 }
 
-func masked(v string) bool {
-	m := false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == 'x' || c == 'X' || c == '*':
-			m = true
-		case c >= '0' && c <= '9':
-		default:
-			return false
-		}
-	}
-	return m
-}
-
 // txCases returns the cases one transaction row shows.
 func txCases(col func(string) string) uint32 {
 	var c uint32
@@ -271,7 +258,7 @@ func txCases(col func(string) string) uint32 {
 	switch col(legacy.FPaySource) {
 	case legacy.ValueCreditCard:
 		set(CreditCard)
-		if masked(col(legacy.FCardNumber)) && col(legacy.FExternalToken) != "" {
+		if cardnum.Masked(col(legacy.FCardNumber)) && col(legacy.FExternalToken) != "" {
 			set(TokenOnly)
 		}
 	case legacy.ValueCheck:
