@@ -242,7 +242,10 @@ func TestSyncKill9Resume(t *testing.T) {
 			if committedPages(db) >= afterPages {
 				cmd.Process.Signal(syscall.SIGKILL)
 				<-done
-				killed = true
+				// The run may have ended between the poll and the signal;
+				// only a process that died of the signal was killed.
+				ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+				killed = ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 				break
 			}
 		}
