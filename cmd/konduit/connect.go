@@ -13,6 +13,7 @@ import (
 
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -161,6 +162,11 @@ func runConnect(ctx context.Context, g *globalOptions, o connectOptions) error {
 	if old != nil && old.TimeZone != loc.String() {
 		res, err := s.Retime(ctx, in.ID, loc)
 		if err != nil {
+			return err
+		}
+		retimed := *in
+		retimed.TimeZone = loc.String()
+		if _, err := rollup.Refresh(ctx, s, &retimed); err != nil {
 			return err
 		}
 		fmt.Fprintf(g.stdout, "time zone %s -> %s: re-derived %d rows' times (%d ambiguous, %d in gaps); no re-sync needed\n", old.TimeZone, loc, res.Rows, res.Ambiguous, res.Gap)

@@ -12,6 +12,7 @@ import (
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/load"
 	reports "github.com/konduit/konduit/internal/report"
+	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -112,6 +113,9 @@ func runLoad(ctx context.Context, g *globalOptions, o loadOptions, paths []strin
 	}
 	// The reports' indexes, built once here rather than by the first report.
 	if err := reports.Prepare(ctx, st); err != nil {
+		return err
+	}
+	if _, err := rollup.Refresh(ctx, st, res.Integration); err != nil {
 		return err
 	}
 	if err := reports.Analyze(ctx, st); err != nil {

@@ -25,6 +25,7 @@ type reportOptions struct {
 	format      string
 	integration string
 	by          string
+	noRollup    bool
 }
 
 func init() { register(newReportCmd) }
@@ -50,6 +51,7 @@ shown to the cent; rates to four decimal places (0.1234 = 12.34%).
 	pf.StringVar(&o.tz, "tz", "", "display time zone, IANA name (default the integration's account time zone)")
 	pf.StringVar(&o.format, "format", "table", "output format: table, csv or json")
 	pf.StringVar(&o.integration, "integration", "", "integration to report on (default: the only one in the database)")
+	pf.BoolVar(&o.noRollup, "no-rollup", false, "read every transaction instead of the pre-aggregated rollups (slower; same figures)")
 	// Each subcommand keeps its own --by: the defaults differ.
 	byFlag := func(c *cobra.Command, def string) *string {
 		v := new(string)
@@ -288,7 +290,7 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	if err := reports.Prepare(ctx, st); err != nil {
 		return err
 	}
-	res, err := compute(ctx, reports.Query{Store: st, Integration: in.ID, Loc: loc, By: o.by})
+	res, err := compute(ctx, reports.Query{Store: st, Integration: in.ID, Loc: loc, By: o.by, NoRollup: o.noRollup})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/konduit/konduit/internal/rollup"
 )
 
 type retimeOptions struct {
@@ -54,6 +56,12 @@ func runRetime(ctx context.Context, g *globalOptions, o retimeOptions) error {
 	if err != nil {
 		return err
 	}
+	oldZone := in.TimeZone
+	in.TimeZone = loc.String()
+	if _, err := rollup.Refresh(ctx, s, in); err != nil {
+		return err
+	}
+	in.TimeZone = oldZone
 	fmt.Fprintf(g.stdout, "%s: time zone %s -> %s; re-derived the times of %d rows (%d ambiguous wall-clock times took the earlier instant, %d in spring-forward gaps were shifted forward)\n",
 		in.Name, in.TimeZone, loc, res.Rows, res.Ambiguous, res.Gap)
 	return nil

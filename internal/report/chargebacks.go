@@ -10,6 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/rollup"
+	"github.com/konduit/konduit/internal/store"
 )
 
 // Thresholds flag a merchant account's month: a ratio at or above Ratio
@@ -86,12 +88,6 @@ func Chargebacks(ctx context.Context, q Query, visa, mc Thresholds) (*Chargeback
 	res := &ChargebacksResult{TimeZone: q.Loc.String(), Months: []MIDMonth{},
 		Visa:       fmt.Sprintf("%s%% and %d", visa.Ratio.Mul(decimal.NewFromInt(100)).String(), visa.Count),
 		Mastercard: fmt.Sprintf("%s%% and %d", mc.Ratio.Mul(decimal.NewFromInt(100)).String(), mc.Count)}
-	var lo, hi int64
-	if err := db.QueryRowContext(ctx, q.Store.Rebind("SELECT "+
-		"CAST(COALESCE(MIN(created_utc), 0) AS BIGINT), CAST(COALESCE(MAX(created_utc), 0) AS BIGINT) FROM transactions WHERE integration_id = ? AND "+saleCond("")),
-		q.Integration).Scan(ints(&lo, &hi)...); err != nil {
-		return nil, fmt.Errorf("chargebacks: %w", err)
-	}
 	cells := map[monthKey]*MIDMonth{}
 	cell := func(k monthKey) *MIDMonth {
 		c, ok := cells[k]
@@ -102,71 +98,83 @@ func Chargebacks(ctx context.Context, q Query, visa, mc Thresholds) (*Chargeback
 		return c
 	}
 	sales := map[monthKey]int64{}
-	if hi > 0 || lo != 0 {
-		// The UTC bounds of each local month holding a sale.
-		first := time.Unix(lo, 0).In(q.Loc)
-		last := time.Unix(hi, 0).In(q.Loc)
-		var names []string
-		var args []any
-		var vals []string
-		for y, m := first.Year(), first.Month(); y < last.Year() || (y == last.Year() && m <= last.Month()); {
-			// The first instant of the month's first day (crm's DST rules:
-			// a midnight that does not exist starts the day at the gap's end).
-			start := crm.Date{Year: y, Month: m, Day: 1}.In(q.Loc)
-			end := crm.DateOf(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)).In(q.Loc)
-			vals = append(vals, "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
-			args = append(args, len(names), start.Unix(), end.Unix())
-			names = append(names, fmt.Sprintf("%04d-%02d", y, int(m)))
-			if m == time.December {
-				y, m = y+1, time.January
-			} else {
-				m++
+	done, err := chargebacksRollup(ctx, q, sales, cell)
+	if err != nil {
+		return nil, err
+	}
+	if !done {
+		var lo, hi int64
+		if err := db.QueryRowContext(ctx, q.Store.Rebind("SELECT "+
+			"CAST(COALESCE(MIN(created_utc), 0) AS BIGINT), CAST(COALESCE(MAX(created_utc), 0) AS BIGINT) FROM transactions WHERE integration_id = ? AND "+saleCond("")),
+			q.Integration).Scan(ints(&lo, &hi)...); err != nil {
+			return nil, fmt.Errorf("chargebacks: %w", err)
+		}
+		if hi > 0 || lo != 0 {
+			// The UTC bounds of each local month holding a sale.
+			first := time.Unix(lo, 0).In(q.Loc)
+			last := time.Unix(hi, 0).In(q.Loc)
+			var names []string
+			var args []any
+			var vals []string
+			for y, m := first.Year(), first.Month(); y < last.Year() || (y == last.Year() && m <= last.Month()); {
+				// The first instant of the month's first day (crm's DST rules:
+				// a midnight that does not exist starts the day at the gap's end).
+				start := crm.Date{Year: y, Month: m, Day: 1}.In(q.Loc)
+				end := crm.DateOf(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)).In(q.Loc)
+				vals = append(vals, "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
+				args = append(args, len(names), start.Unix(), end.Unix())
+				names = append(names, fmt.Sprintf("%04d-%02d", y, int(m)))
+				if m == time.December {
+					y, m = y+1, time.January
+				} else {
+					m++
+				}
 			}
-		}
-		args = append(args, q.Integration)
-		stmt := "WITH m(k, lo, hi) AS (VALUES " + strings.Join(vals, ", ") + ")" +
-			" SELECT m.k, t.merchant_id, COUNT(*) FROM m JOIN transactions t ON t.integration_id = ? AND t.created_utc >= m.lo AND t.created_utc < m.hi" +
-			" WHERE " + saleCond("t.") + " GROUP BY m.k, t.merchant_id"
-		rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
-		if err != nil {
-			return nil, fmt.Errorf("chargebacks sales: %w", err)
-		}
-		for rows.Next() {
-			var k, n int64
-			var mid string
-			if err := rows.Scan(&k, &mid, &n); err != nil {
-				rows.Close()
+			args = append(args, q.Integration)
+			stmt := "WITH m(k, lo, hi) AS (VALUES " + strings.Join(vals, ", ") + ")" +
+				" SELECT m.k, t.merchant_id, COUNT(*) FROM m JOIN transactions t ON t.integration_id = ? AND t.created_utc >= m.lo AND t.created_utc < m.hi" +
+				" WHERE " + saleCond("t.") + " GROUP BY m.k, t.merchant_id"
+			rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
+			if err != nil {
 				return nil, fmt.Errorf("chargebacks sales: %w", err)
 			}
-			mk := monthKey{mid, names[k]}
-			sales[mk] = n
-			cell(mk).Sales = n
+			for rows.Next() {
+				var k, n int64
+				var mid string
+				if err := rows.Scan(&k, &mid, &n); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("chargebacks sales: %w", err)
+				}
+				mk := monthKey{mid, names[k]}
+				sales[mk] = n
+				cell(mk).Sales = n
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("chargebacks sales: %w", err)
+			}
+		}
+		stmt := "SELECT merchant_id, SUBSTR(chargeback_date, 1, 7), COUNT(*), CAST(COALESCE(SUM(chargeback_cents), 0) AS BIGINT) FROM transactions" +
+			" WHERE integration_id = ? AND chargedback = 1 AND chargeback_date IS NOT NULL AND " + saleCond("") +
+			" GROUP BY merchant_id, SUBSTR(chargeback_date, 1, 7)"
+		rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), q.Integration)
+		if err != nil {
+			return nil, fmt.Errorf("chargebacks: %w", err)
+		}
+		for rows.Next() {
+			var mid, month string
+			var n, cents int64
+			if err := rows.Scan(append([]any{&mid, &month}, ints(&n, &cents)...)...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("chargebacks: %w", err)
+			}
+			c := cell(monthKey{mid, month})
+			c.Chargebacks, c.ChargebackAmount = n, Money(cents)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("chargebacks sales: %w", err)
-		}
-	}
-	stmt := "SELECT merchant_id, SUBSTR(chargeback_date, 1, 7), COUNT(*), CAST(COALESCE(SUM(chargeback_cents), 0) AS BIGINT) FROM transactions" +
-		" WHERE integration_id = ? AND chargedback = 1 AND chargeback_date IS NOT NULL AND " + saleCond("") +
-		" GROUP BY merchant_id, SUBSTR(chargeback_date, 1, 7)"
-	rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), q.Integration)
-	if err != nil {
-		return nil, fmt.Errorf("chargebacks: %w", err)
-	}
-	for rows.Next() {
-		var mid, month string
-		var n, cents int64
-		if err := rows.Scan(append([]any{&mid, &month}, ints(&n, &cents)...)...); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("chargebacks: %w", err)
 		}
-		c := cell(monthKey{mid, month})
-		c.Chargebacks, c.ChargebackAmount = n, Money(cents)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("chargebacks: %w", err)
 	}
 	for k, c := range cells {
 		c.SalesPrevMonth = sales[monthKey{k.mid, prevMonth(k.month)}]
@@ -184,6 +192,52 @@ func Chargebacks(ctx context.Context, q Query, visa, mc Thresholds) (*Chargeback
 		return a.Month < b.Month
 	})
 	return res, nil
+}
+
+// chargebacksRollup reads sales per merchant and local month, and
+// chargebacks per merchant and month received, from the rollups; done is
+// false when they are not current (or a month of the display zone does not
+// start on a bucket boundary).
+func chargebacksRollup(ctx context.Context, q Query, sales map[monthKey]int64, cell func(monthKey) *MIDMonth) (done bool, err error) {
+	_, _, ok, err := q.rollups(ctx)
+	if err != nil || !ok {
+		return false, err
+	}
+	merchant, err := rollup.Dim("merchant_id")
+	if err != nil {
+		return false, err
+	}
+	monthOf := func(utc int64) string {
+		t := time.Unix(utc, 0).In(q.Loc)
+		return fmt.Sprintf("%04d-%02d", t.Year(), int(t.Month()))
+	}
+	aligned := true
+	err = rollup.Sales(ctx, q.Store, q.Integration, merchant, func(b int64, mid string, n int64) {
+		m := monthOf(b)
+		if monthOf(b+store.BucketSeconds-1) != m {
+			aligned = false
+		}
+		sales[monthKey{mid, m}] += n
+	})
+	if err != nil {
+		return false, fmt.Errorf("chargebacks sales: %w", err)
+	}
+	if !aligned {
+		clear(sales)
+		return false, nil
+	}
+	for k, n := range sales {
+		cell(k).Sales = n
+	}
+	err = rollup.Received(ctx, q.Store, q.Integration, merchant, "", "", func(day, mid string, n, cents int64) {
+		c := cell(monthKey{mid, day[:min(7, len(day))]})
+		c.Chargebacks += n
+		c.ChargebackAmount += Money(cents)
+	})
+	if err != nil {
+		return false, fmt.Errorf("chargebacks: %w", err)
+	}
+	return true, nil
 }
 
 // prevMonth of "YYYY-MM".

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/rollup"
 )
 
 // Cohort periods.
@@ -164,6 +165,17 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 	}
 	res := &LTVResult{AsOf: o.AsOf.String(), TimeZone: q.Loc.String(), Period: o.Cohort, By: q.By}
 	asOf := dayNum(o.AsOf)
+	zone, dim, ok, err := q.rollups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ok && zone == q.Loc.String() {
+		cohorts, err := ltvRollup(ctx, q, dim, o.Cohort, cols, months, asOf)
+		if err != nil {
+			return nil, err
+		}
+		return res.finish(cohorts, cols, months, asOf), nil
+	}
 	stmt := "SELECT source, customer_id, id, created_utc, amount_cents, " + saleCond("") + ", chargedback, chargeback_cents, chargeback_date, " + grp +
 		" FROM transactions WHERE integration_id = ? AND (" + saleCond("") + " OR " + refundCond("") + ")" +
 		" ORDER BY source, customer_id, created_utc, id"
@@ -268,6 +280,52 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 		return nil, fmt.Errorf("ltv: %w", err)
 	}
 	flush()
+	return res.finish(cohorts, cols, months, asOf), nil
+}
+
+// ltvRollup adds up the cohort table from the rollups (days in the account
+// time zone, which is the display zone here).
+func ltvRollup(ctx context.Context, q Query, dim int, period string, cols []int, months bool, asOf int) (map[[2]string]*Cohort, error) {
+	cohorts := map[[2]string]*Cohort{}
+	err := rollup.Cohorts(ctx, q.Store, q.Integration, dim, asOf, func(g string, day int, n int64) {
+		key := [2]string{g, CohortName(period, dateOfNum(day))}
+		c, ok := cohorts[key]
+		if !ok {
+			c = &Cohort{Cohort: key[1], Cells: make([]Cell, len(cols))}
+			if q.By != "" {
+				g := g
+				c.Group = &g
+			}
+			cohorts[key] = c
+		}
+		c.Customers += n
+		c.lastFirst = max(c.lastFirst, day)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ltv: %w", err)
+	}
+	err = rollup.Values(ctx, q.Store, q.Integration, dim, asOf, func(g string, cd, ed int, gross, net int64) {
+		c := cohorts[[2]string{g, CohortName(period, dateOfNum(cd))}]
+		if c == nil {
+			return
+		}
+		k := ed - cd
+		if months {
+			k = monthIndex(dateOfNum(cd), dateOfNum(ed))
+		}
+		for i := sort.SearchInts(cols, k); i < len(cols); i++ {
+			c.Cells[i].GrossCents += gross
+			c.Cells[i].NetCents += net
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ltv: %w", err)
+	}
+	return cohorts, nil
+}
+
+// finish turns the cohorts' sums into cells, sorted.
+func (res *LTVResult) finish(cohorts map[[2]string]*Cohort, cols []int, months bool, asOf int) *LTVResult {
 	for _, c := range cohorts {
 		for i, k := range cols {
 			cell := &c.Cells[i]
@@ -296,5 +354,5 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 	if res.Cohorts == nil {
 		res.Cohorts = []Cohort{}
 	}
-	return res, nil
+	return res
 }

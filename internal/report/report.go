@@ -22,6 +22,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -31,6 +32,26 @@ type Query struct {
 	Integration int64
 	Loc         *time.Location // the display time zone
 	By          string         // "" or one of ByValues
+	// NoRollup makes the reports read the transactions even when the
+	// rollups (internal/rollup) are current: slower, for cross-checks.
+	NoRollup bool
+}
+
+// rollups says whether the reports may read the rollups: built and
+// current; zone is the time zone of their local days (lifetime value).
+func (q *Query) rollups(ctx context.Context) (zone string, dim int, ok bool, err error) {
+	if q.NoRollup {
+		return "", 0, false, nil
+	}
+	col, err := ByColumn(q.By)
+	if err != nil {
+		return "", 0, false, err
+	}
+	if dim, err = rollup.Dim(col); err != nil {
+		return "", 0, false, err
+	}
+	zone, ok, err = rollup.Ready(ctx, q.Store, q.Integration)
+	return zone, dim, ok, err
 }
 
 // ByValues are the breakdowns a report may group by.

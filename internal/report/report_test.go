@@ -17,6 +17,7 @@ import (
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/load"
 	"github.com/konduit/konduit/internal/report"
+	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 	"github.com/konduit/konduit/internal/store/pgtest"
 	"github.com/konduit/konduit/internal/synth"
@@ -42,6 +43,12 @@ type world struct {
 	apiID     int64 // the synth crm values upserted as the sync would
 	customers []*synth.Customer
 	asOf      crm.Date
+	noRollup  bool // read the transactions, not the rollups
+}
+
+// query is the report query the checks run.
+func (w *world) query(id int64, loc *time.Location, by string) report.Query {
+	return report.Query{Store: w.st, Integration: id, Loc: loc, By: by, NoRollup: w.noRollup}
 }
 
 var (
@@ -113,6 +120,11 @@ func newWorld(t *testing.T, dsn string, customers int) *world {
 	}
 	if res.Transactions == 0 || res.DSTAmbiguous == 0 {
 		t.Fatalf("the generated data should cross a fall-back night: %+v", res)
+	}
+	for _, in := range []*store.Integration{res.Integration, api} {
+		if _, err := rollup.Refresh(ctx, st, in); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return w
 }
@@ -344,7 +356,7 @@ var displayZones = []string{"America/New_York", "Australia/Sydney", "America/San
 func checkSummary(t *testing.T, w *world, id int64, loc *time.Location, by string, from, to crm.Date) {
 	t.Helper()
 	ctx := context.Background()
-	got, err := report.Summary(ctx, report.Query{Store: w.st, Integration: id, Loc: loc, By: by}, from, to)
+	got, err := report.Summary(ctx, w.query(id, loc, by), from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +428,7 @@ func checkLTV(t *testing.T, w *world, id int64, loc *time.Location, by, period s
 	} else {
 		o.Days = cols
 	}
-	got, err := report.LTV(context.Background(), report.Query{Store: w.st, Integration: id, Loc: loc, By: by}, o)
+	got, err := report.LTV(context.Background(), w.query(id, loc, by), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +469,7 @@ func checkLTV(t *testing.T, w *world, id int64, loc *time.Location, by, period s
 
 func checkRetention(t *testing.T, w *world, id int64, by string) {
 	t.Helper()
-	got, err := report.Retention(context.Background(), report.Query{Store: w.st, Integration: id, Loc: time.UTC, By: by})
+	got, err := report.Retention(context.Background(), w.query(id, time.UTC, by))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +536,7 @@ func checkRetention(t *testing.T, w *world, id int64, by string) {
 func checkChargebacks(t *testing.T, w *world, id int64, loc *time.Location) {
 	t.Helper()
 	th := report.Thresholds{Ratio: decimal.RequireFromString("0.01"), Count: 2}
-	got, err := report.Chargebacks(context.Background(), report.Query{Store: w.st, Integration: id, Loc: loc}, th, th)
+	got, err := report.Chargebacks(context.Background(), w.query(id, loc, ""), th, th)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -582,7 +594,7 @@ func checkChargebacks(t *testing.T, w *world, id int64, loc *time.Location) {
 
 func checkReconcile(t *testing.T, w *world, id int64, loc *time.Location, from, to crm.Date) {
 	t.Helper()
-	got, err := report.Reconcile(context.Background(), report.Query{Store: w.st, Integration: id, Loc: loc}, from, to)
+	got, err := report.Reconcile(context.Background(), w.query(id, loc, ""), from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -652,7 +664,7 @@ func runAll(t *testing.T, w *world, id int64) {
 }
 
 // outputs renders every report as JSON, for comparing backends and roads.
-func outputs(t *testing.T, st *store.Store, id int64, withIDs bool) map[string]string {
+func outputs(t *testing.T, st *store.Store, id int64, withIDs, noRollup bool) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
@@ -668,8 +680,8 @@ func outputs(t *testing.T, st *store.Store, id int64, withIDs bool) map[string]s
 		}
 		out[name] = b.String()
 	}
-	for _, zone := range []string{"America/New_York", "Australia/Sydney"} {
-		q := report.Query{Store: st, Integration: id, Loc: mustLoc(t, zone)}
+	for _, zone := range []string{"America/New_York", "Australia/Sydney", "Asia/Kathmandu"} {
+		q := report.Query{Store: st, Integration: id, Loc: mustLoc(t, zone), NoRollup: noRollup}
 		for _, by := range append([]string{""}, report.ByValues...) {
 			q.By = by
 			s, err := report.Summary(ctx, q, ranges[1][0], ranges[1][1])
@@ -686,7 +698,7 @@ func outputs(t *testing.T, st *store.Store, id int64, withIDs bool) map[string]s
 		}
 	}
 	for _, by := range []string{"product", "campaign"} {
-		r, err := report.Retention(ctx, report.Query{Store: st, Integration: id, Loc: time.UTC, By: by})
+		r, err := report.Retention(ctx, report.Query{Store: st, Integration: id, Loc: time.UTC, By: by, NoRollup: noRollup})
 		add("retention "+by, r, err)
 	}
 	return out
@@ -703,17 +715,30 @@ func TestReportsAgainstIndependentComputation(t *testing.T) {
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			w := newWorld(t, b.dsn(t), 700)
-			t.Run("legacy", func(t *testing.T) { runAll(t, w, w.legacyID) })
-			t.Run("api", func(t *testing.T) { runAll(t, w, w.apiID) })
+			// Every figure, from the rollups and from the transactions.
+			for _, raw := range []bool{false, true} {
+				w.noRollup = raw
+				t.Run(fmt.Sprintf("legacy/no-rollup=%v", raw), func(t *testing.T) { runAll(t, w, w.legacyID) })
+				t.Run(fmt.Sprintf("api/no-rollup=%v", raw), func(t *testing.T) { runAll(t, w, w.apiID) })
+			}
+			// The rollups give byte-identical reports, in more zones.
+			for _, id := range []int64{w.legacyID, w.apiID} {
+				fast, slow := outputs(t, w.st, id, true, false), outputs(t, w.st, id, true, true)
+				for k, v := range slow {
+					if fast[k] != v {
+						t.Errorf("%s differs between the rollups and the transactions:\nrollups      %s\ntransactions %s", k, fast[k], v)
+					}
+				}
+			}
 			// Both roads give the same reports (reconcile names transaction
 			// ids, which differ by road).
-			legacyOut, apiOut := outputs(t, w.st, w.legacyID, false), outputs(t, w.st, w.apiID, false)
+			legacyOut, apiOut := outputs(t, w.st, w.legacyID, false, false), outputs(t, w.st, w.apiID, false, false)
 			for k, v := range legacyOut {
 				if apiOut[k] != v {
 					t.Errorf("%s differs between the legacy and API roads:\nlegacy %s\napi    %s", k, v, apiOut[k])
 				}
 			}
-			out := outputs(t, w.st, w.legacyID, true)
+			out := outputs(t, w.st, w.legacyID, true, false)
 			if first == nil {
 				first = out
 				return

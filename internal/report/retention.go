@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+
+	"github.com/konduit/konduit/internal/rollup"
 )
 
 // CycleRow is one billing cycle of a group, Konnektive numbering (the
@@ -48,6 +50,23 @@ func Retention(ctx context.Context, q Query) (*RetentionResult, error) {
 	if q.By == "" {
 		q.By = "product"
 	}
+	_, dim, ok, err := q.rollups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[string]map[int]*CycleRow{}
+	if ok {
+		err := rollup.Cycles(ctx, q.Store, q.Integration, dim, func(g string, c int, ap, de int64) {
+			if groups[g] == nil {
+				groups[g] = map[int]*CycleRow{}
+			}
+			groups[g][c] = &CycleRow{Cycle: c, Approvals: ap, Declines: de}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("retention: %w", err)
+		}
+		return retentionTable(q.By, groups), nil
+	}
 	grp, err := q.groupExpr("")
 	if err != nil {
 		return nil, err
@@ -61,7 +80,6 @@ func Retention(ctx context.Context, q Query) (*RetentionResult, error) {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
 	defer rows.Close()
-	groups := map[string]map[int]*CycleRow{}
 	for rows.Next() {
 		var g string
 		var c int
@@ -77,7 +95,13 @@ func Retention(ctx context.Context, q Query) (*RetentionResult, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	res := &RetentionResult{By: q.By, Groups: []RetentionGroup{}}
+	return retentionTable(q.By, groups), nil
+}
+
+// retentionTable fills in each group's cycles from 1 to the highest, with
+// the rates.
+func retentionTable(by string, groups map[string]map[int]*CycleRow) *RetentionResult {
+	res := &RetentionResult{By: by, Groups: []RetentionGroup{}}
 	for g, cycles := range groups {
 		top := 0
 		for c := range cycles {
@@ -102,5 +126,5 @@ func Retention(ctx context.Context, q Query) (*RetentionResult, error) {
 		res.Groups = append(res.Groups, rg)
 	}
 	sort.Slice(res.Groups, func(i, j int) bool { return res.Groups[i].Group < res.Groups[j].Group })
-	return res, nil
+	return res
 }

@@ -106,6 +106,9 @@ func (tx *Tx) UpsertOrders(ctx context.Context, integrationID int64, rows []crm.
 
 // UpsertTransactions inserts or replaces transactions.
 func (tx *Tx) UpsertTransactions(ctx context.Context, integrationID int64, rows []crm.Transaction) error {
+	if err := tx.markRollupDirty(ctx, integrationID, rows); err != nil {
+		return fmt.Errorf("upsert transactions: %w", err)
+	}
 	return upsert(ctx, tx, txnTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(i int, a []any) []any {
 		r := &rows[i]
 		a = append(a, r.ParentID, r.MerchantTxnID, r.CustomerID, r.OrderID, r.PurchaseID, r.CampaignID, r.ProductID, r.MerchantID,

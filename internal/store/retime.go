@@ -33,6 +33,10 @@ func (s *Store) Retime(ctx context.Context, integrationID int64, loc *time.Locat
 		if n, _ := r.RowsAffected(); n == 0 {
 			return fmt.Errorf("integration #%d: %w", integrationID, ErrNotFound)
 		}
+		// Every instant and local day moves: the rollups are rebuilt.
+		if err := tx.InvalidateRollups(ctx, integrationID); err != nil {
+			return err
+		}
 		for _, t := range Entities {
 			if err := retimeTable(ctx, tx, t, integrationID, loc, &res); err != nil {
 				return fmt.Errorf("retime %s: %w", t, err)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -155,6 +156,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	r.sum.Retries = r.retries0 - r.retriesStart
 	if err := opts.Store.FinishRun(fin, runID, store.RunOK, ""); err != nil {
+		return r.sum, err
+	}
+	// The reports' rollups follow what this run wrote.
+	if _, err := rollup.Refresh(ctx, opts.Store, opts.Integration); err != nil {
 		return r.sum, err
 	}
 	return r.sum, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -187,6 +188,10 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 			res, err := s.st.Retime(ctx, in.ID, loc)
 			if err != nil {
 				s.fail(w, r, "re-derive times", err)
+				return
+			}
+			if _, err := rollup.Refresh(ctx, s.st, in); err != nil {
+				s.fail(w, r, "rebuild report rollups", err)
 				return
 			}
 			flash += fmt.Sprintf(" The time zone changed: every stored time was re-derived from its wall-clock string (%d rows; %d ambiguous, %d in a DST gap); no re-sync is needed.", res.Rows, res.Ambiguous, res.Gap)

@@ -1,0 +1,221 @@
+package rollup
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/konduit/konduit/internal/store"
+)
+
+// Sums are a group's period figures over some buckets (metrics.md "Period
+// figures"): what summary reads.
+type Sums struct {
+	Sales, Gross, Declines, SalesInitial, DeclinesInitial int64
+	Refunds, RefundCents, KCB, KCBCents, Orders           int64
+}
+
+func (s *Sums) add(o *Sums) {
+	s.Sales += o.Sales
+	s.Gross += o.Gross
+	s.Declines += o.Declines
+	s.SalesInitial += o.SalesInitial
+	s.DeclinesInitial += o.DeclinesInitial
+	s.Refunds += o.Refunds
+	s.RefundCents += o.RefundCents
+	s.KCB += o.KCB
+	s.KCBCents += o.KCBCents
+	s.Orders += o.Orders
+}
+
+var periodCols = []string{"integration_id", "dim", "bucket", "grp", "sales", "gross", "declines", "sales_initial", "declines_initial",
+	"refunds", "refund_cents", "kcb", "kcb_cents", "orders"}
+
+const periodSelect = "created_utc, txn_type, response_type, amount_cents, billing_cycle, chargedback, chargeback_cents, order_id, campaign_id, product_id, aff_id, sub_aff_id, merchant_id, country"
+
+type dimGroup struct {
+	dim int
+	grp string
+}
+
+// buildPeriod recomputes rollup_period for the buckets in [lo, hi) (all
+// buckets when all is set) from the transactions, one bucket at a time.
+func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integrationID int64, all bool, lo, hi int64) error {
+	where := ""
+	args := []any{integrationID}
+	if !all {
+		where = " AND created_utc >= ? AND created_utc < ?"
+		args = append(args, lo, hi)
+		if _, err := tx.Exec(ctx, `DELETE FROM rollup_period WHERE integration_id = ? AND bucket >= ? AND bucket < ?`, integrationID, lo, hi); err != nil {
+			return fmt.Errorf("rollup periods: %w", err)
+		}
+	}
+	rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT "+periodSelect+" FROM transactions WHERE integration_id = ? AND created_utc IS NOT NULL"+where+" ORDER BY created_utc"), args...)
+	if err != nil {
+		return fmt.Errorf("rollup periods: %w", err)
+	}
+	defer rows.Close()
+	cur := int64(0)
+	started := false
+	sums := map[dimGroup]*Sums{}
+	orders := map[dimGroup]map[string]bool{}
+	var out [][]any
+	emit := func() error {
+		for k, s := range sums {
+			s.Orders = int64(len(orders[k]))
+			out = append(out, []any{integrationID, k.dim, cur, k.grp, s.Sales, s.Gross, s.Declines, s.SalesInitial, s.DeclinesInitial,
+				s.Refunds, s.RefundCents, s.KCB, s.KCBCents, s.Orders})
+		}
+		clear(sums)
+		clear(orders)
+		if len(out) >= 20_000 {
+			if err := tx.InsertRows(ctx, "rollup_period", periodCols, "", out); err != nil {
+				return err
+			}
+			out = out[:0]
+		}
+		return nil
+	}
+	var e event
+	var cb int64
+	n := 0
+	for rows.Next() {
+		if n++; n%100_000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := rows.Scan(&e.at, &e.typ, &e.resp, &e.amount, &e.cycle, &cb, &e.cbCents, &e.order,
+			&e.groups[1], &e.groups[2], &e.groups[3], &e.groups[4], &e.groups[5], &e.groups[6]); err != nil {
+			return fmt.Errorf("rollup periods: %w", err)
+		}
+		b := store.Bucket(e.at)
+		if started && b != cur {
+			if err := emit(); err != nil {
+				return err
+			}
+		}
+		cur, started = b, true
+		sale, decl, ref := e.sale(), e.decline(), e.refund()
+		initial := e.cycle <= 1
+		for d := range Dims {
+			k := dimGroup{d, e.groups[d]}
+			s := sums[k]
+			if s == nil {
+				s = &Sums{}
+				sums[k] = s
+			}
+			switch {
+			case sale:
+				s.Sales++
+				s.Gross += e.amount
+				if initial {
+					s.SalesInitial++
+				}
+				if cb != 0 {
+					s.KCB++
+					s.KCBCents += e.cbCents
+				}
+				if e.order != "" {
+					if orders[k] == nil {
+						orders[k] = map[string]bool{}
+					}
+					orders[k][e.order] = true
+				}
+			case decl:
+				s.Declines++
+				if initial {
+					s.DeclinesInitial++
+				}
+			case ref:
+				s.Refunds++
+				s.RefundCents += e.amount
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("rollup periods: %w", err)
+	}
+	if started {
+		if err := emit(); err != nil {
+			return err
+		}
+	}
+	return tx.InsertRows(ctx, "rollup_period", periodCols, "", out)
+}
+
+// buildReceived recomputes rollup_cb for the given chargeback days (all
+// days when all is set).
+func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrationID int64, all bool, days []string) error {
+	if !all && len(days) == 0 {
+		return nil
+	}
+	type key struct {
+		dim      int
+		day, grp string
+	}
+	sums := map[key][2]int64{}
+	read := func(where string, args []any) error {
+		rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT chargeback_date, chargeback_cents, campaign_id, product_id, aff_id, sub_aff_id, merchant_id, country"+
+			" FROM transactions WHERE integration_id = ? AND chargedback = 1 AND chargeback_date IS NOT NULL"+
+			" AND txn_type IN ('SALE', 'CAPTURE') AND response_type = 'SUCCESS'"+where), args...)
+		if err != nil {
+			return fmt.Errorf("rollup chargebacks: %w", err)
+		}
+		defer rows.Close()
+		var day string
+		var cents int64
+		var g [7]string
+		for rows.Next() {
+			if err := rows.Scan(&day, &cents, &g[1], &g[2], &g[3], &g[4], &g[5], &g[6]); err != nil {
+				return fmt.Errorf("rollup chargebacks: %w", err)
+			}
+			for d := range Dims {
+				k := key{d, day, g[d]}
+				v := sums[k]
+				sums[k] = [2]int64{v[0] + 1, v[1] + cents}
+			}
+		}
+		return rows.Err()
+	}
+	if all {
+		if err := read("", []any{integrationID}); err != nil {
+			return err
+		}
+	}
+	const chunk = 500
+	for start := 0; !all && start < len(days); start += chunk {
+		part := days[start:min(start+chunk, len(days))]
+		args := []any{integrationID}
+		for _, d := range part {
+			args = append(args, d)
+		}
+		in := " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", ") + ")"
+		if _, err := tx.Exec(ctx, "DELETE FROM rollup_cb WHERE integration_id = ? AND day"+in, args...); err != nil {
+			return fmt.Errorf("rollup chargebacks: %w", err)
+		}
+		if err := read(" AND chargeback_date"+in, args); err != nil {
+			return err
+		}
+	}
+	rows := make([][]any, 0, len(sums))
+	for k, v := range sums {
+		rows = append(rows, []any{integrationID, k.dim, k.day, k.grp, v[0], v[1]})
+	}
+	return tx.InsertRows(ctx, "rollup_cb", []string{"integration_id", "dim", "day", "grp", "chargebacks", "cents"}, "", rows)
+}
+
+// ranges turns sorted buckets into [lo, hi) ranges of adjacent buckets.
+func ranges(buckets []int64) [][2]int64 {
+	sort.Slice(buckets, func(i, j int) bool { return buckets[i] < buckets[j] })
+	var out [][2]int64
+	for _, b := range buckets {
+		if n := len(out); n > 0 && out[n-1][1] == b {
+			out[n-1][1] = b + store.BucketSeconds
+			continue
+		}
+		out = append(out, [2]int64{b, b + store.BucketSeconds})
+	}
+	return out
+}

@@ -1,0 +1,475 @@
+// Package rollup keeps the report figures pre-aggregated, so that the
+// reports of internal/report read thousands of rows instead of every
+// transaction:
+//
+//   - period sums (sales, declines, refunds, chargebacks by sale date,
+//     orders) per 15-minute UTC bucket, so any time zone's days are whole
+//     buckets; new customers per bucket of their first sale;
+//   - chargebacks per day received;
+//   - lifetime value per (first-sale day, event day) in the account time
+//     zone, and customers per first-sale day;
+//   - retention cycles (subscriptions approved, declines);
+//
+// each for no breakdown and for every breakdown of Dims. The tables are
+// derived from the transactions only (store migration 0002).
+//
+// Writes mark what they change (store.Tx.UpsertTransactions records the
+// customers, buckets and chargeback days of the old and new rows); Refresh
+// recomputes exactly those, or everything when nothing was built yet, the
+// time zone changed, or most customers changed. Customer-level figures are
+// kept per shard (the UTC day of a customer's first transaction), so a
+// changed customer costs a recomputation of one day of customers.
+//
+// Refresh expects no other writer on the integration while it runs; load
+// and sync call it when their writes are done.
+package rollup
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/konduit/konduit/internal/store"
+)
+
+// Result says what a refresh did.
+type Result struct {
+	Full      bool // everything was rebuilt
+	Customers int  // customers recomputed (all, on a full rebuild)
+	Shards    int  // shards recomputed
+	Buckets   int  // dirty buckets recomputed
+	Days      int  // dirty chargeback days recomputed
+	Took      time.Duration
+}
+
+var tables = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles",
+	"rollup_dirty_customers", "rollup_dirty_buckets", "rollup_dirty_days"}
+
+// Ready says whether the integration's rollups are built and current (no
+// write since the last refresh), and the time zone of their local days.
+func Ready(ctx context.Context, st *store.Store, integrationID int64) (zone string, ok bool, err error) {
+	err = st.DB().QueryRowContext(ctx, st.Rebind(`SELECT timezone FROM rollup_state WHERE integration_id = ?`), integrationID).Scan(&zone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read rollup state: %w", err)
+	}
+	for _, t := range []string{"rollup_dirty_customers", "rollup_dirty_buckets", "rollup_dirty_days"} {
+		var n int
+		err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM `+t+` WHERE integration_id = ? LIMIT 1) x`), integrationID).Scan(&n)
+		if err != nil {
+			return "", false, fmt.Errorf("read rollup state: %w", err)
+		}
+		if n > 0 {
+			return zone, false, nil
+		}
+	}
+	return zone, true, nil
+}
+
+// Refresh brings the integration's rollups up to date with its
+// transactions.
+func Refresh(ctx context.Context, st *store.Store, in *store.Integration) (*Result, error) {
+	loc, err := time.LoadLocation(in.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("refresh rollups: time zone %q: %w", in.TimeZone, err)
+	}
+	start := time.Now()
+	res := &Result{}
+	err = st.Update(ctx, func(tx *store.Tx) error {
+		*res = Result{}
+		var zone string
+		built := true
+		rows, err := tx.Query(ctx, `SELECT timezone FROM rollup_state WHERE integration_id = ?`, in.ID)
+		if err != nil {
+			return err
+		}
+		if rows.Next() {
+			err = rows.Scan(&zone)
+		} else {
+			built = false
+		}
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		d, err := readDirty(ctx, tx, in.ID)
+		if err != nil {
+			return err
+		}
+		full := !built || zone != in.TimeZone
+		if !full && len(d.customers) > 10_000 {
+			var n int
+			if err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT COUNT(*) FROM rollup_customers WHERE integration_id = ?`), in.ID).Scan(&n); err != nil {
+				return err
+			}
+			full = len(d.customers) > n/4
+		}
+		if full {
+			err = rebuild(ctx, st, tx, in.ID, loc, res)
+		} else {
+			err = update(ctx, st, tx, in.ID, loc, d, res)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM rollup_new WHERE integration_id = ? AND customers = 0`, in.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM rollup_state WHERE integration_id = ?`, in.ID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO rollup_state (integration_id, timezone, built_at) VALUES (?, ?, ?)`, in.ID, in.TimeZone, time.Now().Unix())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("refresh rollups: %w", err)
+	}
+	res.Took = time.Since(start)
+	slog.Debug("rollups refreshed", "full", res.Full, "customers", res.Customers, "shards", res.Shards, "buckets", res.Buckets, "days", res.Days, "took", res.Took)
+	return res, nil
+}
+
+// dirty is what writes marked since the last refresh.
+type dirty struct {
+	customers [][2]string // source, customer_id
+	buckets   []int64
+	days      []string
+}
+
+func readDirty(ctx context.Context, tx *store.Tx, id int64) (*dirty, error) {
+	d := &dirty{}
+	rows, err := tx.Query(ctx, `SELECT source, customer_id FROM rollup_dirty_customers WHERE integration_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.customers = append(d.customers, k)
+	}
+	rows.Close()
+	if rows, err = tx.Query(ctx, `SELECT bucket FROM rollup_dirty_buckets WHERE integration_id = ?`, id); err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var b int64
+		if err := rows.Scan(&b); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.buckets = append(d.buckets, b)
+	}
+	rows.Close()
+	if rows, err = tx.Query(ctx, `SELECT day FROM rollup_dirty_days WHERE integration_id = ?`, id); err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.days = append(d.days, s)
+	}
+	rows.Close()
+	return d, rows.Err()
+}
+
+// rebuild recomputes every rollup of the integration.
+func rebuild(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *time.Location, res *Result) error {
+	res.Full = true
+	for _, t := range tables {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE integration_id = ?`, id); err != nil {
+			return err
+		}
+	}
+	t0 := time.Now()
+	a := newAcc(id, loc)
+	var custRows [][]any
+	err := eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? ORDER BY source, customer_id", []any{id}, func(evs []event) error {
+		c, ok := summarize(evs)
+		if !ok {
+			return nil
+		}
+		res.Customers++
+		custRows = append(custRows, c.args(id))
+		a.addNew(&c, 1)
+		a.addShard(&c, evs)
+		if len(custRows) >= 20_000 {
+			if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", custRows); err != nil {
+				return err
+			}
+			custRows = custRows[:0]
+		}
+		if a.pending() >= flushAt {
+			return a.flush(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", custRows); err != nil {
+		return err
+	}
+	if err := a.flush(ctx, tx); err != nil {
+		return err
+	}
+	slog.Debug("rollups: customers", "customers", res.Customers, "took", time.Since(t0))
+	t0 = time.Now()
+	if err := buildPeriod(ctx, st, tx, id, true, 0, 0); err != nil {
+		return err
+	}
+	slog.Debug("rollups: periods", "took", time.Since(t0))
+	t0 = time.Now()
+	if err := buildReceived(ctx, st, tx, id, true, nil); err != nil {
+		return err
+	}
+	slog.Debug("rollups: chargebacks received", "took", time.Since(t0))
+	return nil
+}
+
+// eachCustomer runs a query of eventCols ordered by source and customer
+// (on the store's readers: it sees what was committed) and calls fn with
+// each customer's events, sorted.
+func eachCustomer(ctx context.Context, st *store.Store, query string, args []any, fn func([]event) error) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(query), args...)
+	if err != nil {
+		return fmt.Errorf("read transactions: %w", err)
+	}
+	defer rows.Close()
+	var evs []event
+	var e event
+	n := 0
+	for rows.Next() {
+		if n++; n%100_000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		ok, err := e.scan(rows)
+		if err != nil {
+			return fmt.Errorf("read transactions: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		if len(evs) > 0 && (evs[0].source != e.source || evs[0].customer != e.customer) {
+			sortEvents(evs)
+			if err := fn(evs); err != nil {
+				return err
+			}
+			evs = evs[:0]
+		}
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read transactions: %w", err)
+	}
+	if len(evs) > 0 {
+		sortEvents(evs)
+		return fn(evs)
+	}
+	return nil
+}
+
+// update recomputes what the dirty marks name.
+func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *time.Location, d *dirty, res *Result) error {
+	a := newAcc(id, loc)
+	bySource := map[string][]string{}
+	for _, k := range d.customers {
+		bySource[k[0]] = append(bySource[k[0]], k[1])
+	}
+	shards := map[int64]bool{}
+	dirtyCust := map[[2]string]bool{}
+	var newRows [][]any
+	for src, ids := range bySource {
+		sort.Strings(ids)
+		err := chunks(ids, func(part []any) error {
+			in := inList(len(part))
+			args := append([]any{id, src}, part...)
+			// The customers as the rollups hold them: take them out.
+			rows, err := tx.Query(ctx, `SELECT `+strings.Join(customerCols[1:], ", ")+` FROM rollup_customers WHERE integration_id = ? AND source = ? AND customer_id`+in, args...)
+			if err != nil {
+				return err
+			}
+			var olds []customer
+			for rows.Next() {
+				var c customer
+				var first sql.NullInt64
+				if err := rows.Scan(&c.source, &c.id, &c.shard, &first, &c.firstID, &c.groups[1], &c.groups[2], &c.groups[3], &c.groups[4], &c.groups[5], &c.groups[6]); err != nil {
+					rows.Close()
+					return err
+				}
+				c.hasSale, c.firstAt = first.Valid, first.Int64
+				olds = append(olds, c)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for i := range olds {
+				shards[olds[i].shard] = true
+				a.addNew(&olds[i], -1)
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM rollup_customers WHERE integration_id = ? AND source = ? AND customer_id`+in, args...); err != nil {
+				return err
+			}
+			// The customers as their transactions now say.
+			return eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+in+" ORDER BY source, customer_id", args, func(evs []event) error {
+				c, ok := summarize(evs)
+				if !ok {
+					return nil
+				}
+				shards[c.shard] = true
+				a.addNew(&c, 1)
+				newRows = append(newRows, c.args(id))
+				return nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+		for _, c := range ids {
+			dirtyCust[[2]string{src, c}] = true
+		}
+	}
+	if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", newRows); err != nil {
+		return err
+	}
+	res.Customers = len(d.customers)
+	// Recompute the shards those customers left or joined, from all of
+	// their customers.
+	var shardList []any
+	for s := range shards {
+		shardList = append(shardList, s)
+	}
+	sort.Slice(shardList, func(i, j int) bool { return shardList[i].(int64) < shardList[j].(int64) })
+	res.Shards = len(shardList)
+	members := map[string][]string{}
+	for _, r := range newRows {
+		members[r[1].(string)] = append(members[r[1].(string)], r[2].(string))
+	}
+	err := chunks(shardList, func(part []any) error {
+		in := inList(len(part))
+		args := append([]any{id}, part...)
+		for _, t := range []string{"rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_order_spans"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE integration_id = ? AND shard`+in, args...); err != nil {
+				return err
+			}
+		}
+		rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT source, customer_id FROM rollup_customers WHERE integration_id = ? AND shard`+in), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var src, c string
+			if err := rows.Scan(&src, &c); err != nil {
+				return err
+			}
+			if !dirtyCust[[2]string{src, c}] {
+				members[src] = append(members[src], c)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	for src, ids := range members {
+		sort.Strings(ids)
+		err := chunks(ids, func(part []any) error {
+			args := append([]any{id, src}, part...)
+			err := eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+inList(len(part))+" ORDER BY source, customer_id", args, func(evs []event) error {
+				c, ok := summarize(evs)
+				if ok && shards[c.shard] {
+					a.addShard(&c, evs)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if a.pending() >= flushAt {
+				return a.flush(ctx, tx)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := a.flush(ctx, tx); err != nil {
+		return err
+	}
+	// Buckets and chargeback days.
+	res.Buckets, res.Days = len(d.buckets), len(d.days)
+	for _, r := range ranges(d.buckets) {
+		if err := buildPeriod(ctx, st, tx, id, false, r[0], r[1]); err != nil {
+			return err
+		}
+	}
+	if err := buildReceived(ctx, st, tx, id, false, d.days); err != nil {
+		return err
+	}
+	// The marks read are done (a writer that ran meanwhile left its own).
+	for src, ids := range bySource {
+		err := chunks(ids, func(part []any) error {
+			_, err := tx.Exec(ctx, `DELETE FROM rollup_dirty_customers WHERE integration_id = ? AND source = ? AND customer_id`+inList(len(part)), append([]any{id, src}, part...)...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	bs := make([]any, len(d.buckets))
+	for i, b := range d.buckets {
+		bs[i] = b
+	}
+	if err := chunks(bs, func(part []any) error {
+		_, err := tx.Exec(ctx, `DELETE FROM rollup_dirty_buckets WHERE integration_id = ? AND bucket`+inList(len(part)), append([]any{id}, part...)...)
+		return err
+	}); err != nil {
+		return err
+	}
+	ds := make([]any, len(d.days))
+	for i, s := range d.days {
+		ds[i] = s
+	}
+	return chunks(ds, func(part []any) error {
+		_, err := tx.Exec(ctx, `DELETE FROM rollup_dirty_days WHERE integration_id = ? AND day`+inList(len(part)), append([]any{id}, part...)...)
+		return err
+	})
+}
+
+// chunks calls fn with the values in slices of at most 500.
+func chunks[T any](vals []T, fn func([]any) error) error {
+	const n = 500
+	for start := 0; start < len(vals); start += n {
+		part := vals[start:min(start+n, len(vals))]
+		args := make([]any, len(part))
+		for i, v := range part {
+			args[i] = v
+		}
+		if err := fn(args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inList is " IN (?, ?, ...)" for n values.
+func inList(n int) string {
+	return " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+}
