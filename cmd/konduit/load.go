@@ -45,8 +45,9 @@ subscription, and each approved sale is the next cycle. Card and bank numbers
 are never stored, only a card's last four digits. Loading the same files again
 replaces their rows (rows are keyed by merchantTxnId).
 
-The store has no table for notes and details yet: they are validated and
-counted, not stored.
+Notes and additional details files are stored beside the customers
+(customer_notes, customer_details); a third-party password in a details file
+is never stored, only whether there was one.
 
 Exit status: 0 loaded, 1 refused (validation errors), 2 usage or I/O trouble.`,
 		Args: cobra.MinimumNArgs(1),
@@ -134,7 +135,7 @@ func runLoad(ctx context.Context, g *globalOptions, o loadOptions, paths []strin
 		fmt.Fprintf(g.stdout, "daylight saving: %d times in a repeated hour (earlier instant taken), %d in a skipped hour (shifted forward)\n", res.DSTAmbiguous, res.DSTGap)
 	}
 	if res.Notes+res.Details > 0 {
-		fmt.Fprintf(g.stdout, "not stored (no table yet): %d notes, %d details rows\n", res.Notes, res.Details)
+		fmt.Fprintf(g.stdout, "%d customer notes, %d customers' additional details\n", res.Notes, res.Details)
 	}
 	return nil
 }

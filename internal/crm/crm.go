@@ -51,6 +51,26 @@ type Customer struct {
 	Raw        json.RawMessage // the row as the source gave it (sensitive fields removed)
 }
 
+// Note is a customer service note (the legacy import's notes file).
+type Note struct {
+	Source     Source
+	ID         string // the store's key: see NoteID
+	CustomerID string
+	Agent      string // empty for system notes
+	Text       string
+	Created    WallTime
+}
+
+// CustomerDetail is the legacy import's additional customer details. A
+// third-party password is never kept: only whether there was one.
+type CustomerDetail struct {
+	Source      Source
+	CustomerID  string
+	LoginID     string
+	HasPassword bool
+	Custom      [5]string
+}
+
 // Order groups the transactions of one checkout.
 type Order struct {
 	Source     Source

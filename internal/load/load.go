@@ -14,6 +14,8 @@ package load
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,8 +57,8 @@ type Result struct {
 	Orders       int64
 	Purchases    int64 // active subscriptions
 	Skipped      int64 // transaction rows that could not be mapped (only with Force)
-	Notes        int64 // rows read; the store has no notes table yet
-	Details      int64 // rows read; the store has no details table yet
+	Notes        int64 // notes stored
+	Details      int64 // customers' details stored
 	DSTAmbiguous int64 // wall-clock times that occur twice: the earlier instant was taken
 	DSTGap       int64 // wall-clock times that do not occur: shifted forward by the gap
 }
@@ -135,17 +137,9 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 		}
 	}
 	for _, p := range others {
-		n, err := countRows(ctx, p)
-		if err != nil {
+		if err := loadOther(ctx, st, in.ID, p, opts, res); err != nil {
 			return res, err
 		}
-		kind, _ := fileKind(p)
-		if kind == legacy.Notes {
-			res.Notes += n
-		} else {
-			res.Details += n
-		}
-		slog.Debug("rows not stored: the store has no table for them yet", "file", p, "kind", kind.String(), "rows", n)
 	}
 	if err := derive(ctx, st, in.ID); err != nil {
 		return res, err
@@ -185,32 +179,6 @@ func fileKind(path string) (legacy.Kind, error) {
 		return 0, fmt.Errorf("read header of %s: %w", path, err)
 	}
 	return legacy.DetectKind(rec.Fields), nil
-}
-
-func countRows(ctx context.Context, path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer f.Close()
-	r := legacy.NewReader(f)
-	var n int64 = -1 // the header
-	for {
-		if n%10000 == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, err
-			}
-		}
-		_, err := r.Read()
-		if err == io.EOF {
-			return max(n, 0), nil
-		}
-		var pe *legacy.ParseError
-		if err != nil && !errors.As(err, &pe) {
-			return 0, fmt.Errorf("read %s: %w", path, err)
-		}
-		n++
-	}
 }
 
 // columns reads a row's values by header name, trimmed.
@@ -316,6 +284,91 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 		}
 	}
 	return flush()
+}
+
+// loadOther stores a notes or details file, in batches. Rows that cannot
+// be read or lack a customerId are skipped (validation reported them).
+func loadOther(ctx context.Context, st *store.Store, integrationID int64, path string, opts Options, res *Result) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	r := legacy.NewReader(f)
+	hdr, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("read header of %s: %w", path, err)
+	}
+	kind := legacy.DetectKind(hdr.Fields)
+	cols := newColumns(hdr.Fields)
+	var notes []crm.Note
+	var details []crm.CustomerDetail
+	flush := func() error {
+		err := st.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.UpsertNotes(ctx, integrationID, notes); err != nil {
+				return err
+			}
+			return tx.UpsertDetails(ctx, integrationID, details)
+		})
+		if err != nil {
+			return fmt.Errorf("load %s: %w", path, err)
+		}
+		res.Notes += int64(len(notes))
+		res.Details += int64(len(details))
+		notes, details = notes[:0], details[:0]
+		return nil
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *legacy.ParseError
+			if errors.As(err, &pe) {
+				res.Skipped++
+				continue
+			}
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		get := func(name string) string { return cols.get(rec.Fields, name) }
+		cust := get(legacy.FCustomerID)
+		if cust == "" {
+			res.Skipped++
+			continue
+		}
+		if kind == legacy.Notes {
+			created, err := crm.ParseWall(get(legacy.FDateCreated), opts.TimeZone)
+			if err != nil {
+				res.Skipped++
+				slog.Debug("row skipped", "file", path, "row", rec.Row, "err", err)
+				continue
+			}
+			n := crm.Note{Source: crm.SourceLegacy, CustomerID: cust, Agent: get(legacy.FAgentName), Text: get(legacy.FNoteText), Created: created}
+			n.ID = NoteID(n)
+			notes = append(notes, n)
+		} else {
+			d := crm.CustomerDetail{Source: crm.SourceLegacy, CustomerID: cust, LoginID: get(legacy.FLoginID), HasPassword: get(legacy.FPassword) != ""}
+			for i, name := range []string{legacy.FCustom1, legacy.FCustom2, legacy.FCustom3, legacy.FCustom4, legacy.FCustom5} {
+				d.Custom[i] = get(name)
+			}
+			details = append(details, d)
+		}
+		if len(notes)+len(details) >= opts.Batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// NoteID keys a legacy note: the file has no id, so the customer, the time
+// and a digest of agent and text name it (loading a file twice stores each
+// note once).
+func NoteID(n crm.Note) string {
+	h := sha256.Sum256([]byte(n.Agent + "\x00" + n.Text))
+	return n.CustomerID + "|" + n.Created.Raw + "|" + hex.EncodeToString(h[:8])
 }
 
 // mapRow turns one transactions row into the crm values it holds.

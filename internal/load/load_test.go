@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +116,7 @@ func TestLoadMatchesGenerator(t *testing.T) {
 			if res.Notes == 0 || res.Details == 0 || res.Skipped != 0 {
 				t.Errorf("notes %d details %d skipped %d", res.Notes, res.Details, res.Skipped)
 			}
+			checkNotesAndDetails(t, st, res.Integration.ID, dir)
 			deep := 0
 			err = st.EachTransaction(ctx, res.Integration.ID, func(got *crm.Transaction) error {
 				w, ok := wants[got.ID]
@@ -257,5 +260,98 @@ func TestLoadNeedsTimeZone(t *testing.T) {
 	st := openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "k.db"))
 	if _, err := Load(context.Background(), st, nil, Options{}); err == nil {
 		t.Fatal("no time zone accepted")
+	}
+}
+
+// countRows counts a legacy file's rows, the header not included.
+func countRows(ctx context.Context, path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	r := legacy.NewReader(f)
+	var n int64 = -1 // the header
+	for {
+		if n%10000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		_, err := r.Read()
+		if err == io.EOF {
+			return max(n, 0), nil
+		}
+		var pe *legacy.ParseError
+		if err != nil && !errors.As(err, &pe) {
+			return 0, fmt.Errorf("read %s: %w", path, err)
+		}
+		n++
+	}
+}
+
+// checkNotesAndDetails compares the stored notes and details with the
+// files, and makes sure no third-party password was stored.
+func checkNotesAndDetails(t *testing.T, st *store.Store, id int64, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, c := range []struct{ file, table string }{{"legacy_customer_notes.csv", store.Notes}, {"legacy_customer_details.csv", store.Details}} {
+		want, err := countRows(ctx, filepath.Join(dir, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		if err := st.DB().QueryRow(st.Rebind(`SELECT COUNT(*) FROM `+c.table+` WHERE integration_id = ?`), id).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want || got == 0 {
+			t.Errorf("%s: %d rows stored, the file has %d", c.table, got, want)
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "legacy_customer_details.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := legacy.NewReader(f)
+	hdr, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := newColumns(hdr.Fields)
+	passwords := 0
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := cols.get(rec.Fields, legacy.FPassword)
+		if pw == "" {
+			continue
+		}
+		passwords++
+		var hits, has int
+		cust := cols.get(rec.Fields, legacy.FCustomerID)
+		err = st.DB().QueryRow(st.Rebind(`SELECT COUNT(*), MAX(has_password) FROM customer_details WHERE integration_id = ? AND id = ?`), id, cust).Scan(&hits, &has)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hits != 1 || has != 1 {
+			t.Errorf("customer %s: %d details rows, has_password %d; want 1 and 1", cust, hits, has)
+		}
+		var leaks int
+		if err := st.DB().QueryRow(st.Rebind(`SELECT COUNT(*) FROM customer_details WHERE login_id = ? OR custom1 = ? OR custom2 = ? OR custom3 = ? OR custom4 = ? OR custom5 = ?`),
+			pw, pw, pw, pw, pw, pw).Scan(&leaks); err != nil {
+			t.Fatal(err)
+		}
+		if leaks > 0 {
+			t.Errorf("customer %s: the third-party password was stored", cust)
+		}
+	}
+	if passwords == 0 {
+		t.Error("the generated details hold no password: the check proves nothing")
 	}
 }

@@ -45,7 +45,35 @@ var (
 	orderTable    = &tableDef{Orders, cols([]string{"customer_id", "campaign_id", "status", "type", "aff_id", "sub_aff_id", "country", "total_cents"}, "raw")}
 	txnTable      = &tableDef{Transactions, cols([]string{"parent_id", "merchant_txn_id", "customer_id", "order_id", "purchase_id", "campaign_id", "product_id", "merchant_id", "aff_id", "sub_aff_id", "country", "txn_type", "response_type", "pay_source", "card_type", "card_last4", "sub_total_cents", "ship_total_cents", "sales_tax_cents", "amount_cents", "billing_cycle"}, "chargedback", "chargeback_cents", "chargeback_date", "chargeback_reason", "raw")}
 	purchaseTable = &tableDef{Purchases, cols([]string{"order_id", "customer_id", "campaign_id", "product_id", "merchant_id", "status", "billing_cycle", "next_bill_date", "price_cents"}, "raw")}
+	noteTable     = &tableDef{Notes, cols([]string{"customer_id", "agent_name", "note_text"})}
+	detailTable   = &tableDef{Details, cols([]string{"login_id", "has_password", "custom1", "custom2", "custom3", "custom4", "custom5"})}
 )
+
+// The legacy import's other two files (konduit load).
+const (
+	Notes   = "customer_notes"
+	Details = "customer_details"
+)
+
+// UpsertNotes inserts or replaces customer notes by their ID.
+func (tx *Tx) UpsertNotes(ctx context.Context, integrationID int64, rows []crm.Note) error {
+	return upsert(ctx, tx, noteTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(i int, a []any) []any {
+		r := &rows[i]
+		a = append(a, r.CustomerID, r.Agent, r.Text)
+		a = append(a, wallArgs(r.Created)...)
+		return append(a, wallArgs(r.Created)...)
+	})
+}
+
+// UpsertDetails inserts or replaces customers' additional details.
+func (tx *Tx) UpsertDetails(ctx context.Context, integrationID int64, rows []crm.CustomerDetail) error {
+	return upsert(ctx, tx, detailTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].CustomerID }, func(i int, a []any) []any {
+		r := &rows[i]
+		a = append(a, r.LoginID, boolArg(r.HasPassword), r.Custom[0], r.Custom[1], r.Custom[2], r.Custom[3], r.Custom[4])
+		a = append(a, wallArgs(crm.WallTime{})...)
+		return append(a, wallArgs(crm.WallTime{})...)
+	})
+}
 
 func wallArgs(w crm.WallTime) []any {
 	if w.IsZero() {

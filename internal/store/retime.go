@@ -37,7 +37,7 @@ func (s *Store) Retime(ctx context.Context, integrationID int64, loc *time.Locat
 		if err := tx.InvalidateRollups(ctx, integrationID); err != nil {
 			return err
 		}
-		for _, t := range Entities {
+		for _, t := range append(append([]string{}, Entities...), Notes) {
 			if err := retimeTable(ctx, tx, t, integrationID, loc, &res); err != nil {
 				return fmt.Errorf("retime %s: %w", t, err)
 			}

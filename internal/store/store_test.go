@@ -420,7 +420,7 @@ func TestIntegrations(t *testing.T) {
 		}
 		v, err := s2.SchemaVersion(ctx)
 		s2.Close()
-		if err != nil || v != 2 {
+		if err != nil || v != 3 {
 			t.Errorf("schema version %d, %v", v, err)
 		}
 	})
