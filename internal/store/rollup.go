@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/konduit/konduit/internal/crm"
@@ -37,32 +38,58 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // Backend is the engine the transaction runs on.
 func (tx *Tx) Backend() Backend { return tx.backend }
 
-// InsertRows writes rows into table in multi-row INSERT statements (as many
-// rows per statement as the engines' bind limits allow); suffix follows
-// each statement, e.g. an ON CONFLICT clause.
+// InsertRows writes rows into table in multi-row INSERT statements of up
+// to 512 rows (cut into powers of two, so few shapes are ever parsed; each
+// is prepared once per connection); suffix follows each statement, e.g. an
+// ON CONFLICT clause.
 func (tx *Tx) InsertRows(ctx context.Context, table string, cols []string, suffix string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	per := max(1, 30000/len(cols))
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
-	var args []any
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(start+per, len(rows))]
+	const most = 512
+	per := most
+	for per*len(cols) > 30000 {
+		per /= 2
+	}
+	args := make([]any, 0, per*len(cols))
+	for start := 0; start < len(rows); {
+		chunk := per
+		for chunk > len(rows)-start {
+			chunk /= 2
+		}
 		args = args[:0]
-		for _, r := range chunk {
+		for _, r := range rows[start : start+chunk] {
 			if len(r) != len(cols) {
 				return fmt.Errorf("insert into %s: %d values for %d columns", table, len(r), len(cols))
 			}
 			args = append(args, r...)
 		}
-		q := head + strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", ") + " " + suffix
-		if _, err := tx.exec(ctx, q, args...); err != nil {
+		st, err := tx.insertStmt(ctx, table, cols, suffix, chunk)
+		if err != nil {
 			return fmt.Errorf("insert into %s: %w", table, err)
 		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+		start += chunk
 	}
 	return nil
+}
+
+// insertStmt is the prepared statement inserting n rows.
+func (tx *Tx) insertStmt(ctx context.Context, table string, cols []string, suffix string, n int) (*sql.Stmt, error) {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + " " + suffix
+	key := "insert/" + strconv.Itoa(n) + "/" + table + "/" + strings.Join(cols, ",") + "/" + suffix
+	if st, ok := tx.s.stmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := tx.c.PrepareContext(ctx, rebind(tx.backend, q))
+	if err != nil {
+		return nil, err
+	}
+	tx.s.stmts.Store(key, st)
+	return st, nil
 }
 
 // markRollupDirty records, before rows are written, what the write changes
