@@ -267,15 +267,11 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	if _, err := reports.ByColumn(o.by); err != nil {
 		return usageErrorf("--by: %v", err)
 	}
-	st, err := openReportDB(ctx, o.db)
+	st, in, err := openReportIntegration(ctx, o.db, o.integration)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	in, err := reportIntegration(ctx, st, o.integration)
-	if err != nil {
-		return err
-	}
 	zone := o.tz
 	if zone == "" {
 		zone = in.TimeZone
@@ -295,6 +291,21 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 		return err
 	}
 	return reports.Write(g.stdout, o.format, res)
+}
+
+// openReportIntegration opens the store and finds the integration to
+// report on.
+func openReportIntegration(ctx context.Context, dsn, name string) (*store.Store, *store.Integration, error) {
+	st, err := openReportDB(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := reportIntegration(ctx, st, name)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, in, nil
 }
 
 // reportIntegration is the named integration, or the only one saved.

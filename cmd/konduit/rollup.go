@@ -39,15 +39,11 @@ reports read every transaction: the same figures, more slowly.`,
 }
 
 func runRollup(ctx context.Context, g *globalOptions, o rollupOptions) error {
-	st, err := openReportDB(ctx, o.db)
+	st, in, err := openReportIntegration(ctx, o.db, o.integration)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	in, err := reportIntegration(ctx, st, o.integration)
-	if err != nil {
-		return err
-	}
 	res, err := rollup.Refresh(ctx, st, in)
 	if err != nil {
 		return err

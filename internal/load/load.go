@@ -214,17 +214,12 @@ type batch struct {
 }
 
 func loadTransactions(ctx context.Context, st *store.Store, integrationID int64, path string, opts Options, res *Result) error {
-	f, err := os.Open(path)
+	f, r, hdr, err := openFile(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err
 	}
 	defer f.Close()
-	r := legacy.NewReader(f)
-	hdr, err := r.Read()
-	if err != nil {
-		return fmt.Errorf("read header of %s: %w", path, err)
-	}
-	cols := newColumns(hdr.Fields)
+	cols := newColumns(hdr)
 	base := filepath.Base(path)
 	var b batch
 	flush := func() error {
@@ -248,17 +243,12 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 		return nil
 	}
 	for {
-		rec, err := r.Read()
+		rec, err := nextRecord(r, path, res)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var pe *legacy.ParseError
-			if errors.As(err, &pe) {
-				res.Skipped++
-				continue
-			}
-			return fmt.Errorf("read %s: %w", path, err)
+			return err
 		}
 		t, c, p, err := mapRow(cols, rec, base, opts.TimeZone)
 		if err != nil {
@@ -289,18 +279,13 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 // loadOther stores a notes or details file, in batches. Rows that cannot
 // be read or lack a customerId are skipped (validation reported them).
 func loadOther(ctx context.Context, st *store.Store, integrationID int64, path string, opts Options, res *Result) error {
-	f, err := os.Open(path)
+	f, r, hdr, err := openFile(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err
 	}
 	defer f.Close()
-	r := legacy.NewReader(f)
-	hdr, err := r.Read()
-	if err != nil {
-		return fmt.Errorf("read header of %s: %w", path, err)
-	}
-	kind := legacy.DetectKind(hdr.Fields)
-	cols := newColumns(hdr.Fields)
+	kind := legacy.DetectKind(hdr)
+	cols := newColumns(hdr)
 	var notes []crm.Note
 	var details []crm.CustomerDetail
 	flush := func() error {
@@ -319,17 +304,12 @@ func loadOther(ctx context.Context, st *store.Store, integrationID int64, path s
 		return nil
 	}
 	for {
-		rec, err := r.Read()
+		rec, err := nextRecord(r, path, res)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var pe *legacy.ParseError
-			if errors.As(err, &pe) {
-				res.Skipped++
-				continue
-			}
-			return fmt.Errorf("read %s: %w", path, err)
+			return err
 		}
 		get := func(name string) string { return cols.get(rec.Fields, name) }
 		cust := get(legacy.FCustomerID)
@@ -361,6 +341,39 @@ func loadOther(ctx context.Context, st *store.Store, integrationID int64, path s
 		}
 	}
 	return flush()
+}
+
+// openFile opens a legacy file and reads its header.
+func openFile(path string) (*os.File, *legacy.Reader, []string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r := legacy.NewReader(f)
+	hdr, err := r.Read()
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("read header of %s: %w", path, err)
+	}
+	return f, r, hdr.Fields, nil
+}
+
+// nextRecord reads the next record that parses; those that do not are
+// counted as skipped (validation reported them). It returns io.EOF at the
+// end.
+func nextRecord(r *legacy.Reader, path string, res *Result) (*legacy.Record, error) {
+	for {
+		rec, err := r.Read()
+		var pe *legacy.ParseError
+		switch {
+		case err == nil, err == io.EOF:
+			return rec, err
+		case errors.As(err, &pe):
+			res.Skipped++
+		default:
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
 }
 
 // NoteID keys a legacy note: the file has no id, so the customer, the time

@@ -197,16 +197,7 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 		if !started {
 			return
 		}
-		key := [2]string{group, CohortName(o.Cohort, d0)}
-		c, ok := cohorts[key]
-		if !ok {
-			c = &Cohort{Cohort: key[1], Cells: make([]Cell, len(cols))}
-			if q.By != "" {
-				g := group
-				c.Group = &g
-			}
-			cohorts[key] = c
-		}
+		c := cohortOf(cohorts, q.By != "", group, CohortName(o.Cohort, d0), len(cols))
 		c.Customers++
 		c.lastFirst = max(c.lastFirst, d0n)
 		for i := range cols {
@@ -283,21 +274,26 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 	return res.finish(cohorts, cols, months, asOf), nil
 }
 
+// cohortOf is the group's cohort of that name, created when missing.
+func cohortOf(cohorts map[[2]string]*Cohort, grouped bool, group, name string, cells int) *Cohort {
+	key := [2]string{group, name}
+	c, ok := cohorts[key]
+	if !ok {
+		c = &Cohort{Cohort: name, Cells: make([]Cell, cells)}
+		if grouped {
+			c.Group = &group
+		}
+		cohorts[key] = c
+	}
+	return c
+}
+
 // ltvRollup adds up the cohort table from the rollups (days in the account
 // time zone, which is the display zone here).
 func ltvRollup(ctx context.Context, q Query, dim int, period string, cols []int, months bool, asOf int) (map[[2]string]*Cohort, error) {
 	cohorts := map[[2]string]*Cohort{}
 	err := rollup.Cohorts(ctx, q.Store, q.Integration, dim, asOf, func(g string, day int, n int64) {
-		key := [2]string{g, CohortName(period, dateOfNum(day))}
-		c, ok := cohorts[key]
-		if !ok {
-			c = &Cohort{Cohort: key[1], Cells: make([]Cell, len(cols))}
-			if q.By != "" {
-				g := g
-				c.Group = &g
-			}
-			cohorts[key] = c
-		}
+		c := cohortOf(cohorts, q.By != "", g, CohortName(period, dateOfNum(day)), len(cols))
 		c.Customers += n
 		c.lastFirst = max(c.lastFirst, day)
 	})
