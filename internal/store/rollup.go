@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/konduit/konduit/internal/crm"
 )
 
@@ -46,6 +49,9 @@ func (tx *Tx) InsertRows(ctx context.Context, table string, cols []string, suffi
 	if len(rows) == 0 {
 		return nil
 	}
+	if tx.backend == Postgres && len(rows) >= 64 {
+		return tx.copyRows(ctx, table, cols, suffix, rows)
+	}
 	const most = 512
 	per := most
 	for per*len(cols) > 30000 {
@@ -72,6 +78,34 @@ func (tx *Tx) InsertRows(ctx context.Context, table string, cols []string, suffi
 			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 		start += chunk
+	}
+	return nil
+}
+
+// copyRows is PostgreSQL's bulk insert: COPY into a temporary staging
+// table, then one INSERT ... SELECT with the suffix.
+func (tx *Tx) copyRows(ctx context.Context, table string, cols []string, suffix string, rows [][]any) error {
+	stage := "stage_" + table
+	if _, err := tx.c.ExecContext(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+stage+" (LIKE "+table+" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"); err != nil {
+		return fmt.Errorf("insert into %s: staging table: %w", table, err)
+	}
+	err := tx.c.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{stage}, cols, pgx.CopyFromRows(rows))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert into %s: copy: %w", table, err)
+	}
+	list := strings.Join(cols, ", ")
+	if _, err := tx.c.ExecContext(ctx, "INSERT INTO "+table+" ("+list+") SELECT "+list+" FROM "+stage+" "+suffix); err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	if _, err := tx.c.ExecContext(ctx, "DELETE FROM "+stage); err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
 	}
 	return nil
 }
@@ -122,7 +156,17 @@ func (tx *Tx) markRollupDirty(ctx context.Context, integrationID int64, rows []c
 			part := ids[start:min(start+chunk, len(ids))]
 			q := `SELECT customer_id, created_utc, chargedback, chargeback_date FROM transactions WHERE integration_id = ? AND source = ? AND id IN (` +
 				strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", ") + `)`
-			rs, err := tx.Query(ctx, q, append([]any{integrationID, src}, part...)...)
+			args := append([]any{integrationID, src}, part...)
+			if tx.backend == Postgres {
+				// One plan for every batch: the ids as one array.
+				q = `SELECT customer_id, created_utc, chargedback, chargeback_date FROM transactions WHERE integration_id = ? AND source = ? AND id = ANY(?)`
+				ids := make([]string, len(part))
+				for i, v := range part {
+					ids[i] = v.(string)
+				}
+				args = []any{integrationID, src, ids}
+			}
+			rs, err := tx.Query(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("read rows before writing: %w", err)
 			}
