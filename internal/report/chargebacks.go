@@ -11,7 +11,6 @@ import (
 
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/rollup"
-	"github.com/konduit/konduit/internal/store"
 )
 
 // Thresholds flag a merchant account's month: a ratio at or above Ratio
@@ -207,17 +206,21 @@ func chargebacksRollup(ctx context.Context, q Query, sales map[monthKey]int64, c
 	if err != nil {
 		return false, err
 	}
-	monthOf := func(utc int64) string {
-		t := time.Unix(utc, 0).In(q.Loc)
-		return fmt.Sprintf("%04d-%02d", t.Year(), int(t.Month()))
-	}
+	// Buckets come in order: keep the current local month's UTC bounds
+	// (crm's DST rules, as the transactions road) and move on when passed.
+	var name string
+	var lo, hi int64 = 1, 0 // empty until the first bucket
 	aligned := true
 	err = rollup.Sales(ctx, q.Store, q.Integration, merchant, func(b int64, mid string, n int64) {
-		m := monthOf(b)
-		if monthOf(b+store.BucketSeconds-1) != m {
-			aligned = false
+		if b < lo || b >= hi {
+			t := time.Unix(b, 0).In(q.Loc)
+			y, m := t.Year(), t.Month()
+			lo = crm.Date{Year: y, Month: m, Day: 1}.In(q.Loc).Unix()
+			hi = crm.DateOf(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)).In(q.Loc).Unix()
+			name = fmt.Sprintf("%04d-%02d", y, int(m))
+			aligned = aligned && rollup.Aligned(lo) && rollup.Aligned(hi)
 		}
-		sales[monthKey{mid, m}] += n
+		sales[monthKey{mid, name}] += n
 	})
 	if err != nil {
 		return false, fmt.Errorf("chargebacks sales: %w", err)
