@@ -102,6 +102,11 @@ func TestReportCLIEveryReport(t *testing.T) {
 			if f == "json" && !json.Valid([]byte(r.stdout)) {
 				t.Errorf("%v: invalid JSON %s", args, r.stdout)
 			}
+			// Reading every transaction gives the same report.
+			slow := runCLI(t, dir, nil, append(append([]string{"report"}, args...), "--db", db, "--format", f, "--no-rollup")...)
+			if slow.code != exitOK || slow.stdout != r.stdout {
+				t.Errorf("%v %s: from the rollups\n%s\nfrom the transactions (exit %d)\n%s", args, f, r.stdout, slow.code, slow.stdout)
+			}
 		}
 	}
 	r := runCLI(t, dir, nil, "report", "ltv", "--db", db, "--as-of", "2025-11-10", "--format", "json", "--cohort", "week", "--days", "0,30")
@@ -193,5 +198,27 @@ func TestReportHelpPointsToMetrics(t *testing.T) {
 		if r.code != exitOK || !strings.Contains(r.stdout, "docs/metrics.md") {
 			t.Errorf("report %s --help: exit %d, no pointer to docs/metrics.md", sub, r.code)
 		}
+	}
+}
+
+func TestRollupCLI(t *testing.T) {
+	dir, db := loadedDB(t)
+	// load left the rollups current.
+	r := runCLI(t, dir, nil, "rollup", "--db", db)
+	if r.code != exitOK || !strings.Contains(r.stdout, `old-crm: rollups up to date: 0 changed customers (0 shards), 0 buckets, 0 chargeback days`) {
+		t.Fatalf("rollup after load: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	// A retime rebuilds them in the new zone; the reports still agree with
+	// the transactions.
+	if r := runCLI(t, dir, nil, "retime", "--db", db, "--timezone", "Australia/Sydney"); r.code != exitOK {
+		t.Fatalf("retime: exit %d: %s", r.code, r.stderr)
+	}
+	args := []string{"report", "ltv", "--db", db, "--as-of", "2025-11-10", "--format", "json"}
+	fast, slow := runCLI(t, dir, nil, args...), runCLI(t, dir, nil, append(args, "--no-rollup")...)
+	if fast.code != exitOK || fast.stdout != slow.stdout || !strings.Contains(fast.stdout, `"time_zone": "Australia/Sydney"`) {
+		t.Fatalf("ltv after retime: rollups %s\ntransactions %s", fast.stdout, slow.stdout)
+	}
+	if r := runCLI(t, dir, nil, "rollup", "--db", db, "--integration", "nope"); r.code != exitUsage {
+		t.Errorf("unknown integration: exit %d, want %d: %s", r.code, exitUsage, r.stderr)
 	}
 }

@@ -48,7 +48,7 @@ func runRetime(ctx context.Context, g *globalOptions, o retimeOptions) error {
 		return err
 	}
 	defer s.Close()
-	in, err := findIntegration(ctx, s, o.integration)
+	in, err := reportIntegration(ctx, s, o.integration)
 	if err != nil {
 		return err
 	}
