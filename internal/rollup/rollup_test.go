@@ -163,7 +163,7 @@ func reports(t *testing.T, st *store.Store, id int64, noRollup bool) map[string]
 		{{Year: 2025, Month: time.March, Day: 9}, {Year: 2025, Month: time.March, Day: 9}},
 		{{Year: 2025, Month: time.June, Day: 1}, {Year: 2025, Month: time.June, Day: 30}},
 	}
-	for _, zone := range []string{account, "Asia/Kathmandu", "Australia/Adelaide"} {
+	for _, zone := range []string{account, "Asia/Kathmandu"} {
 		q := report.Query{Store: st, Integration: id, Loc: mustLoc(t, zone), NoRollup: noRollup}
 		for _, by := range append([]string{""}, report.ByValues...) {
 			q.By = by
@@ -282,7 +282,7 @@ func TestIncrementalRefreshMatchesRebuild(t *testing.T) {
 			sameReports(t, w.st, w.in.ID)
 
 			rng := rand.New(rand.NewPCG(1, 2))
-			for round := 0; round < 3; round++ {
+			for round := 0; round < 2; round++ {
 				w.write(t, w.edits(t, rng))
 				if ready(t, w.st, w.in.ID) {
 					t.Fatal("ready after a write")
