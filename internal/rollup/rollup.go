@@ -82,6 +82,7 @@ func Refresh(ctx context.Context, st *store.Store, in *store.Integration) (*Resu
 	}
 	start := time.Now()
 	res := &Result{}
+	full := false
 	err = st.Update(ctx, func(tx *store.Tx) error {
 		*res = Result{}
 		var zone string
@@ -103,7 +104,7 @@ func Refresh(ctx context.Context, st *store.Store, in *store.Integration) (*Resu
 		if err != nil {
 			return err
 		}
-		full := !built || zone != in.TimeZone
+		full = !built || zone != in.TimeZone
 		if !full && len(d.customers) > 10_000 {
 			var n int
 			if err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT COUNT(*) FROM rollup_customers WHERE integration_id = ?`), in.ID).Scan(&n); err != nil {
@@ -112,22 +113,16 @@ func Refresh(ctx context.Context, st *store.Store, in *store.Integration) (*Resu
 			full = len(d.customers) > n/4
 		}
 		if full {
-			err = rebuild(ctx, st, tx, in.ID, loc, res)
-		} else {
-			err = update(ctx, st, tx, in.ID, loc, d, res)
+			return nil // rebuilt below, in transactions of its own
 		}
-		if err != nil {
+		if err := update(ctx, st, tx, in.ID, loc, d, res); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM rollup_new WHERE integration_id = ? AND customers = 0`, in.ID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM rollup_state WHERE integration_id = ?`, in.ID); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO rollup_state (integration_id, timezone, built_at) VALUES (?, ?, ?)`, in.ID, in.TimeZone, time.Now().Unix())
-		return err
+		return finish(ctx, tx, in)
 	})
+	if err == nil && full {
+		err = rebuild(ctx, st, in, loc, res)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("refresh rollups: %w", err)
 	}
@@ -185,58 +180,117 @@ func readDirty(ctx context.Context, tx *store.Tx, id int64) (*dirty, error) {
 	return d, rows.Err()
 }
 
-// rebuild recomputes every rollup of the integration.
-func rebuild(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *time.Location, res *Result) error {
-	res.Full = true
-	for _, t := range tables {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE integration_id = ?`, id); err != nil {
-			return err
-		}
+// finish drops emptied counts and records the rollups as current.
+func finish(ctx context.Context, tx *store.Tx, in *store.Integration) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM rollup_new WHERE integration_id = ? AND customers = 0`, in.ID); err != nil {
+		return err
 	}
+	if _, err := tx.Exec(ctx, `DELETE FROM rollup_state WHERE integration_id = ?`, in.ID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO rollup_state (integration_id, timezone, built_at) VALUES (?, ?, ?)`, in.ID, in.TimeZone, time.Now().Unix())
+	return err
+}
+
+// rebuild recomputes every rollup of the integration in two transactions
+// (the reports read the transactions meanwhile: there is no state row).
+// The first finds every customer's shard and first sale, in customer
+// order; the second walks the customers shard by shard, so each shard's
+// rows are complete when written, each written once.
+func rebuild(ctx context.Context, st *store.Store, in *store.Integration, loc *time.Location, res *Result) error {
+	res.Full = true
+	id := in.ID
 	t0 := time.Now()
-	a := newAcc(id, loc)
-	var custRows [][]any
-	err := eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? ORDER BY source, customer_id", []any{id}, func(evs []event) error {
-		c, ok := summarize(evs)
-		if !ok {
-			return nil
-		}
-		res.Customers++
-		custRows = append(custRows, c.args(id))
-		a.addNew(&c, 1)
-		a.addShard(&c, evs)
-		if len(custRows) >= 20_000 {
-			if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", custRows); err != nil {
+	err := st.Update(ctx, func(tx *store.Tx) error {
+		res.Customers = 0
+		for _, t := range append([]string{"rollup_state"}, tables...) {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE integration_id = ?`, id); err != nil {
 				return err
 			}
-			custRows = custRows[:0]
 		}
-		if a.pending() >= flushAt {
-			return a.flush(ctx, tx)
+		var custRows [][]any
+		err := eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? ORDER BY source, customer_id", []any{id}, func(evs []event) error {
+			c, ok := summarize(evs)
+			if !ok {
+				return nil
+			}
+			res.Customers++
+			custRows = append(custRows, c.args(id))
+			if len(custRows) >= 20_000 {
+				if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", custRows); err != nil {
+					return err
+				}
+				custRows = custRows[:0]
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", custRows); err != nil {
+			return err
+		}
+		// New customers by the bucket of their first sale (floored, also
+		// before 1970).
+		for d, col := range Dims {
+			const bucket = "first_sale_utc - ((first_sale_utc % 900) + 900) % 900"
+			grp, by := "''", ""
+			if col != "" {
+				grp, by = col, ", "+col
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO rollup_new (integration_id, dim, bucket, grp, customers)
+SELECT integration_id, ?, `+bucket+`, `+grp+`, COUNT(*) FROM rollup_customers
+WHERE integration_id = ? AND first_sale_utc IS NOT NULL GROUP BY integration_id, `+bucket+by, d, id)
+			if err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", custRows); err != nil {
-		return err
-	}
-	if err := a.flush(ctx, tx); err != nil {
-		return err
-	}
 	slog.Debug("rollups: customers", "customers", res.Customers, "took", time.Since(t0))
-	t0 = time.Now()
-	if err := buildPeriod(ctx, st, tx, id, true, 0, 0); err != nil {
-		return err
-	}
-	slog.Debug("rollups: periods", "took", time.Since(t0))
-	t0 = time.Now()
-	if err := buildReceived(ctx, st, tx, id, true, nil); err != nil {
-		return err
-	}
-	slog.Debug("rollups: chargebacks received", "took", time.Since(t0))
-	return nil
+	return st.Update(ctx, func(tx *store.Tx) error {
+		t0 := time.Now()
+		a := newAcc(id, loc)
+		shard, started := int64(0), false
+		cols := "t." + strings.ReplaceAll(eventCols, ", ", ", t.")
+		err := eachCustomer(ctx, st, "SELECT "+cols+" FROM rollup_customers c JOIN transactions t"+
+			" ON t.integration_id = c.integration_id AND t.source = c.source AND t.customer_id = c.customer_id"+
+			" WHERE c.integration_id = ? ORDER BY c.shard, c.source, c.customer_id", []any{id}, func(evs []event) error {
+			c, ok := summarize(evs)
+			if !ok {
+				return nil
+			}
+			if started && c.shard != shard {
+				if err := a.flush(ctx, tx); err != nil {
+					return err
+				}
+			}
+			shard, started = c.shard, true
+			a.addShard(&c, evs)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := a.flush(ctx, tx); err != nil {
+			return err
+		}
+		slog.Debug("rollups: shards", "took", time.Since(t0))
+		t0 = time.Now()
+		if err := buildPeriod(ctx, st, tx, id, true, 0, 0); err != nil {
+			return err
+		}
+		slog.Debug("rollups: periods", "took", time.Since(t0))
+		t0 = time.Now()
+		if err := buildReceived(ctx, st, tx, id, true, nil); err != nil {
+			return err
+		}
+		slog.Debug("rollups: chargebacks received", "took", time.Since(t0))
+		return finish(ctx, tx, in)
+	})
 }
 
 // eachCustomer runs a query of eventCols ordered by source and customer
