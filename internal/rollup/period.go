@@ -16,19 +16,6 @@ type Sums struct {
 	Refunds, RefundCents, KCB, KCBCents, Orders           int64
 }
 
-func (s *Sums) add(o *Sums) {
-	s.Sales += o.Sales
-	s.Gross += o.Gross
-	s.Declines += o.Declines
-	s.SalesInitial += o.SalesInitial
-	s.DeclinesInitial += o.DeclinesInitial
-	s.Refunds += o.Refunds
-	s.RefundCents += o.RefundCents
-	s.KCB += o.KCB
-	s.KCBCents += o.KCBCents
-	s.Orders += o.Orders
-}
-
 var periodCols = []string{"integration_id", "dim", "bucket", "grp", "sales", "gross", "declines", "sales_initial", "declines_initial",
 	"refunds", "refund_cents", "kcb", "kcb_cents", "orders"}
 
