@@ -29,9 +29,12 @@ func (c *customer) args(integrationID int64) []any {
 var customerCols = []string{"integration_id", "source", "customer_id", "shard", "first_sale_utc", "first_sale_id",
 	"campaign_id", "product_id", "aff_id", "sub_aff_id", "merchant_id", "country"}
 
-// summarize finds a customer's shard and first sale from their events,
-// sorted by sortEvents. ok is false when there are none.
-func summarize(evs []event) (c customer, ok bool) {
+// summarize finds a customer's first sale and shard from their events,
+// sorted by sortEvents. ok is false when there are none. The shard is the
+// first sale's day in the account time zone (loc), which is the customer's
+// lifetime value cohort day, so that each cohort day's rows sit in one
+// shard; without a sale, the UTC day of the first transaction.
+func summarize(evs []event, loc *time.Location) (c customer, ok bool) {
 	if len(evs) == 0 {
 		return c, false
 	}
@@ -39,6 +42,7 @@ func summarize(evs []event) (c customer, ok bool) {
 	for i := range evs {
 		if evs[i].sale() {
 			c.hasSale, c.firstAt, c.firstID, c.groups = true, evs[i].at, evs[i].id, evs[i].groups
+			c.shard = int64(localDayNum(c.firstAt, loc))
 			break
 		}
 	}
@@ -117,7 +121,7 @@ func (a *acc) addNew(c *customer, sign int64) {
 	}
 }
 
-// addShard adds what one customer (c, from summarize(evs)) puts in the
+// addShard adds what one customer (c, from summarize) puts in the
 // shard tables: cohort and lifetime value cells, cycles, order spans.
 func (a *acc) addShard(c *customer, evs []event) {
 	shard := c.shard

@@ -17,7 +17,7 @@
 // customers, buckets and chargeback days of the old and new rows); Refresh
 // recomputes exactly those, or everything when nothing was built yet, the
 // time zone changed, or most customers changed. Customer-level figures are
-// kept per shard (the UTC day of a customer's first transaction), so a
+// kept per shard (the account-zone day of a customer's first sale), so a
 // changed customer costs a recomputation of one day of customers.
 //
 // Refresh expects no other writer on the integration while it runs; load
@@ -210,7 +210,7 @@ func rebuild(ctx context.Context, st *store.Store, in *store.Integration, loc *t
 		}
 		var custRows [][]any
 		err := eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? ORDER BY source, customer_id", []any{id}, func(evs []event) error {
-			c, ok := summarize(evs)
+			c, ok := summarize(evs, loc)
 			if !ok {
 				return nil
 			}
@@ -259,7 +259,7 @@ WHERE integration_id = ? AND first_sale_utc IS NOT NULL GROUP BY integration_id,
 		err := eachCustomer(ctx, st, "SELECT "+cols+" FROM rollup_customers c JOIN transactions t"+
 			" ON t.integration_id = c.integration_id AND t.source = c.source AND t.customer_id = c.customer_id"+
 			" WHERE c.integration_id = ? ORDER BY c.shard, c.source, c.customer_id", []any{id}, func(evs []event) error {
-			c, ok := summarize(evs)
+			c, ok := summarize(evs, loc)
 			if !ok {
 				return nil
 			}
@@ -381,7 +381,7 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 			}
 			// The customers as their transactions now say.
 			return eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+in+" ORDER BY source, customer_id", args, func(evs []event) error {
-				c, ok := summarize(evs)
+				c, ok := summarize(evs, loc)
 				if !ok {
 					return nil
 				}
@@ -446,7 +446,7 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 		err := chunks(ids, func(part []any) error {
 			args := append([]any{id, src}, part...)
 			err := eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+inList(len(part))+" ORDER BY source, customer_id", args, func(evs []event) error {
-				c, ok := summarize(evs)
+				c, ok := summarize(evs, loc)
 				if ok && shards[c.shard] {
 					a.addShard(&c, evs)
 				}

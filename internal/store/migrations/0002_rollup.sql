@@ -33,8 +33,9 @@ CREATE TABLE rollup_dirty_days (
     PRIMARY KEY (integration_id, day)
 );
 
--- Per customer: the UTC day of the first transaction (the shard that holds
--- the customer's cohort and cycle rows) and the first sale with its
+-- Per customer: the shard that holds the customer's cohort, lifetime value
+-- and cycle rows (the first sale's day in the account time zone; without a
+-- sale, the UTC day of the first transaction) and the first sale with its
 -- breakdown values.
 CREATE TABLE rollup_customers (
     integration_id BIGINT NOT NULL,
