@@ -105,6 +105,9 @@ func Refresh(ctx context.Context, st *store.Store, in *store.Integration) (*Resu
 			return err
 		}
 		full = !built || zone != in.TimeZone
+		if !full && len(d.customers)+len(d.buckets)+len(d.days) == 0 {
+			return nil // current: nothing to write
+		}
 		if !full && len(d.customers) > 10_000 {
 			var n int
 			if err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT COUNT(*) FROM rollup_customers WHERE integration_id = ?`), in.ID).Scan(&n); err != nil {
