@@ -259,6 +259,17 @@ func cachedFor[T any](s *Server, ctx context.Context, in *store.Integration, key
 	return v, nil
 }
 
+// keep is the elements of xs that ok accepts, in order (nil when none).
+func keep[T any](xs []T, ok func(*T) bool) []T {
+	var out []T
+	for i := range xs {
+		if ok(&xs[i]) {
+			out = append(out, xs[i])
+		}
+	}
+	return out
+}
+
 func (s *Server) summary(ctx context.Context, p *reportParams) (*report.SummaryResult, error) {
 	return cached(s, ctx, p, "summary", func() (*report.SummaryResult, error) {
 		res, err := report.Summary(ctx, p.rq(s.st), p.From, p.To)
@@ -267,12 +278,7 @@ func (s *Server) summary(ctx context.Context, p *reportParams) (*report.SummaryR
 		}
 		// keep the chosen group only
 		kept := *res
-		kept.Groups = nil
-		for _, g := range res.Groups {
-			if g.Group == p.Value {
-				kept.Groups = append(kept.Groups, g)
-			}
-		}
+		kept.Groups = keep(res.Groups, func(g *report.Figures) bool { return g.Group == p.Value })
 		return &kept, nil
 	})
 }
@@ -290,12 +296,7 @@ func (s *Server) ltv(ctx context.Context, p *reportParams) (*report.LTVResult, e
 			return res, err
 		}
 		kept := *res
-		kept.Cohorts = nil
-		for _, c := range res.Cohorts {
-			if c.Group != nil && *c.Group == p.Value {
-				kept.Cohorts = append(kept.Cohorts, c)
-			}
-		}
+		kept.Cohorts = keep(res.Cohorts, func(c *report.Cohort) bool { return c.Group != nil && *c.Group == p.Value })
 		return &kept, nil
 	})
 }
@@ -307,12 +308,7 @@ func (s *Server) retention(ctx context.Context, p *reportParams) (*report.Retent
 			return res, err
 		}
 		kept := *res
-		kept.Groups = nil
-		for _, g := range res.Groups {
-			if g.Group == p.Value {
-				kept.Groups = append(kept.Groups, g)
-			}
-		}
+		kept.Groups = keep(res.Groups, func(g *report.RetentionGroup) bool { return g.Group == p.Value })
 		return &kept, nil
 	})
 }
@@ -326,12 +322,7 @@ func (s *Server) chargebacks(ctx context.Context, p *reportParams) (*report.Char
 			return res, err
 		}
 		kept := *res
-		kept.Months = nil
-		for _, m := range res.Months {
-			if m.Merchant == p.Value {
-				kept.Months = append(kept.Months, m)
-			}
-		}
+		kept.Months = keep(res.Months, func(m *report.MIDMonth) bool { return m.Merchant == p.Value })
 		return &kept, nil
 	})
 }
