@@ -235,10 +235,19 @@ func groupFindings(rep *check.Report) []ruleGroup {
 	return out
 }
 
-func (s *Server) importResult(w http.ResponseWriter, r *http.Request) {
+// uploadOf is the upload the request's path names; when there is none it
+// answers 404 and returns nil.
+func (s *Server) uploadOf(w http.ResponseWriter, r *http.Request) *upload {
 	u := s.imports.get(r.PathValue("id"))
 	if u == nil {
 		http.NotFound(w, r)
+	}
+	return u
+}
+
+func (s *Server) importResult(w http.ResponseWriter, r *http.Request) {
+	u := s.uploadOf(w, r)
+	if u == nil {
 		return
 	}
 	u.mu.Lock()
@@ -256,9 +265,8 @@ func (s *Server) importResult(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) findingsCSV(w http.ResponseWriter, r *http.Request) {
-	u := s.imports.get(r.PathValue("id"))
+	u := s.uploadOf(w, r)
 	if u == nil {
-		http.NotFound(w, r)
 		return
 	}
 	attachment(w, "findings.csv", "text/csv; charset=utf-8")
@@ -279,9 +287,8 @@ func (b baseLog) Add(c fix.Change) error {
 // fixPost runs konduit fix on the upload: fixed files into out/, the change
 // log beside them.
 func (s *Server) fixPost(w http.ResponseWriter, r *http.Request) {
-	u := s.imports.get(r.PathValue("id"))
+	u := s.uploadOf(w, r)
 	if u == nil {
-		http.NotFound(w, r)
 		return
 	}
 	u.mu.Lock()
@@ -314,9 +321,8 @@ func attachment(w http.ResponseWriter, name, ctype string) {
 }
 
 func (s *Server) fixedZip(w http.ResponseWriter, r *http.Request) {
-	u := s.imports.get(r.PathValue("id"))
+	u := s.uploadOf(w, r)
 	if u == nil {
-		http.NotFound(w, r)
 		return
 	}
 	u.mu.Lock()
@@ -353,9 +359,8 @@ func addToZip(zw *zip.Writer, path string) error {
 }
 
 func (s *Server) changesCSV(w http.ResponseWriter, r *http.Request) {
-	u := s.imports.get(r.PathValue("id"))
+	u := s.uploadOf(w, r)
 	if u == nil {
-		http.NotFound(w, r)
 		return
 	}
 	f, err := os.Open(filepath.Join(u.dir, "changes.csv"))
