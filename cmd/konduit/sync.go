@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/konduit/konduit/internal/crm"
@@ -133,17 +134,31 @@ func loadZone(v string) (*time.Location, error) {
 	return loc, nil
 }
 
+// apiFlags are the flags that reach Konnektive without a saved
+// integration, and pace the requests: sync and verify share them.
+type apiFlags struct {
+	apiURL   string
+	loginID  string
+	timezone string
+	rate     float64
+	pageSize int
+}
+
+func (a *apiFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&a.apiURL, "api-url", "", "ad hoc: the Konnektive API URL, e.g. https://api.konnektive.com")
+	f.StringVar(&a.loginID, "login-id", "", "ad hoc: the API username (loginId)")
+	f.StringVar(&a.timezone, "timezone", "", "ad hoc: the account time zone (IANA name)")
+	f.Float64Var(&a.rate, "rate", 5, "requests per second to Konnektive; 0 for no limit")
+	f.IntVar(&a.pageSize, "page-size", konnektive.MaxPageSize, "rows per page (at most 200)")
+}
+
 type syncOptions struct {
 	db          string
 	integration string
-	apiURL      string
-	loginID     string
-	timezone    string
-	from, to    string
-	lookback    int
-	rate        float64
-	pageSize    int
-	watch       bool
+	apiFlags
+	from, to string
+	lookback int
+	watch    bool
 }
 
 func init() { register(newSyncCmd) }
@@ -172,14 +187,10 @@ $KONNEKTIVE_PASSWORD, when set, overrides the saved password.`,
 	f := cmd.Flags()
 	f.StringVar(&o.db, "db", "", "database: sqlite:PATH or postgres://... (default $KONDUIT_DB, else sqlite in the user data dir)")
 	f.StringVar(&o.integration, "integration", "", "saved integration to sync (default: the only one); with --api-url, the name to keep its state under (default adhoc)")
-	f.StringVar(&o.apiURL, "api-url", "", "ad hoc: the Konnektive API URL, e.g. https://api.konnektive.com")
-	f.StringVar(&o.loginID, "login-id", "", "ad hoc: the API username (loginId)")
-	f.StringVar(&o.timezone, "timezone", "", "ad hoc: the account time zone (IANA name)")
+	o.apiFlags.add(f)
 	f.StringVar(&o.from, "from", "", "ad hoc: first day to import, YYYY-MM-DD")
 	f.StringVar(&o.to, "to", "", "ad hoc: last day to backfill, YYYY-MM-DD (default today)")
 	f.IntVar(&o.lookback, "lookback", ksync.DefaultLookback, "days an incremental sync re-reads before the last sync")
-	f.Float64Var(&o.rate, "rate", 5, "requests per second to Konnektive; 0 for no limit")
-	f.IntVar(&o.pageSize, "page-size", konnektive.MaxPageSize, "rows per page (at most 200)")
 	f.BoolVar(&o.watch, "watch", false, "keep running: sync again at the integration's sync frequency")
 	return cmd
 }

@@ -20,15 +20,11 @@ import (
 type verifyOptions struct {
 	db          string
 	integration string
-	apiURL      string
-	loginID     string
-	timezone    string
-	format      string
-	strategy    string
-	today       string
-	rate        float64
-	pageSize    int
-	parallel    int
+	apiFlags
+	format   string
+	strategy string
+	today    string
+	parallel int
 }
 
 func init() { register(newVerifyCmd) }
@@ -66,14 +62,10 @@ Exit status: 0 no differences, 1 differences, 2 usage or I/O trouble,
 	f := cmd.Flags()
 	f.StringVar(&o.db, "db", "", "database of the saved integration: sqlite:PATH or postgres://... (default $KONDUIT_DB, else sqlite in the user data dir)")
 	f.StringVar(&o.integration, "integration", "", "saved integration to verify against (default: the only one)")
-	f.StringVar(&o.apiURL, "api-url", "", "ad hoc: the Konnektive API URL, e.g. https://api.konnektive.com")
-	f.StringVar(&o.loginID, "login-id", "", "ad hoc: the API username (loginId)")
-	f.StringVar(&o.timezone, "timezone", "", "ad hoc: the account time zone (IANA name)")
+	o.apiFlags.add(f)
 	f.StringVar(&o.format, "format", "text", "report format: text or json")
 	f.StringVar(&o.strategy, "strategy", verify.ByRange, "query strategy: range (walk the files' date span) or customer (query each customer)")
 	f.StringVar(&o.today, "to", "", "last day to walk for customers, orders and purchases created on import, YYYY-MM-DD (default today)")
-	f.Float64Var(&o.rate, "rate", 5, "requests per second to Konnektive; 0 for no limit")
-	f.IntVar(&o.pageSize, "page-size", konnektive.MaxPageSize, "rows per page (at most 200)")
 	f.IntVar(&o.parallel, "parallel", 4, "concurrent walks")
 	return cmd
 }
