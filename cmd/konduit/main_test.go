@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 type cliResult struct {
 	stdout, stderr string
 	code           int
+	signal         syscall.Signal // the signal that ended the process, or 0
 }
 
 // runCLI runs the real binary with args in dir (the test's temp dir when
@@ -53,14 +55,17 @@ func runCLI(t *testing.T, dir string, env []string, args ...string) cliResult {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	code := 0
+	r := cliResult{stdout: out.String(), stderr: errb.String()}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode()
+		r.code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			r.signal = ws.Signal()
+		}
 	} else if err != nil {
 		t.Fatalf("run konduit %v: %v", args, err)
 	}
-	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
+	return r
 }
 
 func TestUnknownCommandIsUsageError(t *testing.T) {

@@ -5,16 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"github.com/konduit/konduit/internal/cardnum"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
-	"time"
 
+	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/shipment"
 	"github.com/konduit/konduit/internal/vault"
 )
@@ -257,67 +256,15 @@ func bigCopy(t *testing.T, src, dst string, n int) {
 	out.Close()
 }
 
-// unnamedOutput reports whether process pid is writing an unnamed
-// (O_TMPFILE) file in dir that already holds data: atomicfile's way of
-// writing on Linux, which leaves nothing on disk if the process dies.
-func unnamedOutput(pid int, dir string) bool {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return false
-	}
-	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	for _, fd := range fds {
-		p := fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())
-		target, err := os.Readlink(p)
-		if err != nil || !strings.HasPrefix(target, abs+"/#") || !strings.HasSuffix(target, "(deleted)") {
-			continue
-		}
-		if st, err := os.Stat(p); err == nil && st.Size() > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// killWhenTemp starts konduit, waits for a temporary file to appear in
-// dir (the output is under way), then kills the process with SIGKILL.
-func killWhenTemp(t *testing.T, f *cardFlow, dir string, args ...string) {
+// killAt runs konduit with a failpoint armed: the process kills itself
+// with SIGKILL when it reaches point (atomicfile.filled: an output is
+// complete but not yet named; transfer.written: an upload is complete but not
+// yet renamed). The test fails unless the process died of that signal.
+func killAt(t *testing.T, f *cardFlow, point string, args ...string) {
 	t.Helper()
-	killWhen(t, f, dir, ".*.tmp-*", args...)
-}
-
-// killWhen is killWhenTemp for temporary names matching pattern.
-func killWhen(t *testing.T, f *cardFlow, dir, pattern string, args ...string) {
-	t.Helper()
-	os.MkdirAll(dir, 0o700)
-	cmd := exec.Command(konduitBin, args...)
-	cmd.Dir = f.dir
-	cmd.Env = append(os.Environ(), f.env...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		tmp, _ := filepath.Glob(filepath.Join(dir, pattern))
-		if len(tmp) > 0 {
-			if st, err := os.Stat(tmp[0]); err == nil && st.Size() > 0 {
-				break
-			}
-		}
-		if unnamedOutput(cmd.Process.Pid, dir) {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("%v: no temporary output appeared", args)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	err := cmd.Wait()
-	if err == nil {
-		t.Fatalf("%v finished before it could be killed; make the input bigger", args)
+	r := runCLI(t, f.dir, append(f.env[:len(f.env):len(f.env)], failpoint.Env+"="+point), args...)
+	if r.signal != syscall.SIGKILL {
+		t.Fatalf("%v: not killed at %s (exit %d)\n%s", args, point, r.code, r.stderr)
 	}
 }
 
@@ -325,16 +272,17 @@ func TestKillMidwayLeavesNoFinalFile(t *testing.T) {
 	f := newCardFlow(t, 60)
 	bigPlain := filepath.Join(f.dir, "input", "big.csv")
 	bigTok := filepath.Join(f.dir, "tok", "big.csv")
-	bigCopy(t, f.in, bigPlain, 3000)
-	bigCopy(t, f.tokenized, bigTok, 3000)
+	bigCopy(t, f.in, bigPlain, 20)
+	bigCopy(t, f.tokenized, bigTok, 20)
 
-	killWhenTemp(t, f, filepath.Join(f.dir, "tok2"), "tokenize", "--vault", "vault.db", "-o", "tok2", bigPlain)
-	killWhenTemp(t, f, filepath.Join(f.dir, "ship"), "package", "--no-validate", "--vault", "vault.db", "-r", f.pub, "-o", "ship", bigTok)
-	killWhenTemp(t, f, filepath.Join(f.dir, "enc"), "pgp", "encrypt", "-r", f.pub, "-o", "enc/big.csv.pgp", bigPlain)
+	killAt(t, f, "atomicfile.filled", "tokenize", "--vault", "vault.db", "-o", "tok2", bigPlain)
+	killAt(t, f, "atomicfile.filled", "package", "--no-validate", "--vault", "vault.db", "-r", f.pub, "-o", "ship", bigTok)
+	os.MkdirAll(filepath.Join(f.dir, "enc"), 0o700)
+	killAt(t, f, "atomicfile.filled", "pgp", "encrypt", "-r", f.pub, "-o", "enc/big.csv.pgp", bigPlain)
 	// An upload killed midway leaves only its .part file in the drop box.
 	srv := startServe(t, f.dir)
 	os.WriteFile(filepath.Join(f.dir, "pw"), []byte("s3cret drop box pw"), 0o600)
-	killWhen(t, f, srv.root, ".*.part-*", "package", "--no-validate", "--vault", "vault.db", "-r", f.pub,
+	killAt(t, f, "transfer.written", "package", "--no-validate", "--vault", "vault.db", "-r", f.pub,
 		"--host", "127.0.0.1", "--port", srv.port, "--user", "processor", "--host-key-fingerprint", srv.fingerprint,
 		"--password-file", "pw", "--remote-dir", "/", bigTok)
 	if _, err := os.Stat(filepath.Join(srv.root, "big.csv.pgp")); err == nil {

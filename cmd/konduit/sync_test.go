@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/konnektive/fake"
 	"github.com/konduit/konduit/internal/store"
 	"github.com/konduit/konduit/internal/synth"
@@ -215,48 +217,24 @@ func TestSyncAdhocAndErrors(t *testing.T) {
 }
 
 // TestSyncKill9Resume kills the real binary with SIGKILL in the middle of a
-// sync, several times, and resumes: the database ends equal to the fake.
+// sync, several times, and resumes: the database ends equal to the fake, and
+// every run that died is shown as interrupted, none as running. The kills
+// land at exact points (a failpoint: the process kills itself after its n-th
+// committed page), so the outcome does not depend on timing.
 func TestSyncKill9Resume(t *testing.T) {
 	url, srv := startCLIFake(t, 150, fake.Options{})
 	dir := t.TempDir()
 	db := filepath.Join(dir, "k.db")
 	args := []string{"sync", "--db", "sqlite:" + db, "--api-url", url, "--login-id", cliLogin, "--timezone", cliZone, "--from", fromDay(), "--rate", "0", "--page-size", "9"}
-	kills := 0
-	for _, afterPages := range []int64{5, 60, 150} {
-		cmd := exec.Command(konduitBin, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "KONNEKTIVE_PASSWORD="+cliPassword)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		killed := false
-	poll:
-		for {
-			select {
-			case <-done:
-				break poll
-			case <-time.After(5 * time.Millisecond):
-			}
-			if committedPages(db) >= afterPages {
-				cmd.Process.Signal(syscall.SIGKILL)
-				<-done
-				// The run may have ended between the poll and the signal;
-				// only a process that died of the signal was killed.
-				ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-				killed = ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
-				break
-			}
-		}
-		if killed {
-			kills++
+	env := []string{"KONNEKTIVE_PASSWORD=" + cliPassword}
+	kills := []int{1, 7, 25}
+	for _, page := range kills {
+		r := runCLI(t, dir, append(env, fmt.Sprintf("%s=sync.committed:%d", failpoint.Env, page)), args...)
+		if r.signal != syscall.SIGKILL {
+			t.Fatalf("failpoint at page %d: the sync was not killed (exit %d)\n%s%s", page, r.code, r.stdout, r.stderr)
 		}
 	}
-	if kills == 0 {
-		t.Fatal("the sync always finished before it could be killed")
-	}
-	r := runCLI(t, dir, []string{"KONNEKTIVE_PASSWORD=" + cliPassword}, args...)
+	r := runCLI(t, dir, env, args...)
 	if r.code != 0 {
 		t.Fatalf("resume: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -269,31 +247,16 @@ func TestSyncKill9Resume(t *testing.T) {
 	in, _ := s.Integration(context.Background(), "adhoc")
 	counts, _ := s.Counts(context.Background(), in.ID)
 	if counts[store.Customers] != int64(c) || counts[store.Orders] != int64(o) || counts[store.Purchases] != int64(p) || counts[store.Transactions] != int64(x) {
-		t.Fatalf("after %d kills and a resume: stored %v, the fake has %d %d %d %d", kills, counts, c, o, p, x)
+		t.Fatalf("after %d kills and a resume: stored %v, the fake has %d %d %d %d", len(kills), counts, c, o, p, x)
 	}
 	runs, _ := s.Runs(context.Background(), in.ID, 10)
-	interrupted := 0
+	var statuses []string
 	for _, r := range runs {
-		if r.Status == store.RunInterrupted {
-			interrupted++
-		}
+		statuses = append(statuses, r.Status)
 	}
-	if interrupted != kills {
-		t.Errorf("%d runs recorded as interrupted, %d kills", interrupted, kills)
+	// newest first: the resume, then the three killed runs
+	want := []string{store.RunOK, store.RunInterrupted, store.RunInterrupted, store.RunInterrupted}
+	if !slices.Equal(statuses, want) {
+		t.Errorf("run statuses %v, want %v", statuses, want)
 	}
-}
-
-// committedPages reads the pages the running sync committed so far.
-func committedPages(db string) int64 {
-	if _, err := os.Stat(db); err != nil {
-		return 0
-	}
-	s, err := store.Open(context.Background(), "sqlite:"+db)
-	if err != nil {
-		return 0
-	}
-	defer s.Close()
-	var n int64
-	s.DB().QueryRow(`SELECT COALESCE(SUM(pages), 0) FROM sync_runs WHERE status = 'running'`).Scan(&n)
-	return n
 }

@@ -4,6 +4,8 @@
 package atomicfile
 
 import (
+	"github.com/konduit/konduit/internal/failpoint"
+
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +63,7 @@ func Write(ctx context.Context, path string, opts Options, fill func(w io.Writer
 	if err = fill(f); err != nil {
 		return err
 	}
+	failpoint.Hit("atomicfile.filled")
 	return finish(ctx, f, tmp, path)
 }
 
@@ -79,6 +82,7 @@ func writeUnnamed(ctx context.Context, f *os.File, dir, base, path string, perm 
 	if err = fill(f); err != nil {
 		return err
 	}
+	failpoint.Hit("atomicfile.filled")
 	if err = ctx.Err(); err != nil {
 		return err
 	}

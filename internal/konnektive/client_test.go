@@ -489,7 +489,9 @@ func TestCancel(t *testing.T) {
 }
 
 func TestRequestTimeoutIsRetried(t *testing.T) {
-	f := newFixture(t, 5, fake.Options{Faults: fake.Faults{SlowEvery: 2, Slow: 2 * time.Second}}, Config{RequestTimeout: 100 * time.Millisecond})
+	// The timeout leaves a loaded machine (CI, -race) ample time for a fast
+	// answer; the slow one is far beyond it.
+	f := newFixture(t, 5, fake.Options{Faults: fake.Faults{SlowEvery: 2, Slow: 30 * time.Second}}, Config{RequestTimeout: 1500 * time.Millisecond})
 	// Request 1 is fast, request 2 times out, its retry (3) is fast.
 	if _, _, err := walkIDs(t, f.client, Orders, allTime); err != nil {
 		t.Fatal(err)
