@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/konnektive"
 	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
@@ -369,6 +370,7 @@ func (r *runner) flushRetries(ctx context.Context) error {
 }
 
 func (r *runner) call(point string) {
+	failpoint.Hit("sync." + point)
 	if r.opts.hook != nil {
 		r.opts.hook(point)
 	}

@@ -15,6 +15,8 @@
 package transfer
 
 import (
+	"github.com/konduit/konduit/internal/failpoint"
+
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -226,6 +228,7 @@ func (c *Client) Put(ctx context.Context, remotePath string, opts PutOptions, fi
 		return res, c.remoteErr(ctx, "put: finish "+tmp, cerr)
 	}
 	res.Size, res.SHA256 = cw.n, hex.EncodeToString(h.Sum(nil))
+	failpoint.Hit("transfer.written")
 	if opts.Overwrite {
 		if _, ok := c.sftp.HasExtension("posix-rename@openssh.com"); ok {
 			err = c.sftp.PosixRename(tmp, remotePath)
