@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/atomicfile"
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/convert"
 	"github.com/konduit/konduit/internal/legacy"
@@ -185,7 +186,7 @@ func printConvertReport(w io.Writer, r *convert.Report) {
 		}
 		fmt.Fprintf(w, "read %s as %s (%s, delimiter %s): %d rows\n", t.Name, t.Source, t.Encoding, t.Delimiter, t.Rows)
 		if len(t.Dropped) > 0 {
-			fmt.Fprintf(w, "  dropped CVV-like columns on read: %s\n", strings.Join(t.Dropped, ", "))
+			fmt.Fprintf(w, "  dropped CVV-like columns on read: %s\n", cardnum.MaskText(strings.Join(t.Dropped, ", ")))
 		}
 	}
 	if r.DroppedValues > 0 {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/konduit/konduit/internal/cardnum"
 )
 
 // Exit statuses, documented in the root command's help and in README.md.
@@ -75,10 +77,12 @@ func report(w io.Writer, err error) int {
 	var de *dataError
 	if errors.As(err, &de) {
 		// The findings were printed already; one line says why the status is 1.
-		fmt.Fprintf(w, "konduit: %s\n", de.msg)
+		fmt.Fprintf(w, "konduit: %s\n", cardnum.MaskText(de.msg))
 		return code
 	}
-	fmt.Fprintf(w, "konduit: %s\n", err)
+	// An error can quote input (a cell, a header, a path): card numbers in
+	// it are masked here, the one place errors are printed.
+	fmt.Fprintf(w, "konduit: %s\n", cardnum.MaskText(err.Error()))
 	var h hinter
 	if errors.As(err, &h) && h.Hint() != "" {
 		fmt.Fprintf(w, "hint: %s\n", h.Hint())

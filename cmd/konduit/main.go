@@ -19,6 +19,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/konduit/konduit/internal/cardnum"
 )
 
 // globalOptions are the flags every command shares.
@@ -85,7 +87,22 @@ func configureLogging(g *globalOptions) {
 	case g.quiet:
 		level = slog.LevelError
 	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})))
+	slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: maskLogAttr})))
+}
+
+// maskLogAttr masks the card numbers in a log record's message and in its
+// string and error values (cardnum.MaskText): a logged error or value can
+// quote input.
+func maskLogAttr(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(cardnum.MaskText(a.Value.String()))
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			a.Value = slog.StringValue(cardnum.MaskText(err.Error()))
+		}
+	}
+	return a
 }
 
 func main() {

@@ -3,9 +3,11 @@ package check
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/geo"
 	"github.com/konduit/konduit/internal/legacy"
 )
@@ -172,11 +174,20 @@ func show(col legacy.Column, v []byte) string {
 	if col.Sensitive {
 		return "ending " + strings.TrimLeft(legacy.Mask(string(v)), "*")
 	}
-	s := string(v)
+	// Mask before cutting short: a card number cut in two is no longer
+	// Luhn-valid, and would show all but its last digits.
+	s := cardnum.MaskText(string(v))
 	if utf8.RuneCountInString(s) > 40 {
 		s = string([]rune(s)[:40]) + "…"
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// quote renders a value from the input for a message, quoted, with any card
+// number in it masked. Masking comes before quoting: an escape such as \x01
+// next to a card number would join its digits into a longer run.
+func quote[T ~string | ~[]byte](v T) string {
+	return strconv.Quote(cardnum.MaskText(string(v)))
 }
 
 // typeMessage says what is wrong with a value and how to fix it.

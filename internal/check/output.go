@@ -2,19 +2,30 @@ package check
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/konduit/konduit/internal/cardnum"
 )
+
+// Messages are masked where findings are kept (the collector); the writers
+// mask again what they print (cardnum.MaskText), so a report built or
+// decoded elsewhere is printed as safely.
 
 // WriteJSON writes the report as exactly one JSON document:
 // {"files":[{"path","kind","rows","errors","warnings"}],"findings":[{"file","row","column","field","rule","severity","message"}]}.
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	if _, err := w.Write(cardnum.MaskJSON(b.Bytes())); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
 	return nil
@@ -28,7 +39,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	cw.Write(CSVHeader)
 	for _, f := range r.Findings {
-		cw.Write([]string{f.File, strconv.Itoa(f.Row), f.Column, f.Field, f.Rule, f.Severity.String(), f.Message})
+		cw.Write([]string{cardnum.MaskText(f.File), strconv.Itoa(f.Row), f.Column, cardnum.MaskText(f.Field), f.Rule, f.Severity.String(), cardnum.MaskText(f.Message)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -54,7 +65,7 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 		return paint("33", "warning")
 	}
 	for _, f := range r.Files {
-		fmt.Fprintf(bw, "%s: %s, %d rows, %d errors, %d warnings\n", f.Path, f.Kind, f.Rows, f.Errors, f.Warnings)
+		fmt.Fprintf(bw, "%s: %s, %d rows, %d errors, %d warnings\n", cardnum.MaskText(f.Path), f.Kind, f.Rows, f.Errors, f.Warnings)
 	}
 	examples := map[string][]Finding{}
 	for _, f := range r.Findings {
@@ -68,14 +79,14 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 			if f.Severity != rc.Severity {
 				continue
 			}
-			loc := fmt.Sprintf("%s:%d", f.File, f.Row)
+			loc := fmt.Sprintf("%s:%d", cardnum.MaskText(f.File), f.Row)
 			if f.Column != "" {
 				loc += " " + f.Column
 			}
 			if f.Field != "" {
-				loc += " " + f.Field
+				loc += " " + cardnum.MaskText(f.Field)
 			}
-			fmt.Fprintf(bw, "  %s: %s\n", paint("2", loc), f.Message)
+			fmt.Fprintf(bw, "  %s: %s\n", paint("2", loc), cardnum.MaskText(f.Message))
 			shown++
 		}
 		if more := rc.Count - shown; more > 0 && shown > 0 {

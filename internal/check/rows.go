@@ -176,9 +176,9 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 				continue
 			}
 			if len(p) == 11 && p[0] == '1' {
-				e.emit(rel, idx, RulePhoneLength, fmt.Sprintf("%q has the country code 1 in front: write the 10 digits %s (konduit fix does this)", p, p[1:]))
+				e.emit(rel, idx, RulePhoneLength, fmt.Sprintf("%s has the country code 1 in front: write the 10 digits %s (konduit fix does this)", quote(p), cardnum.MaskText(string(p[1:]))))
 			} else {
-				e.emit(rel, idx, RulePhoneLength, fmt.Sprintf("%q has %d digits; US and Canadian numbers have 10", p, len(p)))
+				e.emit(rel, idx, RulePhoneLength, fmt.Sprintf("%s has %d digits; US and Canadian numbers have 10", quote(p), len(p)))
 			}
 		}
 	}
@@ -271,10 +271,10 @@ func (c *compiled) checkState(vals [][]byte, idx int, country []byte, rel int, e
 		return
 	}
 	if code := geo.StateCode(cc, string(v)); code != "" {
-		e.emit(rel, idx, RuleStateFullName, fmt.Sprintf("%q is a full name: write the postal code %s (konduit fix does this)", v, code))
+		e.emit(rel, idx, RuleStateFullName, fmt.Sprintf("%s is a full name: write the postal code %s (konduit fix does this)", quote(v), code))
 		return
 	}
-	e.emit(rel, idx, RuleStateInvalid, fmt.Sprintf("%q is not a state or province of %s", v, cc))
+	e.emit(rel, idx, RuleStateInvalid, fmt.Sprintf("%s is not a state or province of %s", quote(v), cc))
 }
 
 func checkZip(v []byte, idx int, rel int, e emitter) {
@@ -285,7 +285,7 @@ func checkZip(v []byte, idx int, rel int, e emitter) {
 	case len(v) == 4 && isDigits(v):
 		e.emit(rel, idx, RulePostalCodeUS, fmt.Sprintf("%q lost its leading zero: write 0%s (konduit fix does this)", v, v))
 	default:
-		e.emit(rel, idx, RulePostalCodeUS, fmt.Sprintf("%q is not a US ZIP code of 5 or 5+4 digits", v))
+		e.emit(rel, idx, RulePostalCodeUS, fmt.Sprintf("%s is not a US ZIP code of 5 or 5+4 digits", quote(v)))
 	}
 }
 

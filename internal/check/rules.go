@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"sort"
 	"sync/atomic"
+
+	"github.com/konduit/konduit/internal/cardnum"
 )
 
 // Severity of a finding.
@@ -315,6 +317,10 @@ func (c *collector) add(f Finding) {
 	if c.max < 0 || n < c.max {
 		f.File = c.fileName
 		f.seq = c.fileSeq
+		// Messages quote values through quote and show, which mask card
+		// numbers; this is the backstop for any value that reaches a
+		// message another way (amounts, dates, a header name in Field).
+		f.Message, f.Field = cardnum.MaskText(f.Message), cardnum.MaskText(f.Field)
 		c.kept = append(c.kept, f)
 	}
 	c.perRule[idx] = n + 1

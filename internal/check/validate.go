@@ -219,7 +219,7 @@ func expectRows(rc io.ReadCloser) int {
 
 func checkExtension(name string, add func(int, string, string)) {
 	if !strings.EqualFold(filepath.Ext(name), ".csv") {
-		add(1, RuleFileNotCSV, fmt.Sprintf("%q does not end in .csv; Konnektive's importer requires a .csv file", filepath.Base(name)))
+		add(1, RuleFileNotCSV, fmt.Sprintf("%s does not end in .csv; Konnektive's importer requires a .csv file", quote(filepath.Base(name))))
 	}
 }
 
@@ -234,14 +234,14 @@ func (v *validator) header(spec *legacy.Spec, names []string, row int, add func(
 		switch {
 		case idx < 0:
 			pos[i] = -1
-			msg := fmt.Sprintf("column %s %q is not a %s column", legacy.Letter(i), n, spec.Kind)
+			msg := fmt.Sprintf("column %s %s is not a %s column", legacy.Letter(i), quote(n), spec.Kind)
 			if s := suggest(spec, n); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			add(row, RuleHeaderUnknown, msg)
 		case seen[idx]:
 			pos[i] = -1
-			add(row, RuleHeaderDuplicate, fmt.Sprintf("column %q appears twice (again at %s); only the first is read", n, legacy.Letter(i)))
+			add(row, RuleHeaderDuplicate, fmt.Sprintf("column %s appears twice (again at %s); only the first is read", quote(n), legacy.Letter(i)))
 		default:
 			pos[i] = idx
 			seen[idx] = true
@@ -598,7 +598,7 @@ func (r *fileRun) merge(cr *chunkResult) {
 		id := cr.bytes(ref.id)
 		if _, ok := r.v.customers.lookup(ref.h, id); !ok {
 			c.add(Finding{Row: r.rowBase + ref.rel, Column: "A", Field: legacy.FCustomerID, Rule: RuleUnknownCustomer, Severity: Error, col: 0,
-				Message: fmt.Sprintf("%q is not a customerId of the transactions file", id)})
+				Message: fmt.Sprintf("%s is not a customerId of the transactions file", quote(id))})
 		}
 	}
 	r.rows += cr.rows
@@ -617,7 +617,7 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 	txn := cr.bytes(f.txn)
 	if len(txn) > 0 {
 		if i, dup := r.txIndex.lookup(f.hTxn, txn); dup {
-			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%q is also on row %d; every transaction needs its own merchantTxnId", txn, r.txInfos[i].row))
+			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%s is also on row %d; every transaction needs its own merchantTxnId", quote(txn), r.txInfos[i].row))
 		} else {
 			r.txIndex.insert(f.hTxn, txn)
 			r.txInfos = append(r.txInfos, txnInfo{row: row, typ: f.typ, totalOK: f.totalOK, total: f.total})
@@ -627,7 +627,7 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 	if id := cr.bytes(f.cust); len(id) > 0 && r.lastCust >= 0 && bytes.Equal(id, r.lastCustID) {
 		cust = r.lastCust
 		if ci := v.custInfos[cust]; ci.identity != f.identity {
-			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %q has a different name or email address than on row %d", id, ci.row))
+			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), ci.row))
 		}
 	} else if len(id) > 0 {
 		i, ok := v.customers.lookup(f.hCust, id)
@@ -635,7 +635,7 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 			i = v.customers.insert(f.hCust, id)
 			v.custInfos = append(v.custInfos, custInfo{identity: f.identity, row: row})
 		} else if ci := v.custInfos[i]; ci.identity != f.identity {
-			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %q has a different name or email address than on row %d", id, ci.row))
+			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), ci.row))
 		}
 		cust = i
 	}
@@ -645,8 +645,8 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 			r.orderCusts = append(r.orderCusts, cust)
 			r.orderRows = append(r.orderRows, row)
 		} else if first := r.orderCusts[i]; first != cust {
-			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %q belongs to customer %q on row %d, and to customer %q here",
-				order, v.customers.bytes(first), r.orderRows[i], v.customers.bytes(cust)))
+			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %s belongs to customer %s on row %d, and to customer %s here",
+				quote(order), quote(v.customers.bytes(first)), r.orderRows[i], quote(v.customers.bytes(cust))))
 		}
 		r.lastOrder = append(r.lastOrder[:0], order...)
 	}
@@ -670,7 +670,7 @@ func (r *fileRun) finish() {
 		parent := r.refArena[ref.parent.off : ref.parent.off+ref.parent.n]
 		i, ok := r.txIndex.lookup(ref.hParent, parent)
 		if !ok || ref.self {
-			r.add(ref.row, tx.parent, RuleParentMissing, fmt.Sprintf("%q is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", parent, typeNames[ref.typ]))
+			r.add(ref.row, tx.parent, RuleParentMissing, fmt.Sprintf("%s is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", quote(parent), typeNames[ref.typ]))
 			continue
 		}
 		p := &r.txInfos[i]
@@ -684,7 +684,7 @@ func (r *fileRun) finish() {
 			p.refunded += ref.total
 			if p.totalOK && p.refunded > p.total && !p.flagged {
 				p.flagged = true
-				r.add(ref.row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %q reach %s, more than its totalAmount %s on row %d", parent, formatCents(p.refunded), formatCents(p.total), p.row))
+				r.add(ref.row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %s reach %s, more than its totalAmount %s on row %d", quote(parent), formatCents(p.refunded), formatCents(p.total), p.row))
 			}
 		}
 	}

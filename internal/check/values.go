@@ -172,6 +172,9 @@ func isScientific(b []byte) bool {
 
 // cardRun finds a Luhn-valid run of 13 to 19 digits in b, allowing single
 // spaces or dashes between digits (how people write card numbers in notes).
+// A run of more than 19 digits is not one, nor is any part of it (the spec:
+// a 22-digit tracking number holds 16-digit substrings). Printing masks
+// more (cardnum.MaskText); this is the card-number-elsewhere warning only.
 func cardRun(b []byte) bool {
 	if len(b) < 13 {
 		return false
@@ -186,8 +189,8 @@ func cardRun(b []byte) bool {
 		for j < len(b) {
 			c := b[j]
 			if c >= '0' && c <= '9' {
-				if n == len(digits) {
-					over = true
+				if n >= len(digits) {
+					over = true // keep counting to the run's end, storing nothing
 				} else {
 					digits[n] = c
 				}

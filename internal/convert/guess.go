@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/source"
 )
@@ -126,7 +127,9 @@ func sampleTable(ctx context.Context, t source.Table, n int) (*tableStats, error
 	defer r.Close()
 	ts := &tableStats{base: t.Base()}
 	for _, h := range r.Header() {
-		ts.cols = append(ts.cols, &columnStats{name: h, norm: normName(h), distinct: map[string]int{}, values: map[string]bool{}})
+		// The name is written into the mapping: a card number in it is
+		// masked (the mapping then names no column, and convert says so).
+		ts.cols = append(ts.cols, &columnStats{name: cardnum.MaskText(h), norm: normName(h), distinct: map[string]int{}, values: map[string]bool{}})
 	}
 	layouts := make([][]string, len(ts.cols)) // candidates still fitting
 	for i := range layouts {
@@ -548,7 +551,7 @@ func renderMap(name string, c *columnStats, empty string) string {
 		return b.String()
 	}
 	for _, v := range sortedValues(c) {
-		fmt.Fprintf(&b, "    %s: %s   # REVIEW\n", q(v), empty)
+		fmt.Fprintf(&b, "    %s: %s   # REVIEW\n", q(cardnum.MaskText(v)), empty)
 	}
 	return b.String()
 }
@@ -557,6 +560,7 @@ func renderWordMap(name string, c *columnStats, words map[string]string) string 
 	var b strings.Builder
 	fmt.Fprintf(&b, "  %s:   # REVIEW: values seen in %q\n", name, c.name)
 	for _, v := range sortedValues(c) {
+		v := cardnum.MaskText(v) // a mapping file is no place for a card number
 		if w, ok := words[strings.ToLower(v)]; ok {
 			fmt.Fprintf(&b, "    %s: %s   # REVIEW\n", q(v), w)
 		} else {

@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/geo"
 	"github.com/konduit/konduit/internal/legacy"
@@ -240,10 +241,10 @@ func (p *plan) readHeader(name string, rec *legacy.Record) error {
 		switch {
 		case idx < 0:
 			return &BlockedError{File: name, Row: rec.Row, Rule: check.RuleHeaderUnknown,
-				Reason: fmt.Sprintf("column %s %q is not a %s column; rename or remove it", legacy.Letter(i), printable(n), kind)}
+				Reason: fmt.Sprintf("column %s %q is not a %s column; rename or remove it", legacy.Letter(i), safe(n), kind)}
 		case seen[idx]:
 			return &BlockedError{File: name, Row: rec.Row, Rule: check.RuleHeaderDuplicate,
-				Reason: fmt.Sprintf("column %q appears twice; keep one", n)}
+				Reason: fmt.Sprintf("column %q appears twice; keep one", safe(n))}
 		}
 		seen[idx] = true
 		p.pos[i] = idx
@@ -372,7 +373,7 @@ func (f *fixer) fileChanges() error {
 		cs = append(cs, Change{Row: headerRow, Column: c.Letter, Field: c.Name, Rule: rule, Before: "(missing)", After: "(added, empty)"})
 	}
 	if !ordered {
-		cs = append(cs, Change{Row: headerRow, Rule: check.RuleHeaderOrder, Before: strings.Join(p.header, ","), After: "canonical A.." + legacy.Letter(len(p.spec.Columns)-1) + " order"})
+		cs = append(cs, Change{Row: headerRow, Rule: check.RuleHeaderOrder, Before: safe(strings.Join(p.header, ",")), After: "canonical A.." + legacy.Letter(len(p.spec.Columns)-1) + " order"})
 	}
 	if p.cp1252 {
 		cs = append(cs, Change{Row: 1, Rule: check.RuleEncoding, Before: "Windows-1252", After: "UTF-8"})
@@ -404,12 +405,20 @@ func (f *fixer) set(row []string, ci, rowNum int, rule, after string) error {
 }
 
 // shown renders a value for the change log: masked for a sensitive column,
-// with long digit runs hidden elsewhere.
+// with any card number masked elsewhere (see safe).
 func shown(col legacy.Column, v string) string {
 	if col.Sensitive {
 		return legacy.Mask(printable(v))
 	}
-	return redact(printable(v))
+	return safe(v)
+}
+
+// safe renders text from the input for the change log or a message: card
+// numbers masked (cardnum.MaskText), then bytes that are not UTF-8 written
+// as \xNN. Masking comes first: the hex digits of an escape next to a card
+// number would join its run and hide it from the mask.
+func safe(v string) string {
+	return printable(cardnum.MaskText(v))
 }
 
 var (

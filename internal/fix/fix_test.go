@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/legacy"
@@ -255,7 +256,7 @@ func firstDiff(a, b []byte) string {
 	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
 	for i := 0; i < min(len(al), len(bl)); i++ {
 		if al[i] != bl[i] {
-			return fmt.Sprintf("line %d:\n got %s\nwant %s", i+1, redact(al[i]), redact(bl[i]))
+			return fmt.Sprintf("line %d:\n got %s\nwant %s", i+1, cardnum.MaskText(al[i]), cardnum.MaskText(bl[i]))
 		}
 	}
 	return fmt.Sprintf("got %d lines, want %d", len(al), len(bl))

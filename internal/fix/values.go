@@ -431,43 +431,6 @@ func digits(s string) bool {
 	return true
 }
 
-// redact hides any run of 13 or more digits (single spaces or dashes
-// allowed between them) but its last four, so a card number written into
-// a free-text cell never reaches the change log.
-func redact(s string) string {
-	if len(s) < 13 {
-		return s
-	}
-	b := []byte(s)
-	for i := 0; i < len(b); {
-		if b[i] < '0' || b[i] > '9' {
-			i++
-			continue
-		}
-		var pos []int
-		j := i
-		for j < len(b) {
-			if b[j] >= '0' && b[j] <= '9' {
-				pos = append(pos, j)
-				j++
-				continue
-			}
-			if (b[j] == ' ' || b[j] == '-') && j+1 < len(b) && b[j+1] >= '0' && b[j+1] <= '9' {
-				j++
-				continue
-			}
-			break
-		}
-		if len(pos) >= 13 {
-			for _, p := range pos[:len(pos)-4] {
-				b[p] = '*'
-			}
-		}
-		i = j
-	}
-	return string(b)
-}
-
 // printable shows a value that may hold bytes that are not UTF-8, writing
 // those as \xNN.
 func printable(s string) string {

@@ -451,7 +451,10 @@ func DetectKind(header []string) Kind {
 	return best
 }
 
-// Mask shows at most the last four characters of a sensitive value.
+// Mask shows at most the last four characters of a sensitive value: the
+// whole value of a sensitive column, whatever it holds. A card number inside
+// any other text is masked by cardnum.MaskText, which masks a bare card
+// number exactly as Mask does.
 func Mask(v string) string {
 	r := []rune(v)
 	if len(r) <= 4 {

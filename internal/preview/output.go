@@ -1,10 +1,13 @@
 package preview
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/konduit/konduit/internal/cardnum"
 )
 
 // WriteJSON writes the report as JSON; amounts are decimal strings.
@@ -20,9 +23,14 @@ func WriteJSON(w io.Writer, r *Report) error {
 		*Report
 		Totals totals `json:"totals"`
 	}{r, totals{r.Totals.Sales.String(), r.Totals.Refunds.String(), r.Totals.Chargebacks.String(), r.Totals.Declined.String(), r.Net().String()}}
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write preview: %w", err)
+	}
+	// Ids, dates and words come from the files: card numbers are masked.
+	if _, err := w.Write(cardnum.MaskJSON(b.Bytes())); err != nil {
 		return fmt.Errorf("write preview: %w", err)
 	}
 	return nil
@@ -65,7 +73,8 @@ func WriteText(w io.Writer, r *Report, maxList int) error {
 	}
 	list("active subscriptions that will not rebill", r.WontRebill)
 	list("active subscriptions due within 72 hours (the old system must stop billing them first, or the customer pays twice)", r.DueSoon)
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	// Ids, dates and words come from the files: card numbers are masked.
+	if _, err := io.WriteString(w, cardnum.MaskText(b.String())); err != nil {
 		return fmt.Errorf("write preview: %w", err)
 	}
 	return nil

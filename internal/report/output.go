@@ -1,29 +1,38 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/konduit/konduit/internal/cardnum"
 )
 
 // Formats a report can be written in.
 var Formats = []string{"table", "csv", "json"}
 
 // Write prints a report in a format: table (aligned columns), csv or json.
+// Group names and other text come from the data: any card number in them
+// is masked (cardnum.MaskText).
 func Write(w io.Writer, format string, r Result) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("write json: %w", err)
 		}
+		if _, err := w.Write(cardnum.MaskJSON(b.Bytes())); err != nil {
+			return fmt.Errorf("write json: %w", err)
+		}
 		return nil
 	case "csv":
-		t := r.Table()
+		t := maskTable(r.Table())
 		cw := csv.NewWriter(w)
 		if err := cw.Write(t.Header); err != nil {
 			return fmt.Errorf("write csv: %w", err)
@@ -39,7 +48,7 @@ func Write(w io.Writer, format string, r Result) error {
 		}
 		return nil
 	case "table":
-		t := r.Table()
+		t := maskTable(r.Table())
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		if len(t.Rows) == 1 && len(t.Header) > 8 {
 			// One wide row reads better as name/value pairs.
@@ -56,6 +65,16 @@ func Write(w io.Writer, format string, r Result) error {
 		return tw.Flush()
 	}
 	return fmt.Errorf("unknown format %q (want table, csv or json)", format)
+}
+
+// maskTable masks the card numbers in a table's cells, in place.
+func maskTable(t Table) Table {
+	for _, row := range t.Rows {
+		for i, v := range row {
+			row[i] = cardnum.MaskText(v)
+		}
+	}
+	return t
 }
 
 // marshalFlat is json.Marshal: embedded structs' fields are written at the

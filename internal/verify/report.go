@@ -1,11 +1,14 @@
 package verify
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/konduit/konduit/internal/cardnum"
 )
 
 // sortDiffs orders a customer's differences: the customer itself, then
@@ -47,7 +50,9 @@ func sortDiffs(ds []Difference) {
 }
 
 // WriteText writes the report for a terminal: the verdict, then each
-// customer with differences, one line per field.
+// customer with differences, one line per field. Values come from the files
+// and the API: card numbers in them are masked (cardnum.MaskText), here and
+// in WriteJSON.
 func WriteText(w io.Writer, r *Report) error {
 	var b strings.Builder
 	fmt.Fprintln(&b, r.Verdict)
@@ -86,13 +91,13 @@ func WriteText(w io.Writer, r *Report) error {
 			b.WriteByte('\n')
 		}
 		if b.Len() > 64<<10 {
-			if _, err := io.WriteString(w, b.String()); err != nil {
+			if _, err := io.WriteString(w, cardnum.MaskText(b.String())); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
 			b.Reset()
 		}
 	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	if _, err := io.WriteString(w, cardnum.MaskText(b.String())); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
@@ -104,9 +109,13 @@ func WriteJSON(w io.Writer, r *Report) error {
 	if out.Customers == nil {
 		out.Customers = []CustomerResult{}
 	}
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(&out); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if _, err := w.Write(cardnum.MaskJSON(b.Bytes())); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
