@@ -24,6 +24,7 @@ func init() {
 
 type tokenizeOptions struct {
 	vault, keyFile, outDir string
+	columns                []string
 	generateKey            bool
 }
 
@@ -32,6 +33,7 @@ func vaultFlags(cmd *cobra.Command, o *tokenizeOptions) {
 	f.StringVar(&o.vault, "vault", "", "vault file (required)")
 	f.StringVar(&o.keyFile, "vault-key-file", "", "file holding the vault key (mode 0600); default $"+envVaultKey)
 	f.StringVarP(&o.outDir, "output", "o", "", "output directory (required)")
+	f.StringSliceVar(&o.columns, "columns", nil, "more columns whose every value is a card number, tokenized whole like cardNumber (comma-separated header names)")
 }
 
 func newTokenizeCmd(g *globalOptions) *cobra.Command {
@@ -39,10 +41,19 @@ func newTokenizeCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tokenize --vault PATH -o DIR IN...",
 		Short: "Replace card and bank account numbers with tokens kept in a vault",
-		Long: `tokenize copies each transactions file IN to DIR, replacing every cardNumber
-and achAccountNumber with a token: digits, same length, same last four, never
-Luhn-valid. The numbers go, encrypted, into the vault; the same number gets
-the same token on every run. Masked values and existing tokens are kept.
+		Long: `tokenize copies each CSV file IN (a processor's export, an import file, any
+columns) to DIR (mode 0600), replacing card and bank account numbers with
+tokens: digits, same length, same last four, never Luhn-valid.
+
+Every cell is scanned: each Luhn-valid run of 13 to 19 digits (whole digit
+groups joined by single spaces or dashes, so "4111 1111 ..." in a note too)
+is replaced digit for digit, whatever its column is called. The values of
+cardNumber, achAccountNumber and the --columns are numbers: each is
+tokenized whole, Luhn-valid or not, and must be digits only. A value that
+cannot be tokenized stops the run: nothing is written, and the rows and
+columns are listed (last four digits only). The numbers go, encrypted, into
+the vault; the same number gets the same token on every run. Masked values
+and existing tokens are kept.
 
 The vault key is 64 hex digits from $` + envVaultKey + ` or --vault-key-file (mode
 0600). Create one with: konduit tokenize --generate-key --vault-key-file FILE`,
@@ -64,9 +75,10 @@ func newDetokenizeCmd(g *globalOptions) *cobra.Command {
 		Use:   "detokenize --vault PATH -o DIR IN...",
 		Short: "Put the card and bank account numbers back in place of a vault's tokens",
 		Long: `detokenize copies each file IN to DIR (mode 0600), replacing the vault's tokens
-in cardNumber and achAccountNumber with the numbers they stand for. It needs
-the vault key ($` + envVaultKey + ` or --vault-key-file). The output holds full card
-numbers: prefer konduit package, which never writes them to disk.`,
+with the numbers they stand for: in cardNumber, achAccountNumber and the
+--columns (give the ones tokenize was given), and wherever else tokenize put
+them. It needs the vault key ($` + envVaultKey + ` or --vault-key-file). The output holds
+full card numbers: prefer konduit package, which never writes them to disk.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTokenize(cmd.Context(), g, o, args, true)
 		},
@@ -152,11 +164,12 @@ func runTokenize(ctx context.Context, g *globalOptions, o tokenizeOptions, input
 		err := withInput(in, g, func(r io.Reader) error {
 			return atomicfile.Write(ctx, out, atomicfile.Options{Perm: 0o600, Inputs: protected}, func(w io.Writer) error {
 				var err error
+				opts := vault.CSVOptions{Columns: o.columns}
 				if reverse {
-					st, err = v.DetokenizeCSV(ctx, r, w)
+					st, err = v.RestoreCSV(ctx, r, w, opts)
 					return err
 				}
-				if st, err = v.TokenizeCSV(ctx, r, w); err != nil {
+				if st, err = v.TokenizeCSVWith(ctx, r, w, opts); err != nil {
 					return err
 				}
 				// The vault is saved before the output that uses its new
@@ -172,6 +185,34 @@ func runTokenize(ctx context.Context, g *globalOptions, o tokenizeOptions, input
 		} else {
 			fmt.Fprintf(g.stdout, "%s: %d rows, %d numbers tokenized (%d new tokens), %d values kept\n", out, st.Rows, st.Replaced, st.New, st.Kept)
 		}
+		printColumnStats(g.stdout, st, reverse)
 	}
 	return nil
+}
+
+// printColumnStats says where numbers were found, and which columns look
+// like card columns holding values that fail the Luhn check.
+func printColumnStats(w io.Writer, st vault.Stats, reverse bool) {
+	verb := "tokenized"
+	if reverse {
+		verb = "restored"
+	}
+	if st.Replaced == 0 && !reverse {
+		fmt.Fprintln(w, "  no card or account number found")
+	}
+	for _, c := range st.Columns {
+		how := "found by value"
+		if c.Named {
+			how = "named"
+		}
+		fmt.Fprintf(w, "  column %s (%s): %d numbers %s\n", c.Name, how, c.Replaced, verb)
+		switch {
+		case reverse || c.NotLuhn == 0 || c.Replaced == 0:
+		case c.NotLuhn >= 4*c.Replaced:
+			// About one random number in ten passes the Luhn check.
+			fmt.Fprintf(w, "    and %d values of 13 to 19 digits failing the Luhn check kept as they are: ids rather than card numbers? those that pass by chance got tokens too (same length and last four; detokenize restores them)\n", c.NotLuhn)
+		default:
+			fmt.Fprintf(w, "    and %d values of 13 to 19 digits failing the Luhn check kept as they are: name the column with --columns %s if it holds card numbers\n", c.NotLuhn, c.Name)
+		}
+	}
 }

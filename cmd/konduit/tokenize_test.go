@@ -260,3 +260,184 @@ func TestTokenizeNeedsKey(t *testing.T) {
 		t.Fatalf("world-readable key: exit %d, stderr %s", r.code, r.stderr)
 	}
 }
+
+// canonicalCSV is data as the legacy writer writes it (every field quoted):
+// what detokenize gives back for a file tokenize read.
+func canonicalCSV(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	r, w := legacy.NewReader(bytes.NewReader(data)), legacy.NewWriter(&out)
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(rec.Fields)
+	}
+	w.Flush()
+	return out.Bytes()
+}
+
+// groupsOf writes a card in groups of four joined by sep.
+func groupsOf(card, sep string) string {
+	var parts []string
+	for i := 0; i < len(card); i += 4 {
+		parts = append(parts, card[i:min(i+4, len(card))])
+	}
+	return strings.Join(parts, sep)
+}
+
+// TestTokenizeProcessorExports: exports name their card column as they
+// like and people write card numbers in notes; every Luhn-valid number is
+// tokenized, whatever the column, and detokenize gives the file back.
+func TestTokenizeProcessorExports(t *testing.T) {
+	importHeader := legacy.SpecFor(legacy.Transactions).Header()
+	for _, tc := range []struct {
+		name, file, column string
+		build              func(cards []string) string
+	}{
+		{"nmi", "nmi_export.csv", "cc_number", func(cards []string) string {
+			s := "transaction_id,transaction_type,condition,cc_number,cc_exp,amount,first_name,last_name,order_description\n"
+			for i, c := range cards {
+				s += fmt.Sprintf("%d,sale,complete,%s,09%02d,%d.99,Ada,Lovelace,monthly box\n", 9000000+i, c, 27+i%5, 10+i)
+			}
+			return s
+		}},
+		{"stripe", "stripe_export.csv", "card_number", func(cards []string) string {
+			s := "id,created,amount,currency,card_number,card_exp_month,card_exp_year,customer_email,description\n"
+			for i, c := range cards {
+				s += fmt.Sprintf("ch_%dAbC,2024-03-05 10:11:12,%d,usd,%s,9,2031,ada%d@example.com,\"order #%d\"\n", i, 1999+i, c, i, 5000+i)
+			}
+			return s
+		}},
+		{"notes", "notes_export.csv", "note", func(cards []string) string {
+			s := "customer_id,note\n"
+			for i, c := range cards {
+				// A card joined to its expiry makes the longest runs.
+				written := groupsOf(c, " ") + " 09 27"
+				if i%2 == 1 {
+					written = groupsOf(c, "-") + " exp 09/27"
+				}
+				s += fmt.Sprintf("C%d,\"customer called, new card %s, charge again\"\n", i, written)
+			}
+			return s
+		}},
+		{"import-file", "legacy_transactions.csv", legacy.FAddress2, func(cards []string) string {
+			var b bytes.Buffer
+			w := legacy.NewWriter(&b)
+			w.Write(importHeader)
+			for i, c := range cards {
+				rec := make([]string, len(importHeader))
+				for j, h := range importHeader {
+					switch h {
+					case legacy.FCustomerID:
+						rec[j] = fmt.Sprint("C", i)
+					case legacy.FAddress2:
+						rec[j] = c // a card in a column that is no card column
+					case legacy.FCardNumber:
+						rec[j] = luhnNumber(t, "5", 16)
+					}
+				}
+				w.Write(rec)
+			}
+			w.Flush()
+			return b.String()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var cards []string
+			for i := range 12 {
+				cards = append(cards, luhnNumber(t, []string{"4", "51", "37", "6011"}[i%4], []int{16, 16, 15, 19}[i%4]))
+			}
+			data := []byte(tc.build(cards))
+			in := filepath.Join(dir, tc.file)
+			if err := os.WriteFile(in, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			k, _ := vault.NewKey()
+			env := []string{envVaultKey + "=" + k.String()}
+			r := runCLI(t, dir, env, "tokenize", "--vault", "cards.vault", "-o", "tok", in)
+			if r.code != 0 {
+				t.Fatalf("tokenize: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "column "+tc.column+" (found by value): 12 numbers tokenized") {
+				t.Errorf("summary does not name the column:\n%s", r.stdout)
+			}
+			tokFile := filepath.Join(dir, "tok", tc.file)
+			if st, err := os.Stat(tokFile); err != nil || st.Mode().Perm() != 0o600 {
+				t.Fatalf("output mode: %v %v", st, err)
+			}
+			scanForSecrets(t, cards, r.stdout+r.stderr, filepath.Join(dir, "tok"), filepath.Join(dir, "cards.vault"))
+
+			r = runCLI(t, dir, env, "detokenize", "--vault", "cards.vault", "-o", "plain", tokFile)
+			if r.code != 0 {
+				t.Fatalf("detokenize: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			back, _ := os.ReadFile(filepath.Join(dir, "plain", tc.file))
+			if !bytes.Equal(back, canonicalCSV(t, data)) {
+				t.Fatal("detokenize does not give the file back")
+			}
+		})
+	}
+}
+
+// TestTokenizeRefusesAndLists: values that cannot be tokenized are listed
+// (rows, columns, last four only), the exit status is 1 and no output
+// file appears.
+func TestTokenizeRefusesAndLists(t *testing.T) {
+	dir := t.TempDir()
+	a, b := luhnNumber(t, "4", 16), luhnNumber(t, "4", 16)
+	in := filepath.Join(dir, "export.csv")
+	data := "id,cc_number,note\n1,123456789012,ok\n2," + groupsOf(a, " ") + ",ok\n3,41-11,\"" + b + "\"\n"
+	os.WriteFile(in, []byte(data), 0o600)
+	k, _ := vault.NewKey()
+	env := []string{envVaultKey + "=" + k.String()}
+	r := runCLI(t, dir, env, "tokenize", "--vault", "v", "--columns", "cc_number", "-o", "out", in)
+	if r.code != exitDataErrors || !strings.Contains(r.stderr, "2 value(s) cannot be tokenized") ||
+		!strings.Contains(r.stderr, "row 3, column cc_number") || !strings.Contains(r.stderr, "row 4, column cc_number") ||
+		!strings.Contains(r.stderr, a[12:]) {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "export.csv")); err == nil {
+		t.Fatal("an output was left behind after a refusal")
+	}
+	scanForSecrets(t, []string{a, b, a[:12], b[:12]}, r.stdout+r.stderr, filepath.Join(dir, "out"))
+
+	// A --columns name the header lacks is a usage error.
+	r = runCLI(t, dir, env, "tokenize", "--vault", "v", "--columns", "pan", "-o", "out", in)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `no column "pan"`) {
+		t.Fatalf("missing column: exit %d, stderr %s", r.code, r.stderr)
+	}
+}
+
+// TestTokenizeColumnsFlag: a named column is tokenized whole, values that
+// fail the Luhn check included; detokenize with the same --columns
+// restores them. Without it, the summary points at the column.
+func TestTokenizeColumnsFlag(t *testing.T) {
+	dir := t.TempDir()
+	card := luhnNumber(t, "4", 16)
+	typo := card[:15] + string('0'+(card[15]-'0'+1)%10)
+	in := filepath.Join(dir, "export.csv")
+	data := "id,pan\n1," + card + "\n2," + typo + "\n3,XXXXXXXXXXXX" + card[12:] + "\n"
+	os.WriteFile(in, []byte(data), 0o600)
+	k, _ := vault.NewKey()
+	env := []string{envVaultKey + "=" + k.String()}
+	r := runCLI(t, dir, env, "tokenize", "--vault", "v", "-o", "auto", in)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 values of 13 to 19 digits failing the Luhn check kept as they are: name the column with --columns pan") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, dir, env, "tokenize", "--vault", "v", "--columns", "pan", "-o", "named", in)
+	if r.code != 0 || !strings.Contains(r.stdout, "column pan (named): 2 numbers tokenized") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	scanForSecrets(t, []string{card, typo}, r.stdout+r.stderr, filepath.Join(dir, "named"))
+	r = runCLI(t, dir, env, "detokenize", "--vault", "v", "--columns", "pan", "-o", "plain", filepath.Join(dir, "named", "export.csv"))
+	back, _ := os.ReadFile(filepath.Join(dir, "plain", "export.csv"))
+	if r.code != 0 || !bytes.Equal(back, canonicalCSV(t, []byte(data))) {
+		t.Fatalf("detokenize --columns: exit %d %s", r.code, r.stderr)
+	}
+}

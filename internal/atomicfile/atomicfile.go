@@ -20,7 +20,9 @@ var ErrSameFile = errors.New("output would overwrite an input file")
 
 // Options tune Write.
 type Options struct {
-	// Perm is the final file's mode (default 0644; use 0600 for secrets).
+	// Perm is the final file's mode, set exactly whatever the umask
+	// (default 0600: most of what konduit writes holds customer data; pass
+	// 0644 for what is meant to be shared, such as a public key).
 	Perm os.FileMode
 	// Inputs are files that must never be overwritten by this output.
 	Inputs []string
@@ -37,7 +39,7 @@ func Write(ctx context.Context, path string, opts Options, fill func(w io.Writer
 	}
 	perm := opts.Perm
 	if perm == 0 {
-		perm = 0o644
+		perm = 0o600
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {

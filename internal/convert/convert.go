@@ -320,6 +320,10 @@ func (c *converter) problem(p Problem) {
 	g.Count++
 	c.report.ProblemCount++
 	if len(g.Examples) < c.opts.Examples {
+		// Values reach messages through show; this is the backstop for
+		// source text that reaches one another way (a column name, a
+		// reader's error).
+		p.Message, p.Column = cardnum.MaskText(p.Message), cardnum.MaskText(p.Column)
 		g.Examples = append(g.Examples, p)
 	}
 }
@@ -367,7 +371,8 @@ func Run(ctx context.Context, m *Mapping, opts Options) (*Result, error) {
 			return nil
 		}
 		k := kinds[i]
-		return atomicfile.Write(ctx, res.Paths[k], atomicfile.Options{Inputs: opts.Sources}, func(w io.Writer) error {
+		// Import files hold customers and card numbers: 0600 whatever the umask.
+		return atomicfile.Write(ctx, res.Paths[k], atomicfile.Options{Perm: 0o600, Inputs: opts.Sources}, func(w io.Writer) error {
 			if err := c.convertKind(ctx, k, w); err != nil {
 				return err
 			}
@@ -1178,13 +1183,14 @@ func foldMap(m ValueMap) ValueMap {
 	return out
 }
 
-// show is a value safe to print: masked when the column is sensitive or
-// the value looks like a card number.
+// show is a value safe to print: masked whole when the column is sensitive
+// or the value is a card number (dots allowed), else with any card number
+// in it masked (cardnum.MaskText).
 func show(v string, sensitive bool) string {
 	if sensitive || looksLikeCard(v) {
 		return legacy.Mask(v)
 	}
-	return v
+	return cardnum.MaskText(v)
 }
 
 func (c *converter) eval(k legacy.Kind, cc *compiledCol, rc *rowCtx, table string, row int) string {

@@ -34,6 +34,12 @@
 //
 //	{"t":"<token>","k":"card"|"ach","f":"<base64 fingerprint>","n":"<base64 nonce>","c":"<base64 ciphertext>"}
 //
+// An entry may also carry "v": N (1 to 64), a variant: another token for
+// the same number, random in every digit (the last four included), whose
+// fingerprint covers N too. Tokenizing free text uses one where the
+// number's first token would form a Luhn-valid run with the digits around
+// it (see TokenizeCSVWith).
+//
 // # Concurrency and saving
 //
 // A writer holds an exclusive advisory lock on PATH.lock (flock) from Open
@@ -62,6 +68,7 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/konduit/konduit/internal/atomicfile"
@@ -143,6 +150,7 @@ type Options struct {
 type entry struct {
 	Token string `json:"t"`
 	Kind  Kind   `json:"k"`
+	V     int    `json:"v,omitempty"` // variant, see tokenVariant
 	FP    []byte `json:"f"`
 	Nonce []byte `json:"n"`
 	CT    []byte `json:"c"`
@@ -313,6 +321,8 @@ func validEntry(e entry) error {
 		return errors.New("nonce is not 12 bytes")
 	case len(e.CT) < 16+4 || len(e.CT) > 16+19:
 		return errors.New("ciphertext has the wrong length")
+	case e.V < 0 || e.V > maxVariant:
+		return errors.New("variant out of range")
 	}
 	return nil
 }
@@ -328,9 +338,15 @@ func (v *Vault) IsToken(s string) bool {
 	return ok
 }
 
-func (v *Vault) fingerprint(kind Kind, number string) []byte {
-	return v.mac([]byte(string(kind) + "\x00" + number))
+func (v *Vault) fingerprint(kind Kind, number string, variant int) []byte {
+	if variant == 0 {
+		return v.mac([]byte(string(kind) + "\x00" + number))
+	}
+	return v.mac([]byte(string(kind) + "\x00" + number + "\x00" + strconv.Itoa(variant)))
 }
+
+// maxVariant caps the variants of one number.
+const maxVariant = 64
 
 func aad(kind Kind, token string) []byte {
 	return []byte("konduit-vault-v1\x00" + string(kind) + "\x00" + token)
@@ -339,13 +355,23 @@ func aad(kind Kind, token string) []byte {
 // Tokenize returns the number's token, creating one when the vault has
 // none. created says whether it is new (the vault then needs Save).
 func (v *Vault) Tokenize(kind Kind, number string) (token string, created bool, err error) {
+	return v.tokenVariant(kind, number, 0)
+}
+
+// tokenVariant is Tokenize for one of the number's tokens: variant 0 is
+// the token Tokenize gives; variants 1 to maxVariant are others, random in
+// every digit, for free text (see tokenizeText).
+func (v *Vault) tokenVariant(kind Kind, number string, variant int) (token string, created bool, err error) {
+	if variant < 0 || variant > maxVariant {
+		return "", false, fmt.Errorf("tokenize: variant %d out of range", variant)
+	}
 	if v.aead == nil {
 		return "", false, ErrNoKey
 	}
 	if !digits(number) || len(number) < 4 || len(number) > 19 {
 		return "", false, ErrBadNumber
 	}
-	fp := v.fingerprint(kind, number)
+	fp := v.fingerprint(kind, number, variant)
 	if i, ok := v.byFP[string(fp)]; ok {
 		return v.entries[i].Token, false, nil
 	}
@@ -353,7 +379,7 @@ func (v *Vault) Tokenize(kind Kind, number string) (token string, created bool, 
 		return "", false, ErrReadOnly
 	}
 	for range 1000 {
-		t, err := newToken(number)
+		t, err := newToken(number, variant == 0)
 		if err != nil {
 			return "", false, err
 		}
@@ -364,7 +390,7 @@ func (v *Vault) Tokenize(kind Kind, number string) (token string, created bool, 
 		if _, err := rand.Read(nonce); err != nil {
 			return "", false, fmt.Errorf("tokenize: %w", err)
 		}
-		e := entry{Token: t, Kind: kind, FP: fp, Nonce: nonce, CT: v.aead.Seal(nil, nonce, []byte(number), aad(kind, t))}
+		e := entry{Token: t, Kind: kind, V: variant, FP: fp, Nonce: nonce, CT: v.aead.Seal(nil, nonce, []byte(number), aad(kind, t))}
 		v.byToken[t] = len(v.entries)
 		v.byFP[string(fp)] = len(v.entries)
 		v.entries = append(v.entries, e)
@@ -386,7 +412,7 @@ func (v *Vault) Detokenize(token string) (number string, kind Kind, ok bool, err
 	}
 	e := v.entries[i]
 	pt, err := v.aead.Open(nil, e.Nonce, e.CT, aad(e.Kind, e.Token))
-	if err != nil || !hmac.Equal(v.fingerprint(e.Kind, string(pt)), e.FP) {
+	if err != nil || !hmac.Equal(v.fingerprint(e.Kind, string(pt), e.V), e.FP) {
 		return "", "", false, fmt.Errorf("detokenize %s: %w", maskToken(token), ErrDamaged)
 	}
 	return string(pt), e.Kind, true, nil
@@ -436,13 +462,13 @@ func (v *Vault) Close() error {
 	return nil
 }
 
-// newToken draws a token for number: same length, same last four when the
-// number has 8 digits or more, first digit not 0, never Luhn-valid and
-// never the number itself.
-func newToken(number string) (string, error) {
+// newToken draws a token for number: same length, same last four when
+// keepLast and the number has 8 digits or more, first digit not 0, never
+// Luhn-valid and never the number itself.
+func newToken(number string, keepLast bool) (string, error) {
 	n := len(number)
 	keep := 0
-	if n >= 8 {
+	if keepLast && n >= 8 {
 		keep = 4
 	}
 	for {
