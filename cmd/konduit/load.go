@@ -11,7 +11,6 @@ import (
 
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/load"
-	reports "github.com/konduit/konduit/internal/report"
 	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 )
@@ -42,7 +41,11 @@ Wall-clock times are read in --timezone, the account time zone of the system
 that wrote them. Billing cycles are derived as docs/metrics.md says: a
 customer's rows for one productId, ordered by dateCreated, form the
 subscription, and each approved sale is the next cycle. Card and bank numbers
-are never stored, only a card's last four digits. Loading the same files again
+are never stored, only a card's last four digits; a card number anywhere else
+(a name, a note, an affiliate id, a custom field) is stored masked to its last
+four, and a row with one in an id column (customerId, orderId, merchantTxnId,
+parentTxnId, campaignId, productId, merchantId) is not loaded and is counted
+as skipped, with or without --force. Loading the same files again
 replaces their rows (rows are keyed by merchantTxnId).
 
 Notes and additional details files are stored beside the customers
@@ -112,14 +115,11 @@ func runLoad(ctx context.Context, g *globalOptions, o loadOptions, paths []strin
 	if err != nil {
 		return err
 	}
-	// The reports' indexes, built once here rather than by the first report.
-	if err := reports.Prepare(ctx, st); err != nil {
+	// Statistics first: the rollup's plans follow the rows just loaded.
+	if err := st.Analyze(ctx); err != nil {
 		return err
 	}
 	if _, err := rollup.Refresh(ctx, st, res.Integration); err != nil {
-		return err
-	}
-	if err := reports.Analyze(ctx, st); err != nil {
 		return err
 	}
 	if n := res.Report.Errors(); n > 0 {
@@ -131,6 +131,9 @@ func runLoad(ctx context.Context, g *globalOptions, o loadOptions, paths []strin
 		fmt.Fprintf(g.stdout, "; %d rows skipped", res.Skipped)
 	}
 	fmt.Fprintln(g.stdout)
+	if res.CardInID > 0 {
+		fmt.Fprintf(g.stdout, "%d of the rows skipped hold a card number in an id column (customerId, orderId, merchantTxnId, ...): not loaded; konduit validate lists them (masked)\n", res.CardInID)
+	}
 	if res.DSTAmbiguous+res.DSTGap > 0 {
 		fmt.Fprintf(g.stdout, "daylight saving: %d times in a repeated hour (earlier instant taken), %d in a skipped hour (shifted forward)\n", res.DSTAmbiguous, res.DSTGap)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -283,14 +284,27 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	if err := load.Tune(ctx, st); err != nil {
 		return err
 	}
-	if err := reports.Prepare(ctx, st); err != nil {
-		return err
-	}
 	res, err := compute(ctx, reports.Query{Store: st, Integration: in.ID, Loc: loc, By: o.by, NoRollup: o.noRollup})
 	if err != nil {
 		return err
 	}
-	return reports.Write(g.stdout, o.format, res)
+	if err := reports.Write(g.stdout, o.format, res); err != nil {
+		return err
+	}
+	// Rows the sync could not read are in no figure: say so under every
+	// report (on stderr for csv and json, which programs read).
+	held, err := st.QuarantineCounts(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	if held.Total() > 0 {
+		w := g.stderr
+		if o.format == "table" {
+			w = g.stdout
+		}
+		fmt.Fprintf(w, "\n%s could not be read and are not in these figures; see konduit status\n", held.Phrase())
+	}
+	return nil
 }
 
 // openReportIntegration opens the store and finds the integration to

@@ -97,8 +97,35 @@ func printStatus(ctx context.Context, w io.Writer, s *store.Store, in *store.Int
 		if !r.Finished.IsZero() {
 			took = "took " + r.Finished.Sub(r.Started).String()
 		}
-		fmt.Fprintf(w, "  last sync:  %s, %s (%s): %d rows in %d pages, %d retries, DST %d ambiguous / %d gap\n",
-			r.Started.Local().Format(time.DateTime), r.Status, took, r.Rows.Total(), r.Pages, r.Retries, r.DSTAmbiguous, r.DSTGap)
+		if r.Status == store.RunInterrupted {
+			took = "did not finish"
+		}
+		fmt.Fprintf(w, "  last sync:  %s, %s (%s): %d rows in %d pages, %d requests, %d retries, DST %d ambiguous / %d gap\n",
+			r.Started.Local().Format(time.DateTime), r.Status, took, r.Rows.Total(), r.Pages, r.Requests, r.Retries, r.DSTAmbiguous, r.DSTGap)
+		if r.Status == store.RunInterrupted && r.Error != "" {
+			fmt.Fprintf(w, "              %s; the next sync resumes where it stopped\n", r.Error)
+		}
+	}
+	held, err := s.QuarantineCounts(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	if held.Total() > 0 {
+		fmt.Fprintf(w, "  quarantine: %s could not be read and are kept aside (not in any report):\n", held.Phrase())
+		rows, err := s.Quarantined(ctx, in.ID, 10)
+		if err != nil {
+			return err
+		}
+		for _, q := range rows {
+			id := q.RowID
+			if id == "" {
+				id = "(no id)"
+			}
+			fmt.Fprintf(w, "              %s %s, %s: %s\n", q.Entity, id, q.Field, q.Reason)
+		}
+		if held.Total() > int64(len(rows)) {
+			fmt.Fprintf(w, "              ... and %d more\n", held.Total()-int64(len(rows)))
+		}
 	}
 	for _, e := range store.Entities {
 		cp, ok, err := s.Checkpoint(ctx, in.ID, e)
@@ -112,7 +139,11 @@ func printStatus(ctx context.Context, w io.Writer, s *store.Store, in *store.Int
 		case store.PhaseIdle:
 			fmt.Fprintf(w, "  %-12s backfilled %s..%s; up to date from %s\n", e+":", cp.BackfillFrom, cp.BackfillTo, cp.Watermark)
 		default:
-			fmt.Fprintf(w, "  %-12s %s %s..%s in progress at %s page %d\n", e+":", cp.Phase, cp.PassFrom, cp.PassTo, cp.Day, cp.Page)
+			to := cp.WindowTo
+			if to.IsZero() {
+				to = cp.PassTo
+			}
+			fmt.Fprintf(w, "  %-12s %s %s..%s in progress at the window %s..%s, page %d\n", e+":", cp.Phase, cp.PassFrom, cp.PassTo, cp.Day, to, cp.Page)
 		}
 	}
 	if nErrors > 0 {
@@ -121,7 +152,11 @@ func printStatus(ctx context.Context, w io.Writer, s *store.Store, in *store.Int
 			return err
 		}
 		for _, e := range errs {
-			fmt.Fprintf(w, "  error:      %s %s %s page %d: %s\n", e.At.Local().Format(time.DateTime), e.Entity, e.Day, e.Page, e.Message)
+			window := e.Day.String()
+			if !e.DayTo.IsZero() && e.DayTo != e.Day {
+				window += ".." + e.DayTo.String()
+			}
+			fmt.Fprintf(w, "  error:      %s %s %s page %d: %s\n", e.At.Local().Format(time.DateTime), e.Entity, window, e.Page, e.Message)
 		}
 	}
 	return nil

@@ -345,12 +345,19 @@ func printSyncSummary(w io.Writer, in *store.Integration, sum ksync.Summary, ela
 	}
 	fmt.Fprintf(w, "%s %s (run %d) in %s\n", verb, in.Name, sum.RunID, elapsed.Round(time.Millisecond))
 	for _, e := range store.Entities {
-		fmt.Fprintf(w, "  %-13s %10d rows\n", e, sum.Rows[e])
+		n := sum.Written[e]
+		fmt.Fprintf(w, "  %-13s %10d rows read: %d new, %d changed, %d unchanged\n", e, sum.Rows[e], n.New, n.Changed, n.Unchanged)
+	}
+	if sum.Quarantined > 0 {
+		fmt.Fprintf(w, "  %d rows could not be read and are quarantined; see konduit status\n", sum.Quarantined)
 	}
 	if len(sum.Backfilled) > 0 {
 		fmt.Fprintf(w, "  backfill of %s..%s completed for %s\n", in.ImportFrom, importTo(in), strings.Join(sum.Backfilled, ", "))
 	}
-	fmt.Fprintf(w, "  pages %d, day windows %d, retries %d, page-drift re-walks %d\n", sum.Pages, sum.Windows, sum.Retries, sum.DriftRewalks)
+	for _, f := range sum.Failed {
+		fmt.Fprintf(w, "  %s %s..%s could not be read completely; the next sync starts there\n", f.Entity, f.Day, f.DayTo)
+	}
+	fmt.Fprintf(w, "  requests %d (pages %d), retries %d, windows %d, split %d, walked again %d\n", sum.Requests, sum.Pages, sum.Retries, sum.Windows, sum.Splits, sum.Rewalks)
 	fmt.Fprintf(w, "  DST: %d ambiguous wall-clock times (earlier instant taken), %d in spring-forward gaps (shifted forward)\n", sum.DSTAmbiguous, sum.DSTGap)
 	if elapsed > 0 {
 		pct := func(d time.Duration) float64 { return 100 * d.Seconds() / elapsed.Seconds() }
@@ -369,10 +376,12 @@ func importTo(in *store.Integration) string {
 	return in.ImportTo.String()
 }
 
-// progressBar draws one line on a terminal's stderr.
+// progressBar draws one line on a terminal's stderr: rows over the rows
+// the API's counts announce, requests, and the time left at the rate so far.
 type progressBar struct {
-	w    io.Writer
-	last time.Time
+	w     io.Writer
+	start time.Time
+	last  time.Time
 }
 
 // newProgressBar returns a bar when stderr is a terminal and --quiet is off.
@@ -381,21 +390,31 @@ func newProgressBar(g *globalOptions) *progressBar {
 	if !ok || g.quiet || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
-	return &progressBar{w: f}
+	return &progressBar{w: f, start: time.Now()}
 }
 
 func (b *progressBar) update(p ksync.Progress) {
-	if time.Since(b.last) < 100*time.Millisecond && p.DaysDone < p.Days {
+	if time.Since(b.last) < 100*time.Millisecond {
 		return
 	}
 	b.last = time.Now()
+	fmt.Fprintf(b.w, "\r\033[K%s", progressLine(p, time.Since(b.start)))
+}
+
+// progressLine is the bar's text after elapsed.
+func progressLine(p ksync.Progress, elapsed time.Duration) string {
 	const width = 24
-	filled := 0
-	if p.Days > 0 {
-		filled = min(width, width*p.DaysDone/p.Days)
+	expected := max(p.Expected, p.Rows)
+	filled, left := 0, "estimating"
+	if expected > 0 {
+		filled = int(int64(width) * p.Rows / expected)
+		if p.Rows > 0 {
+			rest := time.Duration(float64(elapsed) * float64(expected-p.Rows) / float64(p.Rows))
+			left = "about " + rest.Round(time.Second).String() + " left"
+		}
 	}
-	fmt.Fprintf(b.w, "\r\033[K%-12s %-11s %s [%s%s] %d/%d days, %d rows",
-		p.Entity, p.Phase, p.Day, strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.DaysDone, p.Days, p.Rows)
+	return fmt.Sprintf("[%s%s] %d/%d rows, %d requests, %s (%s %s from %s)",
+		strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.Rows, expected, p.Requests, left, p.Entity, p.Phase, p.Day)
 }
 
 func (b *progressBar) clear() { fmt.Fprint(b.w, "\r\033[K") }

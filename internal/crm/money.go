@@ -72,3 +72,11 @@ func (m Money) String() string {
 	}
 	return s
 }
+
+// Abs is m without its sign.
+func (m Money) Abs() Money {
+	if m < 0 {
+		return -m
+	}
+	return m
+}

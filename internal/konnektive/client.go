@@ -118,6 +118,7 @@ type Client struct {
 // API is what a sync needs from Konnektive; *Client implements it.
 type API interface {
 	Walk(ctx context.Context, ep Endpoint, q Query, fn func(Page) error) error
+	FetchPage(ctx context.Context, ep Endpoint, q Query, n int) (Page, error)
 	Summary(ctx context.Context, start, end crm.Date) ([]SummaryRow, error)
 	Ping(ctx context.Context) error
 }
@@ -325,6 +326,12 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, body string) (json.Ra
 		}
 		return nil, &retryable{err: fmt.Errorf("read response: %w", scrubURLError(err))}
 	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		// Konnektive answers refusals with 200 and an ERROR; a 401 or 403
+		// comes from a proxy or firewall in front of it, which a retry
+		// cannot change.
+		return nil, &AuthError{Kind: AuthRefused, Message: fmt.Sprintf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))}
+	}
 	if resp.StatusCode != http.StatusOK {
 		se := &StatusError{Code: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After"), HTML: bytes.HasPrefix(bytes.TrimSpace(data), []byte("<"))}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout {
@@ -332,7 +339,7 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, body string) (json.Ra
 		}
 		return nil, se
 	}
-	trim := bytes.TrimSpace(data)
+	trim := bytes.TrimSpace(bytes.TrimPrefix(data, utf8BOM))
 	if len(trim) == 0 || trim[0] != '{' {
 		what := "an empty body"
 		if len(trim) > 0 && trim[0] == '<' {
@@ -375,8 +382,15 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, body string) (json.Ra
 		}
 		return nil, err
 	}
+	if env.Result == "" {
+		// JSON that is not Konnektive's envelope: a login or gateway page
+		// of something in front of it, or the wrong URL. Final.
+		return nil, &AuthError{Kind: AuthRefused, Message: "the answer has no \"result\" field"}
+	}
 	return nil, &retryable{err: fmt.Errorf("konnektive answered result %q", env.Result)}
 }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 // messageText is an ERROR's message as text, whatever its JSON type.
 func messageText(m json.RawMessage) string {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -608,5 +610,48 @@ func TestCredentialsStayInTheBody(t *testing.T) {
 		if rt.meth[i] != http.MethodPost || strings.Contains(u, "?") || strings.Contains(u, testPass) || strings.Contains(u, testLogin) {
 			t.Errorf("%s %s", rt.meth[i], u)
 		}
+	}
+}
+
+// TestAnswersThatAreNotKonnektive: 401 and 403 come from something in front
+// of Konnektive and an answer without "result" is not Konnektive's: both
+// final, with the login/allow-list hint, after one request. A UTF-8 BOM
+// before the JSON is harmless.
+func TestAnswersThatAreNotKonnektive(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		final  bool
+	}{
+		{"401", 401, `{"error":"unauthorized"}`, true},
+		{"403", 403, `<html>Forbidden</html>`, true},
+		{"no result", 200, `{"status":"ok","data":[]}`, true},
+		{"bom", 200, "\xef\xbb\xbf" + `{"result":"SUCCESS","message":{"totalResults":1,"data":[{"orderId":"A","dateCreated":"2025-01-01 00:00:00"}]}}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c, err := New(Config{BaseURL: srv.URL, LoginID: testLogin, Password: testPass, Location: ny(t), BaseBackoff: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.FetchPage(context.Background(), Orders, Query{StartDate: crm.Date{Year: 2025, Month: 1, Day: 1}, EndDate: crm.Date{Year: 2025, Month: 1, Day: 1}}, 1)
+			var ae *AuthError
+			if tc.final {
+				if !errors.As(err, &ae) || ae.Kind != AuthRefused || !strings.Contains(ae.Hint(), "allow-list") || calls.Load() != 1 {
+					t.Fatalf("err %v after %d requests; want a final refusal after one", err, calls.Load())
+				}
+				return
+			}
+			if err != nil || len(p.Orders) != 1 {
+				t.Fatalf("err %v, page %+v", err, p)
+			}
+		})
 	}
 }

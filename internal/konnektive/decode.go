@@ -41,6 +41,13 @@ func (f *flex) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("want a scalar, got %.20s", b)
 	default:
 		*f = flex(b)
+		if bytes.ContainsAny(b, "eE") || bytes.HasSuffix(bytes.TrimRight(b, "0"), []byte(".")) {
+			// A whole number written as 1.23e2 or 123.0: its digits. Only
+			// JSON numbers: a string such as "4765949E10" is an id as it is.
+			if n, err := strconv.ParseFloat(string(b), 64); err == nil && n == float64(int64(n)) {
+				*f = flex(strconv.FormatInt(int64(n), 10))
+			}
+		}
 	}
 	return nil
 }
@@ -50,12 +57,6 @@ func (f flex) id() string {
 	s := string(f)
 	if s == "0" || s == "null" {
 		return ""
-	}
-	if strings.ContainsAny(s, ".eE") {
-		// A number written as 123.0 or 1.23e2.
-		if n, err := strconv.ParseFloat(s, 64); err == nil && n == float64(int64(n)) {
-			return strconv.FormatInt(int64(n), 10)
-		}
 	}
 	return s
 }
@@ -102,6 +103,12 @@ func isZeroDate(s string) bool {
 	return s == "" || strings.HasPrefix(s, "0000-00-00")
 }
 
+// wallLayouts are the forms of a date-time konduit reads besides the
+// documented "2006-01-02 15:04:05": an ISO T separator and the US form the
+// API takes its own date parameters in. All are account wall clock; each is
+// rewritten to the documented form, so a retime reads them the same way.
+var wallLayouts = []string{"2006-01-02T15:04:05", "01/02/2006 15:04:05", "1/2/2006 15:04:05", "01/02/2006", "1/2/2006"}
+
 func wall(f flex, loc *time.Location) (crm.WallTime, error) {
 	s := string(f)
 	if isZeroDate(s) {
@@ -110,7 +117,26 @@ func wall(f flex, loc *time.Location) (crm.WallTime, error) {
 	if len(s) == len(crm.DateLayout) {
 		s += " 00:00:00"
 	}
-	return crm.ParseWall(s, loc)
+	w, err := crm.ParseWall(s, loc)
+	if err == nil {
+		return w, nil
+	}
+	for _, l := range wallLayouts {
+		if t, perr := time.Parse(l, s); perr == nil {
+			return crm.ParseWall(t.Format(crm.WallLayout), loc)
+		}
+	}
+	return w, err
+}
+
+// created reads a row's dateCreated, which every row must have: a row
+// without one could not be placed in any report.
+func (c *conv) created(f flex) crm.WallTime {
+	if isZeroDate(string(f)) {
+		c.fail("dateCreated", errors.New("missing"))
+		return crm.WallTime{}
+	}
+	return c.wall("dateCreated", f)
 }
 
 func date(f flex) (crm.Date, error) {
@@ -200,10 +226,21 @@ func sanitize(row json.RawMessage) (json.RawMessage, error) {
 }
 
 // mayHoldSensitive is a fast pre-check: every sensitive key contains
-// "accountnumber", "routingnumber", "cardnumber" or "password", in any case.
+// "accountnumber", "routingnumber", "cardnumber" or "password", in any
+// ASCII case. A key can also spell one with escapes ("card\u004eumber") or
+// with letters that fold to ASCII ones ("paſſword" matches "password" for
+// isSensitive and encoding/json alike): a row with a \u escape or any
+// non-ASCII byte takes the full path, which decodes and folds every key.
 func mayHoldSensitive(b []byte) bool {
-	for i := 0; i+6 <= len(b); i++ {
-		switch b[i] | 0x20 {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c >= utf8.RuneSelf || c == '\\' && i+1 < len(b) && b[i+1] == 'u' {
+			return true
+		}
+		if i+6 > len(b) {
+			continue
+		}
+		switch c | 0x20 {
 		case 'n':
 			if foldAt(b, i, "number") && (foldAt(b, i-7, "account") || foldAt(b, i-7, "routing") || foldAt(b, i-4, "card")) {
 				return true
@@ -518,7 +555,7 @@ func (r *txnRow) toCRM(loc *time.Location, raw json.RawMessage) (crm.Transaction
 		SalesTax:      c.money("salesTax", r.SalesTax),
 		Amount:        c.money("totalAmount", r.TotalAmount),
 		BillingCycle:  c.int("billingCycleNumber", r.BillingCycle),
-		Created:       c.wall("dateCreated", r.DateCreated),
+		Created:       c.created(r.DateCreated),
 		Updated:       c.wall("dateUpdated", r.DateUpdated),
 		Chargedback:   c.bool("isChargedback", r.IsChargedback),
 		ChargebackAmt: c.money("chargebackAmount", r.ChargebackAmt),
@@ -528,6 +565,11 @@ func (r *txnRow) toCRM(loc *time.Location, raw json.RawMessage) (crm.Transaction
 	}
 	if t.ID == "" {
 		c.fail("transactionId", errors.New("missing"))
+	}
+	if t.TxnType == "REFUND" {
+		// metrics.md counts refunds as positive amounts; some accounts
+		// send them negative.
+		t.Amount, t.SubTotal, t.ShipTotal, t.SalesTax = t.Amount.Abs(), t.SubTotal.Abs(), t.ShipTotal.Abs(), t.SalesTax.Abs()
 	}
 	return t, c.err
 }
@@ -569,7 +611,7 @@ func (r *orderRow) toCRM(loc *time.Location, raw json.RawMessage) (crm.Order, er
 		SubAffID:   string(firstOf(r.SubAffID, r.SourceValue1)),
 		Country:    string(r.Country),
 		Total:      c.money("totalAmount", r.TotalAmount),
-		Created:    c.wall("dateCreated", r.DateCreated),
+		Created:    c.created(r.DateCreated),
 		Updated:    c.wall("dateUpdated", r.DateUpdated),
 		Raw:        raw,
 	}
@@ -604,7 +646,7 @@ func (r *customerRow) toCRM(loc *time.Location, raw json.RawMessage) (crm.Custom
 		Country:    string(r.Country),
 		State:      string(r.State),
 		PostalCode: string(r.PostalCode),
-		Created:    c.wall("dateCreated", r.DateCreated),
+		Created:    c.created(r.DateCreated),
 		Updated:    c.wall("dateUpdated", r.DateUpdated),
 		Raw:        raw,
 	}
@@ -643,7 +685,7 @@ func (r *purchaseRow) toCRM(loc *time.Location, raw json.RawMessage) (crm.Purcha
 		BillingCycle: c.int("billingCycleNumber", r.BillingCycle),
 		NextBillDate: c.date("nextBillDate", r.NextBillDate),
 		Price:        c.money("price", r.Price),
-		Created:      c.wall("dateCreated", r.DateCreated),
+		Created:      c.created(r.DateCreated),
 		Updated:      c.wall("dateUpdated", r.DateUpdated),
 		Raw:          raw,
 	}

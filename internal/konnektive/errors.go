@@ -16,6 +16,7 @@ const (
 	AuthLogin      AuthKind = iota + 1 // wrong API username or password, or a locked user
 	AuthIP                             // the caller's address is not on the API user's IP allow-list
 	AuthPermission                     // the API user may not query this endpoint
+	AuthRefused                        // HTTP 401/403, or JSON that is not Konnektive's answer: a proxy, firewall or the wrong URL
 )
 
 func (k AuthKind) String() string {
@@ -26,6 +27,8 @@ func (k AuthKind) String() string {
 		return "ip allow-list"
 	case AuthPermission:
 		return "permission"
+	case AuthRefused:
+		return "refused"
 	}
 	return "unknown"
 }
@@ -48,6 +51,8 @@ func (e *AuthError) Error() string {
 		return fmt.Sprintf("konnektive refused %s: %s", strings.Join(names, ", "), e.Message)
 	case AuthIP:
 		return "konnektive refused this address: " + e.Message
+	case AuthRefused:
+		return "konnektive refused the request: " + e.Message
 	}
 	return "konnektive refused the login: " + e.Message
 }
@@ -70,6 +75,8 @@ func (e *AuthError) Hint() string {
 			perms[i] = fmt.Sprintf("%q", ep.Permission())
 		}
 		return fmt.Sprintf("grant the API user the %s permission (Konnektive: Admin > Users > edit the API user > Allowed API Endpoints; select \"Coupon\" and every \"Query\" permission)", strings.Join(perms, ", "))
+	case AuthRefused:
+		return "check the API URL, the API user's login and its IP allow-list (Konnektive: Admin > Users > edit the API user > IP Whitelist); konduit does not retry a refusal because repeated bad logins can lock the user"
 	}
 	return "check the API username (loginId) and password of the Konnektive API user (Admin > Users, access level \"Api User\"); konduit does not retry a refused login because repeated bad logins can lock the user"
 }

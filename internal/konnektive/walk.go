@@ -37,17 +37,42 @@ type Page struct {
 	Pass         int  // 1, or more when the walk restarted after page drift
 	Last         bool // no page follows in this pass (a hint: Walk returning nil is what says the window is complete)
 
-	Raw          []json.RawMessage // every row as sent, sensitive keys removed
+	Raw          []json.RawMessage // every row read, sensitive keys removed
 	Transactions []crm.Transaction // for Transactions, in Raw's order
 	Orders       []crm.Order       // for Orders
 	Customers    []crm.Customer    // for Customers
 	Purchases    []crm.Purchase    // for Purchases
+	Bad          []BadRow          // rows that could not be read, in page order
 
-	ids []string // row ids, for drift detection
+	ids []string // ids of the rows read, in Raw's order
 }
 
-// Len is the number of rows in the page.
-func (p *Page) Len() int { return len(p.Raw) }
+// BadRow is a row of a page that could not be read: a date form or an
+// amount konduit will not guess at, a missing id or date. It is kept (raw,
+// sensitive keys removed) so it can be quarantined rather than stop a sync.
+type BadRow struct {
+	Index  int             // 0-based position in the page
+	ID     string          // the row's id, when it could be read
+	Field  string          // the field that failed, or "(row)"
+	Reason string          // what was wrong, without the value
+	Raw    json.RawMessage // the row, sensitive keys removed; nil when it was not JSON
+}
+
+// Len is the number of rows in the page, read or not: a walk ends on a
+// page shorter than its page size, whatever its rows held.
+func (p *Page) Len() int { return len(p.Raw) + len(p.Bad) }
+
+// IDs are the ids of the rows read and of the bad rows whose id could be
+// read, for a walk's own checks.
+func (p *Page) IDs() []string {
+	ids := p.ids[:len(p.ids):len(p.ids)]
+	for _, b := range p.Bad {
+		if b.ID != "" {
+			ids = append(ids, b.ID)
+		}
+	}
+	return ids
+}
 
 // Walk calls fn with every page of the query, in order. See the package
 // comment for empty windows and page drift. An error from fn stops the walk
@@ -82,7 +107,7 @@ func (c *Client) walkPass(ctx context.Context, ep Endpoint, q Query, from, pass 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p, err := c.fetchPage(ctx, ep, q, n)
+		p, err := c.FetchPage(ctx, ep, q, n)
 		if err != nil {
 			return err
 		}
@@ -103,7 +128,9 @@ func (c *Client) walkPass(ctx context.Context, ep Endpoint, q Query, from, pass 
 			}
 			seen[id] = struct{}{}
 		}
-		p.Last = p.Len() == 0 || p.Len() < p.PerPage || n*p.PerPage >= p.TotalResults
+		// Only a short page ends a walk: a count can lie (dtex saw counts that
+		// disagree with the rows), and ending on it would drop rows.
+		p.Last = p.Len() < p.PerPage
 		// An empty page past page 1 is not worth a call: the walk is over.
 		if p.Len() > 0 || n == from {
 			if err := fn(p); err != nil {
@@ -159,7 +186,10 @@ func usDate(d crm.Date) string {
 	return fmt.Sprintf("%02d/%02d/%04d", int(d.Month), d.Day, d.Year)
 }
 
-func (c *Client) fetchPage(ctx context.Context, ep Endpoint, q Query, n int) (Page, error) {
+// FetchPage reads page n of a query: one request (with its retries). Its
+// rows are decoded, bad rows set aside in Page.Bad; an empty result
+// ("No ... matching") is a page without rows.
+func (c *Client) FetchPage(ctx context.Context, ep Endpoint, q Query, n int) (Page, error) {
 	p := Page{Endpoint: ep, Number: n, PerPage: c.cfg.PageSize}
 	start := time.Now()
 	msg, err := c.call(ctx, ep, c.params(q, n, c.cfg.PageSize))
@@ -230,53 +260,61 @@ func decodePageMessage(msg json.RawMessage) (rows []json.RawMessage, total, perP
 	return rows, total, perPage, nil
 }
 
-// decodeRows fills p's raw and typed rows.
+// decodeRows fills p's raw and typed rows. A row that cannot be read goes
+// to p.Bad with its reason; the rest of the page is read as usual.
 func (c *Client) decodeRows(p *Page, rows []json.RawMessage) error {
 	loc := c.cfg.Location
-	p.Raw = make([]json.RawMessage, len(rows))
+	p.Raw = make([]json.RawMessage, 0, len(rows))
 	for i, r := range rows {
 		clean, err := sanitize(r)
 		if err != nil {
-			return &DecodeError{Endpoint: p.Endpoint, Page: p.Number, Row: i, Field: "(row)", Err: err}
+			p.Bad = append(p.Bad, BadRow{Index: i, Field: "(row)", Reason: "not a JSON object"})
+			continue
 		}
-		p.Raw[i] = clean
 		var derr error
+		var id string
 		switch p.Endpoint {
 		case Transactions:
 			var x txnRow
 			if derr = unmarshalRow(r, &x); derr == nil {
 				var t crm.Transaction
-				t, derr = x.toCRM(loc, clean)
-				p.Transactions = append(p.Transactions, t)
+				if t, derr = x.toCRM(loc, clean); derr == nil {
+					p.Transactions = append(p.Transactions, t)
+				}
+				id = t.ID
 			}
 		case Orders:
 			var x orderRow
 			if derr = unmarshalRow(r, &x); derr == nil {
 				var o crm.Order
-				o, derr = x.toCRM(loc, clean)
-				p.Orders = append(p.Orders, o)
+				if o, derr = x.toCRM(loc, clean); derr == nil {
+					p.Orders = append(p.Orders, o)
+				}
+				id = o.ID
 			}
 		case Customers:
 			var x customerRow
 			if derr = unmarshalRow(r, &x); derr == nil {
 				var cu crm.Customer
-				cu, derr = x.toCRM(loc, clean)
-				p.Customers = append(p.Customers, cu)
+				if cu, derr = x.toCRM(loc, clean); derr == nil {
+					p.Customers = append(p.Customers, cu)
+				}
+				id = cu.ID
 			}
 		case Purchases:
 			var x purchaseRow
 			if derr = unmarshalRow(r, &x); derr == nil {
 				var pu crm.Purchase
-				pu, derr = x.toCRM(loc, clean)
-				p.Purchases = append(p.Purchases, pu)
+				if pu, derr = x.toCRM(loc, clean); derr == nil {
+					p.Purchases = append(p.Purchases, pu)
+				}
+				id = pu.ID
 			}
 		default:
 			if !json.Valid(r) {
 				derr = errors.New("not JSON")
 			}
-		}
-		if derr == nil {
-			p.ids = append(p.ids, c.idOf(p, i, r))
+			id = rowID(r, p.Endpoint.idKey())
 		}
 		if derr != nil {
 			field := "(row)"
@@ -288,25 +326,16 @@ func (c *Client) decodeRows(p *Page, rows []json.RawMessage) error {
 			if errors.As(derr, &ute) && ute.Field != "" {
 				field = ute.Field
 			}
-			return &DecodeError{Endpoint: p.Endpoint, Page: p.Number, Row: i, Field: field, Err: derr}
+			if id == "" {
+				id = rowID(r, p.Endpoint.idKey())
+			}
+			p.Bad = append(p.Bad, BadRow{Index: i, ID: id, Field: field, Reason: derr.Error(), Raw: clean})
+			continue
 		}
+		p.Raw = append(p.Raw, clean)
+		p.ids = append(p.ids, id)
 	}
 	return nil
-}
-
-// idOf is the id of row i of p, just decoded.
-func (c *Client) idOf(p *Page, i int, r json.RawMessage) string {
-	switch p.Endpoint {
-	case Transactions:
-		return p.Transactions[i].ID
-	case Orders:
-		return p.Orders[i].ID
-	case Customers:
-		return p.Customers[i].ID
-	case Purchases:
-		return p.Purchases[i].ID
-	}
-	return rowID(r, p.Endpoint.idKey())
 }
 
 func unmarshalRow(r json.RawMessage, v any) error {

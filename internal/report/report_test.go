@@ -83,7 +83,7 @@ func newWorld(t *testing.T, dsn string, customers int) *world {
 		}
 		t.Fatal(err)
 	}
-	if err := report.Prepare(ctx, st); err != nil {
+	if err := st.Analyze(ctx); err != nil {
 		t.Fatal(err)
 	}
 	w := &world{st: st, legacyID: res.Integration.ID, asOf: genAsOf}

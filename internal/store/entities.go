@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -27,9 +29,12 @@ const (
 var Entities = []string{Customers, Orders, Transactions, Purchases}
 
 // tableDef is an entity table's columns after (integration_id, source, id).
+// A hashed table's last column is row_hash, a digest of the others: a row
+// whose digest is stored already is not written again.
 type tableDef struct {
-	name string
-	cols []string
+	name   string
+	cols   []string
+	hashed bool
 }
 
 var wallCols = []string{"created_raw", "created_utc", "created_adjust", "updated_raw", "updated_utc", "updated_adjust"}
@@ -41,12 +46,12 @@ func cols(before []string, after ...string) []string {
 }
 
 var (
-	customerTable = &tableDef{Customers, cols([]string{"first_name", "last_name", "email", "phone", "country", "state", "postal_code"}, "raw")}
-	orderTable    = &tableDef{Orders, cols([]string{"customer_id", "campaign_id", "status", "type", "aff_id", "sub_aff_id", "country", "total_cents"}, "raw")}
-	txnTable      = &tableDef{Transactions, cols([]string{"parent_id", "merchant_txn_id", "customer_id", "order_id", "purchase_id", "campaign_id", "product_id", "merchant_id", "aff_id", "sub_aff_id", "country", "txn_type", "response_type", "pay_source", "card_type", "card_last4", "sub_total_cents", "ship_total_cents", "sales_tax_cents", "amount_cents", "billing_cycle"}, "chargedback", "chargeback_cents", "chargeback_date", "chargeback_reason", "raw")}
-	purchaseTable = &tableDef{Purchases, cols([]string{"order_id", "customer_id", "campaign_id", "product_id", "merchant_id", "status", "billing_cycle", "next_bill_date", "price_cents"}, "raw")}
-	noteTable     = &tableDef{Notes, cols([]string{"customer_id", "agent_name", "note_text"})}
-	detailTable   = &tableDef{Details, cols([]string{"login_id", "has_password", "custom1", "custom2", "custom3", "custom4", "custom5"})}
+	customerTable = &tableDef{Customers, cols([]string{"first_name", "last_name", "email", "phone", "country", "state", "postal_code"}, "raw", "row_hash"), true}
+	orderTable    = &tableDef{Orders, cols([]string{"customer_id", "campaign_id", "status", "type", "aff_id", "sub_aff_id", "country", "total_cents"}, "raw", "row_hash"), true}
+	txnTable      = &tableDef{Transactions, cols([]string{"parent_id", "merchant_txn_id", "customer_id", "order_id", "purchase_id", "campaign_id", "product_id", "merchant_id", "aff_id", "sub_aff_id", "country", "txn_type", "response_type", "pay_source", "card_type", "card_last4", "sub_total_cents", "ship_total_cents", "sales_tax_cents", "amount_cents", "billing_cycle"}, "chargedback", "chargeback_cents", "chargeback_date", "chargeback_reason", "raw", "row_hash"), true}
+	purchaseTable = &tableDef{Purchases, cols([]string{"order_id", "customer_id", "campaign_id", "product_id", "merchant_id", "status", "billing_cycle", "next_bill_date", "price_cents"}, "raw", "row_hash"), true}
+	noteTable     = &tableDef{Notes, cols([]string{"customer_id", "agent_name", "note_text"}), false}
+	detailTable   = &tableDef{Details, cols([]string{"login_id", "has_password", "custom1", "custom2", "custom3", "custom4", "custom5"}), false}
 )
 
 // The legacy import's other two files (konduit load).
@@ -132,12 +137,20 @@ func (tx *Tx) UpsertOrders(ctx context.Context, integrationID int64, rows []crm.
 	})
 }
 
-// UpsertTransactions inserts or replaces transactions.
+// UpsertTransactions inserts or replaces transactions. Only rows that
+// change (new ones, or ones whose stored version differs) are written and
+// marked dirty for the rollups.
 func (tx *Tx) UpsertTransactions(ctx context.Context, integrationID int64, rows []crm.Transaction) error {
-	if err := tx.markRollupDirty(ctx, integrationID, rows); err != nil {
-		return fmt.Errorf("upsert transactions: %w", err)
-	}
-	return upsert(ctx, tx, txnTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(i int, a []any) []any {
+	return upsertThen(ctx, tx, txnTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(idx []int) error {
+		changed := make([]crm.Transaction, len(idx))
+		for j, i := range idx {
+			changed[j] = rows[i]
+		}
+		if err := tx.markRollupDirty(ctx, integrationID, changed); err != nil {
+			return fmt.Errorf("upsert transactions: %w", err)
+		}
+		return nil
+	}, func(i int, a []any) []any {
 		r := &rows[i]
 		a = append(a, r.ParentID, r.MerchantTxnID, r.CustomerID, r.OrderID, r.PurchaseID, r.CampaignID, r.ProductID, r.MerchantID,
 			r.AffID, r.SubAffID, r.Country, r.TxnType, r.ResponseType, r.PaySource, r.CardType, r.CardLast4,
@@ -217,6 +230,14 @@ func (s *Store) stmt(ctx context.Context, t *tableDef, rows int) (*sql.Stmt, err
 // within the call is written once, with its last value (the engines refuse
 // to touch one row twice in a statement).
 func upsert(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n int, key func(int) (string, string), args func(int, []any) []any) error {
+	return upsertThen(ctx, tx, t, integrationID, n, key, nil, args)
+}
+
+// upsertThen writes rows 0..n-1 (the last of equal keys wins). For a hashed
+// table it writes only the rows whose digest differs from the stored one,
+// and counts new, changed and unchanged rows in tx.Written; before, when
+// set, is called with the rows about to be written.
+func upsertThen(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n int, key func(int) (string, string), before func(idx []int) error, args func(int, []any) []any) error {
 	if n == 0 {
 		return nil
 	}
@@ -234,6 +255,42 @@ func upsert(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n int
 		}
 		seen[k] = len(idx)
 		idx = append(idx, i)
+	}
+	if t.hashed {
+		hashes := make(map[int]string, len(idx))
+		for _, i := range idx {
+			hashes[i] = rowHash(args(i, nil))
+		}
+		stored, err := tx.storedHashes(ctx, t, integrationID, idx, key)
+		if err != nil {
+			return err
+		}
+		w := tx.written(t.name)
+		keep := idx[:0]
+		for _, i := range idx {
+			src, id := key(i)
+			switch h, ok := stored[[2]string{src, id}]; {
+			case !ok:
+				w.New++
+			case h == hashes[i]:
+				w.Unchanged++
+				continue
+			default:
+				w.Changed++
+			}
+			keep = append(keep, i)
+		}
+		idx = keep
+		inner := args
+		args = func(i int, a []any) []any { return append(inner(i, a), hashes[i]) }
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	if before != nil {
+		if err := before(idx); err != nil {
+			return err
+		}
 	}
 	if tx.backend == Postgres {
 		return copyUpsert(ctx, tx, t, integrationID, idx, key, args)
@@ -342,7 +399,11 @@ func dateValue(s sql.NullString) (crm.Date, error) {
 // fn must not use the store: on SQLite the one connection is busy until each
 // returns.
 func (s *Store) each(ctx context.Context, t *tableDef, integrationID int64, dest func() []any, emit func() error) error {
-	q := fmt.Sprintf("SELECT source, id, %s FROM %s WHERE integration_id = ? ORDER BY source, id", strings.Join(t.cols, ", "), t.name)
+	cols := t.cols
+	if t.hashed {
+		cols = cols[:len(cols)-1] // not row_hash
+	}
+	q := fmt.Sprintf("SELECT source, id, %s FROM %s WHERE integration_id = ? ORDER BY source, id", strings.Join(cols, ", "), t.name)
 	rows, err := s.db.QueryContext(ctx, s.Rebind(q), integrationID)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", t.name, err)
@@ -474,4 +535,110 @@ func (s *Store) Counts(ctx context.Context, integrationID int64) (Counts, error)
 		out[t] = n
 	}
 	return out, nil
+}
+
+// Written counts what upserts did to a table in a transaction.
+type Written struct {
+	New, Changed, Unchanged int64
+}
+
+func (tx *Tx) written(table string) *Written {
+	if tx.wrote == nil {
+		tx.wrote = map[string]*Written{}
+	}
+	w := tx.wrote[table]
+	if w == nil {
+		w = &Written{}
+		tx.wrote[table] = w
+	}
+	return w
+}
+
+// Written is what the transaction's upserts did to each entity table: rows
+// new, changed, and read again unchanged (not written).
+func (tx *Tx) Written() map[string]Written {
+	out := make(map[string]Written, len(tx.wrote))
+	for k, v := range tx.wrote {
+		out[k] = *v
+	}
+	return out
+}
+
+// rowHash is a digest of a row's column values, in column order.
+func rowHash(vals []any) string {
+	h := sha256.New()
+	var buf []byte
+	for _, v := range vals {
+		buf = buf[:0]
+		switch x := v.(type) {
+		case nil:
+			buf = append(buf, 'n')
+		case string:
+			buf = append(buf, 's')
+			buf = strconv.AppendInt(buf, int64(len(x)), 10)
+			buf = append(buf, ':')
+			buf = append(buf, x...)
+		case int64:
+			buf = append(buf, 'i')
+			buf = strconv.AppendInt(buf, x, 10)
+		case int:
+			buf = append(buf, 'i')
+			buf = strconv.AppendInt(buf, int64(x), 10)
+		default:
+			buf = fmt.Appendf(buf, "%T:%v", x, x)
+		}
+		buf = append(buf, 0)
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// storedHashes reads the stored digests of rows idx, by (source, id).
+func (tx *Tx) storedHashes(ctx context.Context, t *tableDef, integrationID int64, idx []int, key func(int) (string, string)) (map[[2]string]string, error) {
+	bySource := map[string][]string{}
+	for _, i := range idx {
+		src, id := key(i)
+		bySource[src] = append(bySource[src], id)
+	}
+	out := make(map[[2]string]string, len(idx))
+	const chunk = 500
+	for src, ids := range bySource {
+		for start := 0; start < len(ids); start += chunk {
+			part := ids[start:min(start+chunk, len(ids))]
+			var q string
+			var args []any
+			if tx.backend == Postgres {
+				// One plan for every batch: the ids as one array.
+				q, args = `SELECT id, row_hash FROM `+t.name+` WHERE integration_id = ? AND source = ? AND id = ANY(?)`, []any{integrationID, src, part}
+			} else {
+				q = `SELECT id, row_hash FROM ` + t.name + ` WHERE integration_id = ? AND source = ? AND id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", ") + `)`
+				args = append([]any{integrationID, src}, anySlice(part)...)
+			}
+			rs, err := tx.Query(ctx, q, args...)
+			if err != nil {
+				return nil, fmt.Errorf("read stored %s: %w", t.name, err)
+			}
+			for rs.Next() {
+				var id, h string
+				if err := rs.Scan(&id, &h); err != nil {
+					rs.Close()
+					return nil, fmt.Errorf("read stored %s: %w", t.name, err)
+				}
+				out[[2]string{src, id}] = h
+			}
+			rs.Close()
+			if err := rs.Err(); err != nil {
+				return nil, fmt.Errorf("read stored %s: %w", t.name, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

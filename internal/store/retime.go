@@ -107,7 +107,7 @@ func retimeTable(ctx context.Context, tx *Tx, table string, integrationID int64,
 			// SQLite plans UPDATE ... FROM (VALUES ...) as a scan of the
 			// table per statement; a prepared update by key is linear.
 			if upd == nil {
-				if upd, err = tx.c.PrepareContext(ctx, `UPDATE `+table+` SET created_utc = ?, created_adjust = ?, updated_utc = ?, updated_adjust = ? WHERE integration_id = ? AND source = ? AND id = ?`); err != nil {
+				if upd, err = tx.c.PrepareContext(ctx, `UPDATE `+table+` SET created_utc = ?, created_adjust = ?, updated_utc = ?, updated_adjust = ?`+rehash(table)+` WHERE integration_id = ? AND source = ? AND id = ?`); err != nil {
 					return err
 				}
 				defer upd.Close()
@@ -135,7 +135,7 @@ func retimeTable(ctx context.Context, tx *Tx, table string, integrationID int64,
 func retimeValues(ctx context.Context, tx *Tx, table string, integrationID int64, n int, args []any) error {
 	args = append(args, integrationID)
 	var sb strings.Builder
-	sb.WriteString(`UPDATE ` + table + ` AS t SET created_utc = v.column3, created_adjust = v.column4, updated_utc = v.column5, updated_adjust = v.column6 FROM (VALUES `)
+	sb.WriteString(`UPDATE ` + table + ` AS t SET created_utc = v.column3, created_adjust = v.column4, updated_utc = v.column5, updated_adjust = v.column6` + rehash(table) + ` FROM (VALUES `)
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -145,4 +145,14 @@ func retimeValues(ctx context.Context, tx *Tx, table string, integrationID int64
 	sb.WriteString(`) AS v WHERE t.integration_id = ? AND t.source = v.column1 AND t.id = v.column2`)
 	_, err := tx.exec(ctx, sb.String(), args...)
 	return err
+}
+
+// rehash clears the digest of a retimed row of an entity table: its
+// instants changed, so the next read of it is written again.
+func rehash(table string) string {
+	switch table {
+	case Customers, Orders, Transactions, Purchases:
+		return ", row_hash = ''"
+	}
+	return ""
 }

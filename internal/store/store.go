@@ -17,8 +17,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -107,6 +109,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		s.path = abs
+		if err := createPrivate(abs); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
 		// WAL lets readers (konduit status) run beside the one writer; the
 		// busy timeout makes a second writer wait instead of failing; an
 		// immediate transaction takes the write lock up front. One
@@ -161,6 +166,30 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// createPrivate creates a missing SQLite file empty, mode 0600 whatever the
+// umask, and its missing directories 0700, before SQLite opens it: SQLite
+// would create it 0644 less the umask, and it gives the -wal, -shm and
+// -journal files it creates beside it the database file's own mode (unix
+// VFS, robust_open; modernc.org/sqlite is the same C code), so they are
+// 0600 too. An existing file keeps its mode.
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil { // a umask may have cleared the owner's bits
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Close releases the database.
@@ -328,6 +357,7 @@ type Tx struct {
 	c       *sql.Conn
 	backend Backend
 	s       *Store
+	wrote   map[string]*Written // see Written
 }
 
 // Update runs fn in one write transaction, committed when fn returns nil and
@@ -400,4 +430,23 @@ func (s *Store) reconnect(ctx context.Context) error {
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return tx.c.ExecContext(ctx, rebind(tx.backend, query), args...)
+}
+
+// Analyze refreshes the planner's statistics, so that plans follow the
+// data after a bulk write (a backfill, a load, a rollup rebuild): on
+// PostgreSQL a new database otherwise plans the rollup's joins as nested
+// loops. SQLite samples at most 2,000 rows an index (analysis_limit), so
+// the cost does not grow with the database.
+func (s *Store) Analyze(ctx context.Context) error {
+	start := time.Now()
+	if s.backend == SQLite {
+		if _, err := s.wconn.ExecContext(ctx, "PRAGMA analysis_limit = 2000"); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+	}
+	if _, err := s.wconn.ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	slog.Debug("statistics refreshed", "took", time.Since(start))
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -250,7 +251,7 @@ func TestCheckpointsRunsErrors(t *testing.T) {
 		in := newIntegration(t, s, "acme", "UTC")
 		d := func(s string) crm.Date { v, _ := crm.ParseDate(s); return v }
 		cp := Checkpoint{Entity: Orders, Phase: PhaseIncremental, PassFrom: d("2025-01-01"), PassTo: d("2025-03-01"), PassStarted: d("2025-03-01"),
-			Day: d("2025-02-11"), Page: 7, BackfillFrom: d("2024-01-01"), BackfillTo: d("2025-01-01"), Watermark: d("2024-12-30")}
+			Day: d("2025-02-11"), WindowTo: d("2025-02-20"), Page: 7, BackfillFrom: d("2024-01-01"), BackfillTo: d("2025-01-01"), Watermark: d("2024-12-30")}
 		for i := 0; i < 2; i++ {
 			if err := s.Update(ctx, func(tx *Tx) error { return tx.SaveCheckpoint(ctx, in.ID, cp) }); err != nil {
 				t.Fatal(err)
@@ -420,7 +421,7 @@ func TestIntegrations(t *testing.T) {
 		}
 		v, err := s2.SchemaVersion(ctx)
 		s2.Close()
-		if err != nil || v != 3 {
+		if err != nil || v != 4 {
 			t.Errorf("schema version %d, %v", v, err)
 		}
 	})
@@ -548,6 +549,130 @@ func TestUpdateAfterCancel(t *testing.T) {
 		n, err := s.Counts(bg, in.ID)
 		if err != nil || n[Customers] != 1 {
 			t.Errorf("counts %v, %v; want only the row written after the cancel", n, err)
+		}
+	})
+}
+
+// TestStaleRunIsInterrupted: a run recorded running whose process is gone
+// reads as interrupted; a live one stays running; a run on another machine
+// is judged by its last sign of life.
+func TestStaleRunIsInterrupted(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store, _ string) {
+		ctx := context.Background()
+		in := newIntegration(t, s, "acme", "UTC")
+		id, err := s.StartRun(ctx, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := func() string {
+			runs, err := s.Runs(ctx, in.ID, 1)
+			if err != nil || len(runs) != 1 {
+				t.Fatalf("runs %v %v", runs, err)
+			}
+			return runs[0].Status
+		}
+		if st := status(); st != RunRunning {
+			t.Fatalf("this process's run reads %s", st)
+		}
+		dead := exec.Command("true")
+		if err := dead.Run(); err != nil {
+			t.Fatal(err)
+		}
+		set := func(q string, args ...any) {
+			if _, err := s.DB().ExecContext(ctx, s.Rebind(q), args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(`UPDATE sync_runs SET pid = ? WHERE id = ?`, dead.Process.Pid, id)
+		if st := status(); st != RunInterrupted {
+			t.Errorf("a run whose process is gone reads %s", st)
+		}
+		set(`UPDATE sync_runs SET host = ?, alive_at = ? WHERE id = ?`, "another-machine", time.Now().Unix(), id)
+		if st := status(); st != RunRunning {
+			t.Errorf("a run elsewhere, alive a moment ago, reads %s", st)
+		}
+		set(`UPDATE sync_runs SET alive_at = ? WHERE id = ?`, time.Now().Add(-StaleAfter-time.Minute).Unix(), id)
+		if st := status(); st != RunInterrupted {
+			t.Errorf("a run elsewhere, silent for longer than StaleAfter, reads %s", st)
+		}
+	})
+}
+
+// TestQuarantineAndRelease: quarantined rows are counted and listed, a
+// row quarantined again replaces its entry, and a release takes it out.
+func TestQuarantineAndRelease(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store, _ string) {
+		ctx := context.Background()
+		in := newIntegration(t, s, "acme", "UTC")
+		q := []QuarantinedRow{
+			{Entity: Transactions, RowID: "1", Field: "totalAmount", Reason: "three decimals", Raw: `{"a":1}`},
+			{Entity: Transactions, RowID: "1", Field: "totalAmount", Reason: "again", Raw: `{"a":1}`},
+			{Entity: Orders, Field: "(row)", Reason: "no id", Raw: `{"b":2}`},
+		}
+		if err := s.Update(ctx, func(tx *Tx) error { return tx.Quarantine(ctx, in.ID, q) }); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.QuarantineCounts(ctx, in.ID)
+		if err != nil || c[Transactions] != 1 || c[Orders] != 1 || c.Phrase() != "1 order, 1 transaction" {
+			t.Fatalf("counts %v (%q) %v", c, c.Phrase(), err)
+		}
+		rows, _ := s.Quarantined(ctx, in.ID, 10)
+		if len(rows) != 2 {
+			t.Fatalf("rows %+v", rows)
+		}
+		if err := s.Update(ctx, func(tx *Tx) error { return tx.Release(ctx, in.ID, Transactions, []string{"1"}) }); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.QuarantineCounts(ctx, in.ID); c.Total() != 1 {
+			t.Errorf("after release: %v", c)
+		}
+	})
+}
+
+// TestUnchangedRowsAreNotWritten: a row read again unchanged is neither
+// written nor marked dirty for the rollups; a changed one is both.
+func TestUnchangedRowsAreNotWritten(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store, _ string) {
+		ctx := context.Background()
+		in := newIntegration(t, s, "acme", "UTC")
+		wall, _ := crm.ParseWall("2025-01-02 10:00:00", time.UTC)
+		txns := []crm.Transaction{
+			{ID: "1", CustomerID: "c1", TxnType: "SALE", ResponseType: "SUCCESS", Amount: 1000, Created: wall, Raw: json.RawMessage(`{"transactionId":1}`)},
+			{ID: "2", CustomerID: "c2", TxnType: "SALE", ResponseType: "SUCCESS", Amount: 2000, Created: wall, Raw: json.RawMessage(`{"transactionId":2}`)},
+		}
+		write := func() map[string]Written {
+			var w map[string]Written
+			if err := s.Update(ctx, func(tx *Tx) error {
+				if err := tx.UpsertTransactions(ctx, in.ID, txns); err != nil {
+					return err
+				}
+				w = tx.Written()
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		dirty := func() int {
+			var n int
+			s.DB().QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM rollup_dirty_customers WHERE integration_id = ?`), in.ID).Scan(&n)
+			s.DB().ExecContext(ctx, s.Rebind(`DELETE FROM rollup_dirty_customers WHERE integration_id = ?`), in.ID)
+			return n
+		}
+		if w := write()[Transactions]; w != (Written{New: 2}) || dirty() != 2 {
+			t.Fatalf("first write: %+v", w)
+		}
+		if w := write()[Transactions]; w != (Written{Unchanged: 2}) || dirty() != 0 {
+			t.Fatalf("the same rows again: %+v, dirty marks left", w)
+		}
+		txns[1].Amount = 2500 // a typed column alone changes: still a change
+		if w := write()[Transactions]; w != (Written{Changed: 1, Unchanged: 1}) || dirty() != 1 {
+			t.Fatalf("one row changed: %+v", w)
+		}
+		var amount int64
+		s.DB().QueryRowContext(ctx, s.Rebind(`SELECT amount_cents FROM transactions WHERE integration_id = ? AND id = '2'`), in.ID).Scan(&amount)
+		if amount != 2500 {
+			t.Fatalf("the change was not written: %d", amount)
 		}
 	})
 }

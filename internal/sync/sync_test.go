@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("KONDUIT_SYNC_HELPER") != "" {
 		os.Exit(helperMain())
 	}
+	if os.Getenv("KONDUIT_SYNC_ADV_HELPER") != "" {
+		os.Exit(advHelperMain())
+	}
 	os.Exit(pgtest.Main(m))
 }
 
@@ -514,7 +517,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 			if d := diff(strip(want), strip(got)); d != "" {
 				t.Fatalf("with drift: %s", d)
 			}
-			t.Logf("drifted rows %d, rewalked pages %d", f.srv.Drifts(), sum.DriftRewalks)
+			t.Logf("drifted rows %d, rewalked pages %d", f.srv.Drifts(), sum.Rewalks)
 		})
 	})
 }

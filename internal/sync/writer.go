@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/konnektive"
 	"github.com/konduit/konduit/internal/store"
@@ -30,8 +32,6 @@ type job struct {
 	page   konnektive.Page
 	next   store.Checkpoint // the checkpoint once this page is stored
 	delta  store.RunDelta
-	day    crm.Date
-	days   int
 }
 
 type writer struct {
@@ -46,12 +46,14 @@ type writer struct {
 	// Read after exited is closed (or between flushes).
 	committed store.RunDelta
 	storeTime time.Duration
-	waited    time.Duration // the fetcher's time blocked on a full queue (its goroutine only)
+	waited    atomic.Int64 // nanoseconds the fetchers were blocked on a full queue
+	held      bool         // the integration has quarantined rows: pages read release theirs
+	written   map[string]store.Written
 }
 
-func startWriter(ctx context.Context, r *runner) *writer {
+func startWriter(ctx context.Context, r *runner, held bool) *writer {
 	w := &writer{r: r, ctx: ctx, in: make(chan job, queuedPages), exited: make(chan struct{}), failed: make(chan struct{}),
-		committed: store.RunDelta{Rows: store.Counts{}}}
+		committed: store.RunDelta{Rows: store.Counts{}}, held: held, written: map[string]store.Written{}}
 	go w.loop()
 	return w
 }
@@ -71,7 +73,7 @@ func (w *writer) send(ctx context.Context, j job) error {
 	}
 	// The queue is full: the store is behind the fetcher.
 	start := time.Now()
-	defer func() { w.waited += time.Since(start) }()
+	defer func() { w.waited.Add(int64(time.Since(start))) }()
 	select {
 	case w.in <- j:
 		return nil
@@ -139,6 +141,7 @@ func (w *writer) commit(batch []job) error {
 	ctx := w.ctx
 	id := r.opts.Integration.ID
 	var delta store.RunDelta
+	var wrote map[string]store.Written
 	last := map[string]store.Checkpoint{}
 	var order []string
 	start := time.Now()
@@ -171,6 +174,9 @@ func (w *writer) commit(batch []job) error {
 		if err := tx.UpsertTransactions(ctx, id, txns); err != nil {
 			return err
 		}
+		if err := w.quarantine(ctx, tx, batch); err != nil {
+			return err
+		}
 		for _, e := range order {
 			if err := tx.SaveCheckpoint(ctx, id, last[e]); err != nil {
 				return err
@@ -179,6 +185,7 @@ func (w *writer) commit(batch []job) error {
 		if err := tx.AddToRun(ctx, r.runID, delta); err != nil {
 			return err
 		}
+		wrote = tx.Written()
 		for range batch {
 			r.call("written")
 		}
@@ -190,13 +197,46 @@ func (w *writer) commit(batch []job) error {
 		if errors.Is(err, context.Canceled) {
 			return err
 		}
-		return fmt.Errorf("store pages of %s from %s page %d: %w", j.entity.name, j.day, j.page.Number, err)
+		return fmt.Errorf("store pages of %s from %s page %d: %w", j.entity.name, j.next.Day, j.page.Number, err)
 	}
 	w.committed.Add(delta)
+	for table, n := range wrote {
+		sum := w.written[table]
+		sum.New, sum.Changed, sum.Unchanged = sum.New+n.New, sum.Changed+n.Changed, sum.Unchanged+n.Unchanged
+		w.written[table] = sum
+	}
 	for _, j := range batch {
+		if j.page.Len() == 0 {
+			continue // a checkpoint alone
+		}
 		r.call("committed")
 		if r.opts.Progress != nil {
-			r.opts.Progress(Progress{Entity: j.entity.name, Phase: j.next.Phase, Day: j.day, DaysDone: daysBetween(j.next.PassFrom, j.next.Day), Days: j.days, Rows: w.committed.Rows.Total()})
+			r.opts.Progress(Progress{Entity: j.entity.name, Phase: j.next.Phase, Day: j.next.Day, Rows: w.committed.Rows.Total() + w.committed.Quarantined,
+				Expected: r.expectedRows(), Requests: r.requests.Load()})
+		}
+	}
+	return nil
+}
+
+// quarantine keeps the batch's unreadable rows, and releases rows read
+// cleanly that an earlier run quarantined.
+func (w *writer) quarantine(ctx context.Context, tx *store.Tx, batch []job) error {
+	id := w.r.opts.Integration.ID
+	for _, j := range batch {
+		if len(j.page.Bad) > 0 {
+			w.held = true
+			q := make([]store.QuarantinedRow, len(j.page.Bad))
+			for i, b := range j.page.Bad {
+				q[i] = store.QuarantinedRow{Entity: j.entity.name, RowID: b.ID, Field: b.Field, Reason: cardnum.MaskText(b.Reason), Raw: cardnum.MaskText(string(b.Raw)), RunID: w.r.runID}
+			}
+			if err := tx.Quarantine(ctx, id, q); err != nil {
+				return err
+			}
+		}
+		if w.held {
+			if err := tx.Release(ctx, id, j.entity.name, j.page.IDs()[:len(j.page.Raw)]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
