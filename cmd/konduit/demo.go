@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -74,13 +75,18 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 	if err != nil || o.timezone == "Local" {
 		return usageErrorf("--timezone %q is not an IANA time zone name", o.timezone)
 	}
+	// The data directory is 0700 and its files 0600, whatever the umask
+	// (a --dir that exists keeps its mode).
 	dir := o.dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "konduit-demo-"); err != nil {
 			return fmt.Errorf("demo: make data directory: %w", err)
 		}
 		defer os.RemoveAll(dir)
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("demo: make data directory: %w", err)
+		}
+	} else if err := mkdirAllPrivate(dir); err != nil {
 		return fmt.Errorf("demo: make data directory: %w", err)
 	}
 
@@ -109,7 +115,7 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 	defer apiSrv.Close()
 
 	// The database and the integration, as "Connect with Konnektive" saves it.
-	dsn := "sqlite:" + filepath.Join(dir, "demo.db")
+	dsn := "sqlite:" + filepath.Join(dir, "demo.db") // store.Open creates it 0600
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -181,4 +187,24 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		return nil
 	}
 	return serveDashboard(ctx, g, ln, web.Options{Store: st, DSN: dsn, AdminFile: adminFile, TempDir: dir, SyncRate: -1}, ready)
+}
+
+// mkdirAllPrivate makes dir and its missing parents with mode 0700,
+// whatever the umask; existing directories keep their mode.
+func mkdirAllPrivate(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := mkdirAllPrivate(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	return os.Chmod(dir, 0o700)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -112,12 +111,17 @@ func runServe(ctx context.Context, g *globalOptions, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("serve: listen: %w", err)
 	}
-	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(g.stdout, "dashboard listening on %s (database %s)\n", base, redactedDSN(s))
-	if !set {
-		fmt.Fprintf(g.stdout, "first run: set the admin password at %s/setup?token=%s\n", base, setupToken)
+	// the address is printed once the dashboard is up (a previous server's
+	// leftover uploads removed)
+	ready := func(*web.Server) error {
+		base := "http://" + ln.Addr().String()
+		fmt.Fprintf(g.stdout, "dashboard listening on %s (database %s)\n", base, redactedDSN(s))
+		if !set {
+			fmt.Fprintf(g.stdout, "first run: set the admin password at %s/setup?token=%s\n", base, setupToken)
+		}
+		return nil
 	}
-	return serveDashboard(ctx, g, ln, web.Options{Store: s, DSN: dsn, AdminFile: adminFile, SetupToken: setupToken, MaxUpload: o.maxUploadMB << 20, SyncRate: rate}, nil)
+	return serveDashboard(ctx, g, ln, web.Options{Store: s, DSN: dsn, AdminFile: adminFile, SetupToken: setupToken, MaxUpload: o.maxUploadMB << 20, SyncRate: rate}, ready)
 }
 
 // redactedDSN names the database without a password.
@@ -128,10 +132,12 @@ func redactedDSN(s *store.Store) string {
 	return "postgres"
 }
 
-// serveDashboard serves the dashboard on ln until ctx is done, then shuts
-// down: in-flight requests get 5 seconds, running syncs are stopped (their
-// committed pages stay; the next sync resumes). ready, when set, runs once
-// the server accepts requests.
+// serveDashboard serves the dashboard on ln until ctx is done (Ctrl-C,
+// SIGTERM), then shuts down: in-flight requests get 5 seconds, then their
+// connections are closed; running syncs are stopped (their committed pages
+// stay; the next sync resumes); uploads being validated or fixed are
+// stopped and every upload is deleted (web.Server.Close). ready, when set,
+// runs once the server accepts requests.
 func serveDashboard(ctx context.Context, g *globalOptions, ln net.Listener, opts web.Options, ready func(*web.Server) error) error {
 	opts.Logger = slog.Default()
 	srv, err := web.New(opts)
@@ -139,9 +145,12 @@ func serveDashboard(ctx context.Context, g *globalOptions, ln net.Listener, opts
 		ln.Close()
 		return err
 	}
-	defer srv.Close()
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			slog.Error("dashboard: remove uploads", "err", err)
+		}
+	}()
+	hs := srv.HTTPServer()
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	scheduled := make(chan struct{})
@@ -168,8 +177,11 @@ func serveDashboard(ctx context.Context, g *globalOptions, ln net.Listener, opts
 	}
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("serve: shut down: %w", err)
+	if err := hs.Shutdown(shut); err != nil {
+		hs.Close() // a long upload or download: cut it
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("serve: shut down: %w", err)
+		}
 	}
 	stopRun()
 	<-scheduled

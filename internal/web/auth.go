@@ -152,38 +152,6 @@ func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 }
 
-// loginLimiter slows password guessing: after each failure the next attempt
-// must wait, doubling up to a minute; a success resets it.
-type loginLimiter struct {
-	mu       sync.Mutex
-	failures int
-	until    time.Time
-	now      func() time.Time
-}
-
-func (l *loginLimiter) wait() time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if d := l.until.Sub(l.now()); d > 0 {
-		return d
-	}
-	return 0
-}
-
-func (l *loginLimiter) fail() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.failures++
-	d := time.Second << min(l.failures-1, 6)
-	l.until = l.now().Add(min(d, time.Minute))
-}
-
-func (l *loginLimiter) ok() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.failures, l.until = 0, time.Time{}
-}
-
 // tokenEqual compares secrets in constant time.
 func tokenEqual(a, b string) bool {
 	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -24,6 +25,7 @@ type job struct {
 type jobs struct {
 	mu   sync.Mutex
 	byID map[string]*job
+	log  *slog.Logger // where a computation's panic is logged
 }
 
 // failedFor is how long a failure is shown before the report is tried
@@ -31,7 +33,8 @@ type jobs struct {
 const failedFor = time.Minute
 
 // start runs f for key unless it is running, or failed less than a minute
-// ago; it returns the job to wait on.
+// ago; it returns the job to wait on. A panic in f fails the job with
+// errInternal.
 func (j *jobs) start(base context.Context, key string, now func() time.Time, f func(context.Context) error) *job {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -51,7 +54,7 @@ func (j *jobs) start(base context.Context, key string, now func() time.Time, f f
 	jb := &job{done: make(chan struct{})}
 	j.byID[key] = jb
 	go func() {
-		err := f(base)
+		err := safely(j.log, "compute report", func() error { return f(base) })
 		j.mu.Lock()
 		jb.err, jb.at = err, now()
 		if err == nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"os"
@@ -15,7 +16,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/check"
@@ -40,6 +43,25 @@ type upload struct {
 	Fixed   *fix.Result
 	FixErr  string
 	fixDone bool
+	// evicted: the upload is gone from the list; whoever holds mu last
+	// removes dir (release).
+	evicted atomic.Bool
+}
+
+// release unlocks u.mu, and removes u's directory when it has been evicted
+// meanwhile.
+func (u *upload) release() {
+	u.mu.Unlock()
+	u.discardIfEvicted()
+}
+
+// discardIfEvicted removes the directory of an evicted upload that no one
+// holds.
+func (u *upload) discardIfEvicted() {
+	if u.evicted.Load() && u.mu.TryLock() {
+		os.RemoveAll(u.dir)
+		u.mu.Unlock()
+	}
 }
 
 func (u *upload) inDir() string  { return filepath.Join(u.dir, "in") }
@@ -52,35 +74,116 @@ func (u *upload) paths() []string {
 	return out
 }
 
-// imports keeps the recent uploads in a private temporary directory.
+// imports keeps the recent uploads in a private temporary directory, and
+// tracks the jobs (an upload being stored and validated, a fix) that write
+// into it: close cancels them and waits before it removes the directory.
 type imports struct {
 	root string
-	mu   sync.Mutex
-	byID map[string]*upload
-	ids  []string // oldest first
+	lock *os.File // held while the server runs (uploaddir.go)
+	log  *slog.Logger
+
+	ctx    context.Context // cancelled by close
+	cancel context.CancelFunc
+	jobs   sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+	byID   map[string]*upload
+	ids    []string // oldest first
 }
 
-func newImports(tmp string) (*imports, error) {
-	root, err := os.MkdirTemp(tmp, "konduit-web-")
+// closeWait bounds how long close waits for jobs to stop.
+const closeWait = 30 * time.Second
+
+// errClosing refuses a job once the server is stopping.
+var errClosing = errors.New("the server is stopping")
+
+// testHookValidate and testHookFix, when set, run inside an upload's
+// validation and fix jobs (a test makes them panic).
+var testHookValidate, testHookFix func()
+
+func newImports(tmp string, log *slog.Logger) (*imports, error) {
+	sweepRoots(tmp, log)
+	root, lock, err := makeRoot(tmp)
 	if err != nil {
-		return nil, fmt.Errorf("make upload directory: %w", err)
+		return nil, err
 	}
-	return &imports{root: root, byID: map[string]*upload{}}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &imports{root: root, lock: lock, log: log, ctx: ctx, cancel: cancel, byID: map[string]*upload{}}, nil
 }
 
-func (im *imports) close() error { return os.RemoveAll(im.root) }
-
-func (im *imports) add(u *upload) {
+// begin starts a job: its context ends with ctx or when the server closes.
+// Call end when the job is over.
+func (im *imports) begin(ctx context.Context) (jctx context.Context, end func(), err error) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
+	if im.closed {
+		return nil, nil, errClosing
+	}
+	im.jobs.Add(1)
+	jctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(im.ctx, cancel)
+	return jctx, func() {
+		stop()
+		cancel()
+		im.mu.Lock()
+		late := im.closed
+		im.mu.Unlock()
+		if late { // close may not have waited for this job: what it wrote goes too
+			os.RemoveAll(im.root)
+		}
+		im.jobs.Done()
+	}, nil
+}
+
+// close cancels the jobs, waits for them (at most closeWait), and removes
+// every upload.
+func (im *imports) close() error {
+	im.mu.Lock()
+	if im.closed {
+		im.mu.Unlock()
+		return nil
+	}
+	im.closed = true
+	im.mu.Unlock()
+	im.cancel()
+	done := make(chan struct{})
+	go func() {
+		im.jobs.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+		im.log.Warn("dashboard: upload jobs still running at shutdown; removing their files anyway")
+	}
+	err := os.RemoveAll(im.root)
+	im.lock.Close()
+	if err != nil {
+		return fmt.Errorf("remove uploads: %w", err)
+	}
+	return nil
+}
+
+// add lists u, evicting the oldest uploads beyond maxUploads. Once the
+// server is closing it removes u instead and says false.
+func (im *imports) add(u *upload) bool {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.closed {
+		os.RemoveAll(u.dir)
+		return false
+	}
 	im.byID[u.ID] = u
 	im.ids = append(im.ids, u.ID)
 	for len(im.ids) > maxUploads {
 		old := im.byID[im.ids[0]]
 		delete(im.byID, im.ids[0])
 		im.ids = im.ids[1:]
-		os.RemoveAll(old.dir)
+		old.evicted.Store(true)
+		old.discardIfEvicted() // else the fix or download holding it does
 	}
+	return true
 }
 
 func (im *imports) get(id string) *upload {
@@ -89,7 +192,15 @@ func (im *imports) get(id string) *upload {
 	return im.byID[id]
 }
 
-// safeName reduces an uploaded file name to a plain base name.
+// maxSafeName is the longest name safeName returns, in bytes.
+const maxSafeName = 100
+
+// safeName reduces an uploaded file name to a plain base name: ASCII
+// letters, digits, '.', '-' and '_' (anything else, invalid UTF-8 too,
+// becomes '_'), never empty, never starting with a dot (no ".", "..",
+// hidden file), at most maxSafeName bytes. A longer name is cut in its
+// stem, keeping its extension (up to 16 bytes) and the start of the name:
+// the cut never lands at the front, where a dot could be uncovered.
 func safeName(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
 	var b strings.Builder
@@ -105,8 +216,18 @@ func safeName(name string) string {
 	if s == "" {
 		s = "upload.csv"
 	}
-	if len(s) > 100 {
-		s = s[len(s)-100:]
+	if len(s) > maxSafeName {
+		ext := filepath.Ext(s)
+		if len(ext) > 16 {
+			ext = "" // not an extension: part of the name
+		}
+		// s[0] is not a dot, so the stem keeps at least that byte; cutting
+		// at a rune start keeps the name valid UTF-8 whatever it holds.
+		cut := maxSafeName - len(ext)
+		for cut > 1 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + ext
 	}
 	return s
 }
@@ -115,9 +236,22 @@ func (s *Server) importPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "import", page{Title: "Legacy import", Nav: "import", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
 }
 
+// uploadTooLarge answers an upload over MaxUpload.
+func (s *Server) uploadTooLarge(w http.ResponseWriter) {
+	s.render(w, http.StatusRequestEntityTooLarge, "import", page{Title: "Legacy import", Nav: "import", Error: fmt.Sprintf("The upload is larger than %d MiB.", s.opts.MaxUpload>>20), Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
+}
+
 // upload streams the posted files to disk (never into memory), validates
-// them and shows the findings.
+// them and shows the findings. The upload's directory is removed on every
+// way out but success: a refused or broken upload, a failed or panicking
+// validation, a client gone, a server stopping.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	ctx, end, err := s.imports.begin(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer end()
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxUpload)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -127,16 +261,21 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	raw := make([]byte, 16)
 	rand.Read(raw)
 	u := &upload{ID: hex.EncodeToString(raw), Created: s.opts.Now(), dir: filepath.Join(s.imports.root, hex.EncodeToString(raw))}
-	if err := os.MkdirAll(u.inDir(), 0o700); err != nil {
+	// Mkdir, not MkdirAll: a root removed by close is never made again
+	if err := mkdirPrivate(u.dir); err != nil {
 		s.fail(w, r, "store upload", err)
 		return
 	}
 	keep := false
-	defer func() {
+	defer func() { // runs on a panic too
 		if !keep {
 			os.RemoveAll(u.dir)
 		}
 	}()
+	if err := mkdirPrivate(u.inDir()); err != nil {
+		s.fail(w, r, "store upload", err)
+		return
+	}
 	seen := map[string]bool{}
 	for {
 		part, err := mr.NextPart()
@@ -145,7 +284,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			s.render(w, http.StatusRequestEntityTooLarge, "import", page{Title: "Legacy import", Nav: "import", Error: fmt.Sprintf("The upload is larger than %d MiB.", s.opts.MaxUpload>>20), Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
+			s.uploadTooLarge(w)
 			return
 		}
 		if err != nil {
@@ -166,13 +305,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			name = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(name, ext), i, ext)
 		}
 		seen[name] = true
-		err = atomicfile.Write(r.Context(), filepath.Join(u.inDir(), name), atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
+		err = atomicfile.Write(ctx, filepath.Join(u.inDir(), name), atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
 			_, err := io.Copy(w, part)
 			return err
 		})
 		part.Close()
 		if errors.As(err, &mbe) {
-			s.render(w, http.StatusRequestEntityTooLarge, "import", page{Title: "Legacy import", Nav: "import", Error: fmt.Sprintf("The upload is larger than %d MiB.", s.opts.MaxUpload>>20), Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
+			s.uploadTooLarge(w)
 			return
 		}
 		if err != nil {
@@ -185,20 +324,41 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "import", page{Title: "Legacy import", Nav: "import", Error: "Choose at least one file.", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
 		return
 	}
-	inputs := make([]check.Input, len(u.Names))
-	for i, n := range u.Names {
-		p := filepath.Join(u.inDir(), n)
-		inputs[i] = check.Input{Name: n, Open: func() (io.ReadCloser, error) { return os.Open(p) }}
-	}
-	rep, err := check.Validate(r.Context(), inputs, check.Options{AsOf: s.opts.Now().Format("2006-01-02"), MaxFindings: 5})
+	rep, err := s.validateUpload(ctx, u)
 	if err != nil {
+		if errors.Is(err, errInternal) {
+			s.render(w, http.StatusInternalServerError, "import", page{Title: "Legacy import", Nav: "import", Error: "The files could not be checked: an internal error (logged on the server). They were deleted.", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
+			return
+		}
 		s.fail(w, r, "validate", err)
 		return
 	}
 	u.Report = rep
+	if !s.imports.add(u) {
+		http.Error(w, errClosing.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	keep = true
-	s.imports.add(u)
 	http.Redirect(w, r, "/import/"+u.ID, http.StatusSeeOther)
+}
+
+// validateUpload runs konduit validate's engine on u's files; a panic is
+// errInternal.
+func (s *Server) validateUpload(ctx context.Context, u *upload) (rep *check.Report, err error) {
+	err = safely(s.log, "validate upload", func() error {
+		if testHookValidate != nil {
+			testHookValidate()
+		}
+		inputs := make([]check.Input, len(u.Names))
+		for i, n := range u.Names {
+			p := filepath.Join(u.inDir(), n)
+			inputs[i] = check.Input{Name: n, Open: func() (io.ReadCloser, error) { return os.Open(p) }}
+		}
+		var err error
+		rep, err = check.Validate(ctx, inputs, check.Options{AsOf: s.opts.Now().Format("2006-01-02"), MaxFindings: 5})
+		return err
+	})
+	return rep, err
 }
 
 // ruleGroup is one rule's findings on the result page.
@@ -260,7 +420,7 @@ func (s *Server) importResult(w http.ResponseWriter, r *http.Request) {
 		}
 		data["Blocked"] = blocked
 	}
-	u.mu.Unlock()
+	u.release()
 	s.render(w, http.StatusOK, "import", page{Title: "Legacy import", Nav: "import", Data: data})
 }
 
@@ -285,34 +445,60 @@ func (b baseLog) Add(c fix.Change) error {
 }
 
 // fixPost runs konduit fix on the upload: fixed files into out/, the change
-// log beside them.
+// log beside them. A failed or panicking fix leaves neither behind.
 func (s *Server) fixPost(w http.ResponseWriter, r *http.Request) {
 	u := s.uploadOf(w, r)
 	if u == nil {
 		return
 	}
+	ctx, end, err := s.imports.begin(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer end()
 	u.mu.Lock()
-	defer u.mu.Unlock()
+	defer u.release()
 	if !u.fixDone {
-		err := atomicfile.Write(r.Context(), filepath.Join(u.dir, "changes.csv"), atomicfile.Options{Perm: 0o600}, func(lw io.Writer) error {
-			log := fix.NewCSVLog(lw)
-			res, err := fix.Files(r.Context(), u.paths(), u.outDir(), fix.Options{}, baseLog{log})
-			if err != nil {
-				return err
-			}
-			u.Fixed = res
-			return log.Close()
-		})
+		err := s.runFix(ctx, u)
+		if errors.Is(err, context.Canceled) {
+			return
+		}
 		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return
-			}
 			u.FixErr = strings.ReplaceAll(err.Error(), u.dir+string(filepath.Separator), "")
 			s.log.Error("dashboard: fix", "err", err)
 		}
 		u.fixDone = true
 	}
 	http.Redirect(w, r, "/import/"+u.ID+"#fix", http.StatusSeeOther)
+}
+
+// runFix fixes u's files into out/ (0700, files 0600) with the change log
+// beside them; on an error or a panic (errInternal) it removes both.
+func (s *Server) runFix(ctx context.Context, u *upload) error {
+	err := safely(s.log, "fix upload", func() error {
+		if testHookFix != nil {
+			testHookFix()
+		}
+		if err := mkdirPrivate(u.outDir()); err != nil {
+			return err
+		}
+		return atomicfile.Write(ctx, filepath.Join(u.dir, "changes.csv"), atomicfile.Options{Perm: 0o600}, func(lw io.Writer) error {
+			log := fix.NewCSVLog(lw)
+			res, err := fix.Files(ctx, u.paths(), u.outDir(), fix.Options{}, baseLog{log})
+			if err != nil {
+				return err
+			}
+			u.Fixed = res
+			return log.Close()
+		})
+	})
+	if err != nil {
+		u.Fixed = nil
+		os.RemoveAll(u.outDir())
+		os.Remove(filepath.Join(u.dir, "changes.csv"))
+	}
+	return err
 }
 
 func attachment(w http.ResponseWriter, name, ctype string) {
@@ -326,7 +512,7 @@ func (s *Server) fixedZip(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.mu.Lock()
-	defer u.mu.Unlock()
+	defer u.release()
 	if u.Fixed == nil {
 		http.Error(w, "run the fix first", http.StatusNotFound)
 		return

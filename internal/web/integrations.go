@@ -44,6 +44,8 @@ type integrationView struct {
 	Counts                                                               []countView
 	LastRun                                                              *store.Run
 	Errors                                                               []store.SyncError
+	Quarantined                                                          string // "3 orders, 1 transaction"; empty when none
+	QuarantineRows                                                       []store.QuarantinedRow
 	Sync                                                                 syncState
 }
 
@@ -105,6 +107,17 @@ func (s *Server) renderIntegrations(w http.ResponseWriter, r *http.Request, stat
 		if v.Errors, err = s.st.Errors(ctx, in.ID, 5); err != nil {
 			s.fail(w, r, "list sync errors", err)
 			return
+		}
+		held, err := s.st.QuarantineCounts(ctx, in.ID)
+		if err != nil {
+			s.fail(w, r, "count quarantined rows", err)
+			return
+		}
+		if v.Quarantined = held.Phrase(); v.Quarantined != "" {
+			if v.QuarantineRows, err = s.st.Quarantined(ctx, in.ID, 10); err != nil {
+				s.fail(w, r, "list quarantined rows", err)
+				return
+			}
 		}
 		views = append(views, v)
 	}

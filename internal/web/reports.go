@@ -362,6 +362,8 @@ type reportView struct {
 	Computing bool         // the report is still being computed
 	StatusURL template.URL // where the computing page polls
 	Rows      int64        // transactions the report reads
+
+	Quarantined string // rows the sync set aside, in words ("3 transactions"); empty when none
 }
 
 // fill is what a report tab computes.
@@ -393,6 +395,14 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 			return
 		}
 		v.Query = template.URL(p.query()) // url.Values.Encode output: already escaped
+		// Rows the sync could not read are in no figure: every report says so.
+		held, err := s.st.QuarantineCounts(ctx, p.in.ID)
+		if err != nil {
+			s.fail(w, r, "count quarantined rows", err)
+			return
+		}
+		quarantined := held.Phrase()
+		v.Quarantined = quarantined
 		fill := s.fill(tab)
 		// cached: answer at once
 		err = fill(context.WithValue(ctx, cacheOnly{}, true), p, v)
@@ -405,7 +415,7 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 			s.fail(w, r, "read report", err)
 			return
 		}
-		*v = reportView{Tab: tab, P: p, Integrations: all, Zones: Zones, Dims: filterDims, Query: v.Query}
+		*v = reportView{Tab: tab, P: p, Integrations: all, Zones: Zones, Dims: filterDims, Query: v.Query, Quarantined: quarantined}
 		// compute in the server's context (single flight), wait a moment
 		bg := *p
 		jb := s.jobs.start(s.syncs.base, tab+"?"+p.query(), s.opts.Now, func(ctx context.Context) error { return fill(ctx, &bg, &reportView{}) })

@@ -12,7 +12,14 @@
 // in HttpOnly SameSite=Strict cookies with random 32-byte ids and
 // server-side expiry; CSRF protection by net/http's CrossOriginProtection;
 // no state change on GET; a strict Content-Security-Policy; no password, API
-// secret or card number is ever sent to the browser.
+// secret or card number is ever sent to the browser; password attempts
+// limited per client address (limiter.go).
+//
+// Robustness: a panic fails one request or job, never the server
+// (safety.go); every body is capped and every request has deadlines
+// (HTTPServer, limits); uploads never outlive the server, even a killed one
+// (uploaddir.go). docs/dashboard.md#robustness lists the promises and their
+// tests.
 package web
 
 import (
@@ -53,10 +60,25 @@ type Options struct {
 	// password (serve prints a URL with it). Empty: setup is refused, the
 	// password must be set beforehand (SetAdminPassword).
 	SetupToken string
-	// TempDir holds uploads and fixed files (os.TempDir when empty).
+	// TempDir holds uploads and fixed files (os.TempDir when empty), in a
+	// private directory removed by Close; New removes the ones a killed
+	// server left there.
 	TempDir string
 	// MaxUpload bounds one upload request, in bytes (256 MiB when 0).
 	MaxUpload int64
+	// MaxBody bounds the body of any other request (DefaultMaxBody when 0).
+	MaxBody int64
+	// The HTTP server's timeouts (HTTPServer; the Default... constants when
+	// 0): reading a request's header, reading a whole request, writing an
+	// answer, keeping an idle connection. LongTimeout replaces ReadTimeout
+	// and WriteTimeout for what takes longer: an upload arriving and being
+	// validated, a fix, saving an integration, a download until its first
+	// byte (then each write of a download gets WriteTimeout).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	LongTimeout       time.Duration
 	// SessionTTL is the idle time after which a session ends (12h when 0).
 	SessionTTL time.Duration
 	// SyncRate is the requests per second a sync sends Konnektive (5 when
@@ -100,6 +122,18 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxUpload <= 0 {
 		opts.MaxUpload = 256 << 20
 	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&opts.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&opts.ReadTimeout, DefaultReadTimeout}, {&opts.WriteTimeout, DefaultWriteTimeout},
+		{&opts.IdleTimeout, DefaultIdleTimeout}, {&opts.LongTimeout, DefaultLongTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 12 * time.Hour
 	}
@@ -122,10 +156,11 @@ func New(opts Options) (*Server, error) {
 		st:       opts.Store,
 		pages:    pages,
 		sessions: newSessions(opts.SessionTTL, opts.Now),
-		limiter:  &loginLimiter{now: opts.Now},
+		limiter:  newLoginLimiter(opts.Now),
 	}
+	s.jobs.log = s.log
 	s.syncs = newSyncer(s)
-	s.imports, err = newImports(opts.TempDir)
+	s.imports, err = newImports(opts.TempDir, s.log)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +177,9 @@ func (s *Server) Run(ctx context.Context) {
 	s.syncs.schedule(ctx)
 }
 
-// Close removes the uploads' temporary files.
+// Close stops the uploads' validations and fixes, waits for them, and
+// removes the uploads' directory. Call it when the HTTP server has shut
+// down; later uploads are refused.
 func (s *Server) Close() error { return s.imports.close() }
 
 // SyncNow starts a background sync of the named integration, as the "Sync
@@ -234,7 +271,7 @@ func (s *Server) routes() http.Handler {
 	s.reportRoutes(mux, auth)
 
 	cop := http.NewCrossOriginProtection()
-	return securityHeaders(cop.Handler(mux))
+	return securityHeaders(s.limits(s.recoverPanics(cop.Handler(mux))))
 }
 
 // cacheStatic lets the browser keep embedded assets for an hour.
@@ -338,13 +375,14 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	next := safeNext(r.PostFormValue("next"))
-	if d := s.limiter.wait(); d > 0 {
-		s.render(w, http.StatusTooManyRequests, "login", page{Title: "Log in", Error: fmt.Sprintf("Too many failed attempts: try again in %s.", d.Round(time.Second)), Data: map[string]string{"Next": next}})
+	addr := clientKey(r.RemoteAddr)
+	if d, ok := s.limiter.reserve(addr); !ok {
+		s.tooManyAttempts(w, "login", page{Title: "Log in", Data: map[string]string{"Next": next}}, d)
 		return
 	}
-	ok, err := checkAdminPassword(s.opts.AdminFile, r.PostFormValue("password"))
+	password := r.PostFormValue("password")
+	ok, err := s.limiter.check(r.Context(), func() (bool, error) { return checkAdminPassword(s.opts.AdminFile, password) })
 	if errors.Is(err, ErrNoAdmin) {
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return
@@ -354,13 +392,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		s.limiter.fail()
 		s.log.Warn("dashboard: failed login", "remote", r.RemoteAddr)
 		s.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "Wrong password.", Data: map[string]string{"Next": next}})
 		return
 	}
-	s.limiter.ok()
+	s.limiter.succeeded(addr)
 	s.startSession(w, r, next)
+}
+
+// tooManyAttempts answers 429 with the page p and when to try again.
+func (s *Server) tooManyAttempts(w http.ResponseWriter, name string, p page, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", fmt.Sprint(secs))
+	p.Error = fmt.Sprintf("Too many failed attempts from your address: try again in %s.", time.Duration(secs)*time.Second)
+	s.render(w, http.StatusTooManyRequests, name, p)
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, next string) {
@@ -395,7 +440,6 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	set, err := AdminPasswordSet(s.opts.AdminFile)
 	if err != nil {
 		s.fail(w, r, "setup", err)
@@ -406,11 +450,15 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := map[string]any{"Token": r.PostFormValue("token"), "Min": MinPasswordLen, "Enabled": s.opts.SetupToken != ""}
+	if d, ok := s.limiter.reserve(clientKey(r.RemoteAddr)); !ok {
+		s.tooManyAttempts(w, "setup", page{Title: "Set the admin password", Data: data}, d)
+		return
+	}
 	if s.opts.SetupToken == "" || !tokenEqual(r.PostFormValue("token"), s.opts.SetupToken) {
-		s.limiter.fail()
 		s.render(w, http.StatusForbidden, "setup", page{Title: "Set the admin password", Error: "The setup token is wrong: use the link konduit serve printed.", Data: data})
 		return
 	}
+	s.limiter.succeeded(clientKey(r.RemoteAddr))
 	pw, again := r.PostFormValue("password"), r.PostFormValue("confirm")
 	if pw != again {
 		s.render(w, http.StatusBadRequest, "setup", page{Title: "Set the admin password", Error: "The two passwords differ.", Data: data})

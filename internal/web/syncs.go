@@ -23,9 +23,8 @@ type syncState struct {
 	Entity   string       `json:"entity,omitempty"`
 	Phase    string       `json:"phase,omitempty"`
 	Day      string       `json:"day,omitempty"`
-	DaysDone int          `json:"daysDone"`
-	Days     int          `json:"days"`
 	Rows     int64        `json:"rows"`
+	Expected int64        `json:"expected"` // rows the passes under way hold, by the API's counts (an estimate; 0 until known)
 	Started  time.Time    `json:"started"`
 	Finished time.Time    `json:"finished"`
 	Error    string       `json:"error,omitempty"`
@@ -56,7 +55,8 @@ func (y *syncer) state(name string) syncState {
 	return syncState{}
 }
 
-// start begins a sync of the named integration in the background.
+// start begins a sync of the named integration in the background. A panic
+// in the sync ends it with errInternal; the server stays up.
 func (y *syncer) start(ctx context.Context, name string) error {
 	in, err := y.s.st.Integration(ctx, name)
 	if err != nil {
@@ -76,7 +76,11 @@ func (y *syncer) start(ctx context.Context, name string) error {
 	y.mu.Unlock()
 	go func() {
 		defer y.wg.Done()
-		sum, err := y.run(y.base, in)
+		var sum ksync.Summary
+		err := safely(y.s.log, "sync "+name, func() (err error) {
+			sum, err = y.run(y.base, in)
+			return err
+		})
 		y.mu.Lock()
 		defer y.mu.Unlock()
 		st.Running, st.Finished = false, y.s.opts.Now()
@@ -88,10 +92,10 @@ func (y *syncer) start(ctx context.Context, name string) error {
 		}
 		y.s.log.Info("dashboard: synced", "integration", name, "rows", sum.Rows.Total(), "took", sum.Elapsed.Round(time.Millisecond))
 		y.wg.Add(1)
-		go func() {
+		goSafely(y.s.log, "warm reports", func() {
 			defer y.wg.Done()
 			y.s.warmReports(y.base, name)
-		}()
+		})
 	}()
 	return nil
 }
@@ -125,7 +129,7 @@ func (y *syncer) run(ctx context.Context, in *store.Integration) (ksync.Summary,
 			y.mu.Lock()
 			defer y.mu.Unlock()
 			st := y.states[in.Name]
-			st.Entity, st.Phase, st.DaysDone, st.Days, st.Rows = p.Entity, p.Phase, p.DaysDone, p.Days, p.Rows
+			st.Entity, st.Phase, st.Rows, st.Expected = p.Entity, p.Phase, p.Rows, p.Expected
 			st.Day = p.Day.String()
 		},
 	})
@@ -144,7 +148,7 @@ func (y *syncer) schedule(ctx context.Context) {
 	// compute the default reports of every integration once, so the first
 	// visit does not wait for a cohort table over the whole history
 	y.wg.Add(1)
-	go func() {
+	goSafely(y.s.log, "warm reports", func() {
 		defer y.wg.Done()
 		all, err := y.s.st.Integrations(y.base)
 		if err != nil {
@@ -153,11 +157,12 @@ func (y *syncer) schedule(ctx context.Context) {
 		for _, in := range all {
 			y.s.warmReports(y.base, in.Name)
 		}
-	}()
+	})
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		y.due(ctx)
+		// a panic in one round is logged; the next round runs
+		safely(y.s.log, "scheduler", func() error { y.due(ctx); return nil })
 		select {
 		case <-ctx.Done():
 			return

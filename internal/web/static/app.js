@@ -12,10 +12,10 @@
         .then(function (st) {
           if (st.running) {
             wasRunning = true;
-            var frac = st.days > 0 ? st.daysDone / st.days : 0;
+            var frac = st.expected > 0 ? Math.min(1, st.rows / st.expected) : 0;
             bar.value = frac;
-            text.textContent = "syncing " + (st.entity || "") + " " + (st.phase || "") + " " + (st.day || "") +
-              " (" + st.daysDone + "/" + st.days + " days), " + st.rows.toLocaleString() + " rows";
+            text.textContent = "syncing " + (st.entity || "") + " " + (st.phase || "") + " " + (st.day || "") + ", " +
+              st.rows.toLocaleString() + (st.expected > 0 ? " of about " + st.expected.toLocaleString() : "") + " rows";
             setTimeout(tick, 500);
           } else if (wasRunning) {
             bar.value = 1;
