@@ -132,7 +132,7 @@ func runLoad(ctx context.Context, g *globalOptions, o loadOptions, paths []strin
 	}
 	fmt.Fprintln(g.stdout)
 	if res.CardInID > 0 {
-		fmt.Fprintf(g.stdout, "%d of the rows skipped hold a card number in an id column (customerId, orderId, merchantTxnId, ...): not loaded; konduit validate lists them (masked)\n", res.CardInID)
+		fmt.Fprintf(g.stdout, "rows skipped for a card number in an id column (customerId, orderId, merchantTxnId, ...): %d, not loaded; konduit validate lists them (masked)\n", res.CardInID)
 	}
 	if res.DSTAmbiguous+res.DSTGap > 0 {
 		fmt.Fprintf(g.stdout, "daylight saving: %d times in a repeated hour (earlier instant taken), %d in a skipped hour (shifted forward)\n", res.DSTAmbiguous, res.DSTGap)

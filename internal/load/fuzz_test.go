@@ -37,6 +37,11 @@ func FuzzMapRow(f *testing.F) {
 	set(legacy.FIsActiveRecurring, "1")
 	set(legacy.FNextBillDate, "2025-12-02")
 	f.Add(strings.Join(row, ","))
+	set(legacy.FFirstName, luhn("5"+strings.Repeat("3", 14)))
+	set(legacy.FAddress2, "&"+luhn("4"+strings.Repeat("1", 12)))
+	f.Add(strings.Join(row, ","))
+	set(legacy.FOrderID, luhn("6"+strings.Repeat("2", 14)))
+	f.Add(strings.Join(row, ","))
 	f.Add(strings.Repeat(",", len(header)-1))
 	f.Add(`100001,A1,2025-03-09 02:30:00,1,2,0,,CHECK,,,,` + luhn("0110000") + `,` + luhn("98765432") + `,CHECKING,9,x,REFUND,-1.5,0,0,1.234,DECLINE`)
 	loc, err := time.LoadLocation("America/New_York")
@@ -44,16 +49,42 @@ func FuzzMapRow(f *testing.F) {
 		f.Fatal(err)
 	}
 	cols := newColumns(header)
+	keys := cols.keys(legacy.Transactions)
 	f.Fuzz(func(t *testing.T, line string) {
 		r := legacy.NewReader(strings.NewReader(line))
 		rec, err := r.Read()
 		if err != nil || rec == nil {
 			return
 		}
+		orig := append([]string(nil), rec.Fields...)
+		if col, ok := keys.screen(rec); !ok {
+			if v := cols.get(orig, col); !cardnum.HasCard(v) {
+				t.Fatalf("screen refused %s without a card number in it", col)
+			}
+			return
+		}
 		tx, c, p, err := mapRow(cols, rec, "f.csv", loc)
 		if err != nil {
 			return
 		}
+		// Nothing stored holds a card number.
+		stored := []string{tx.ID, tx.ParentID, tx.MerchantTxnID, tx.CustomerID, tx.OrderID, tx.CampaignID, tx.ProductID,
+			tx.MerchantID, tx.AffID, tx.SubAffID, tx.Country, tx.TxnType, tx.ResponseType, tx.PaySource, tx.CardLast4,
+			tx.ChargebackWhy, tx.Created.Raw, c.ID, c.FirstName, c.LastName, c.Email, c.Phone, c.Country, c.State, c.PostalCode}
+		if p != nil {
+			stored = append(stored, p.ID, p.OrderID, p.CustomerID, p.CampaignID, p.ProductID, p.MerchantID, p.Status)
+		}
+		for _, v := range stored {
+			if cardnum.HasCard(v) {
+				t.Fatalf("a mapped value holds a card number: %s", cardnum.MaskText(v))
+			}
+		}
+		for _, raw := range [][]byte{tx.Raw, c.Raw} {
+			if m := cardnum.MaskJSON(raw); string(m) != string(raw) {
+				t.Fatalf("the raw JSON holds a card number: %s", m)
+			}
+		}
+		rec.Fields = orig
 		if tx.ID == "" || tx.CustomerID == "" || tx.Created.IsZero() {
 			t.Fatalf("mapped a row without id, customer or time: %+v", tx)
 		}

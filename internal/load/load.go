@@ -10,6 +10,11 @@
 // by dateCreated, form the subscription, and each approved sale is the next
 // cycle), orders (from orderId) and customers' first and last times. Card
 // and bank numbers are never stored: only the card's last four digits.
+//
+// Nor is a card number anywhere else in a row: every value read is masked
+// by the one rule (cardnum.MaskText: all digits but the last four) before
+// anything is built from it, and a row whose identifier holds a card number
+// is not loaded at all (see screen).
 package load
 
 import (
@@ -26,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/legacy"
@@ -56,7 +62,8 @@ type Result struct {
 	Customers    int64         // distinct customers stored
 	Orders       int64
 	Purchases    int64 // active subscriptions
-	Skipped      int64 // transaction rows that could not be mapped (only with Force)
+	Skipped      int64 // rows not loaded: unreadable (only with Force), or CardInID
+	CardInID     int64 // of Skipped, rows whose identifier holds a card number (see screen)
 	Notes        int64 // notes stored
 	Details      int64 // customers' details stored
 	DSTAmbiguous int64 // wall-clock times that occur twice: the earlier instant was taken
@@ -220,6 +227,7 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 	}
 	defer f.Close()
 	cols := newColumns(hdr)
+	keys := cols.keys(legacy.Transactions)
 	base := filepath.Base(path)
 	var b batch
 	flush := func() error {
@@ -243,7 +251,7 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 		return nil
 	}
 	for {
-		rec, err := nextRecord(r, path, res)
+		rec, err := nextRecord(r, path, keys, res)
 		if err == io.EOF {
 			break
 		}
@@ -286,6 +294,7 @@ func loadOther(ctx context.Context, st *store.Store, integrationID int64, path s
 	defer f.Close()
 	kind := legacy.DetectKind(hdr)
 	cols := newColumns(hdr)
+	keys := cols.keys(kind)
 	var notes []crm.Note
 	var details []crm.CustomerDetail
 	flush := func() error {
@@ -304,7 +313,7 @@ func loadOther(ctx context.Context, st *store.Store, integrationID int64, path s
 		return nil
 	}
 	for {
-		rec, err := nextRecord(r, path, res)
+		rec, err := nextRecord(r, path, keys, res)
 		if err == io.EOF {
 			break
 		}
@@ -358,15 +367,24 @@ func openFile(path string) (*os.File, *legacy.Reader, []string, error) {
 	return f, r, hdr.Fields, nil
 }
 
-// nextRecord reads the next record that parses; those that do not are
-// counted as skipped (validation reported them). It returns io.EOF at the
-// end.
-func nextRecord(r *legacy.Reader, path string, res *Result) (*legacy.Record, error) {
+// nextRecord reads the next record that parses, screened (see screen):
+// its card numbers masked. Records that do not parse, and those whose
+// identifier holds a card number, are counted as skipped (validation
+// reported them). It returns io.EOF at the end.
+func nextRecord(r *legacy.Reader, path string, keys keyColumns, res *Result) (*legacy.Record, error) {
 	for {
 		rec, err := r.Read()
 		var pe *legacy.ParseError
 		switch {
-		case err == nil, err == io.EOF:
+		case err == nil:
+			if col, ok := keys.screen(rec); !ok {
+				res.Skipped++
+				res.CardInID++
+				slog.Debug("row skipped: a card number in an identifier", "file", path, "row", rec.Row, "column", col)
+				continue
+			}
+			return rec, nil
+		case err == io.EOF:
 			return rec, err
 		case errors.As(err, &pe):
 			res.Skipped++
@@ -376,15 +394,73 @@ func nextRecord(r *legacy.Reader, path string, res *Result) (*legacy.Record, err
 	}
 }
 
+// keyIDs are, per file kind, the identifier columns that key rows or join
+// them (the row's own id, its parent, its customer, order, campaign,
+// product and merchant account, and what is derived from them: purchase,
+// order and note keys).
+var keyIDs = map[legacy.Kind][]string{
+	legacy.Transactions: {legacy.FMerchantTxnID, legacy.FParentTxnID, legacy.FCustomerID, legacy.FOrderID,
+		legacy.FCampaignID, legacy.FProductID, legacy.FMerchantID},
+	legacy.Notes:   {legacy.FCustomerID},
+	legacy.Details: {legacy.FCustomerID},
+}
+
+// keyColumns maps the positions of a file's identifier columns (keyIDs) to
+// their names.
+type keyColumns map[int]string
+
+// keys returns the positions of the identifier columns of a file of kind.
+func (c columns) keys(kind legacy.Kind) keyColumns {
+	k := keyColumns{}
+	for _, name := range keyIDs[kind] {
+		if i, ok := c.Columns[name]; ok {
+			k[i] = name
+		}
+	}
+	return k
+}
+
+// screen is the one place a row's values are made safe to store: every
+// value of rec is masked in place by the one rule (cardnum.MaskText), so
+// names, email addresses, addresses, notes, agent names, custom fields,
+// login ids, affiliate ids, and all that is built from them (the raw JSON,
+// the rollups, the database's statistics) hold no card number whole.
+//
+// An identifier is not masked: two ids that differ only in the digits
+// masking hides would become one, and rows that are different would merge
+// (a customer's orders under another customer, one transaction replacing
+// another). So a row whose identifier column (keyIDs) holds a card number
+// (cardnum.HasCard) is not loaded at all: screen reports it (ok false,
+// with the column's name) and the caller skips it and counts it in
+// Result.Skipped and Result.CardInID, whether or not the load is forced.
+// Such a row is refused rather than stored under a made-up id: a card
+// number where an id belongs is an export gone wrong, to be fixed at the
+// source (konduit validate warns card-number-elsewhere).
+func (k keyColumns) screen(rec *legacy.Record) (col string, ok bool) {
+	for i, v := range rec.Fields {
+		m := cardnum.MaskText(v)
+		if m == v {
+			continue
+		}
+		if name, key := k[i]; key {
+			return name, false
+		}
+		rec.Fields[i] = m
+	}
+	return "", true
+}
+
 // NoteID keys a legacy note: the file has no id, so the customer, the time
 // and a digest of agent and text name it (loading a file twice stores each
-// note once).
+// note once). Agent and text are the screened ones: a digest of a
+// card number would let its hidden digits be guessed back.
 func NoteID(n crm.Note) string {
 	h := sha256.Sum256([]byte(n.Agent + "\x00" + n.Text))
 	return n.CustomerID + "|" + n.Created.Raw + "|" + hex.EncodeToString(h[:8])
 }
 
-// mapRow turns one transactions row into the crm values it holds.
+// mapRow turns one transactions row, screened (see screen), into the crm
+// values it holds.
 func mapRow(cols columns, rec *legacy.Record, file string, loc *time.Location) (crm.Transaction, crm.Customer, *crm.Purchase, error) {
 	get := func(name string) string { return cols.get(rec.Fields, name) }
 	var t crm.Transaction
@@ -455,6 +531,7 @@ func mapRow(cols columns, rec *legacy.Record, file string, loc *time.Location) (
 		}
 	}
 	t.Raw, _ = json.Marshal(raw)
+	t.Raw = cardnum.MaskJSON(t.Raw) // the file name; the values are screened
 
 	c := crm.Customer{Source: crm.SourceLegacy, ID: t.CustomerID,
 		FirstName: get(legacy.FFirstName), LastName: get(legacy.FLastName), Email: get(legacy.FEmailAddress),
@@ -467,6 +544,7 @@ func mapRow(cols columns, rec *legacy.Record, file string, loc *time.Location) (
 		}
 	}
 	c.Raw, _ = json.Marshal(craw)
+	c.Raw = cardnum.MaskJSON(c.Raw)
 
 	var p *crm.Purchase
 	if get(legacy.FIsActiveRecurring) == "1" {
