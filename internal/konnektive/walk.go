@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/crm"
 )
 
@@ -271,6 +272,9 @@ func (c *Client) decodeRows(p *Page, rows []json.RawMessage) error {
 			p.Bad = append(p.Bad, BadRow{Index: i, Field: "(row)", Reason: "not a JSON object"})
 			continue
 		}
+		// The row is kept as sent, less its sensitive keys and with any card
+		// number in its text masked (a number typed into a note).
+		clean = cardnum.MaskJSON(clean)
 		var derr error
 		var id string
 		switch p.Endpoint {
