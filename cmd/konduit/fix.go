@@ -39,14 +39,17 @@ canonical form: every cell quoted, columns in the seed's A..BF order with
 missing ones added empty, UTF-8 without a byte-order mark.
 
 It repairs only what needs no guess: Windows-1252 bytes, a byte-order mark,
-CR-only line endings, blank lines, country names (United States -> US),
+CR-only line endings, a file separated by ";" or tabs (written
+comma-separated), blank lines, country names (United States -> US),
 amounts with $ or thousands separators, booleans (yes/true/Y -> 1), dates and
 times in other layouts (ISO 8601 with T and Z, M/D/YYYY with a 12- or 24-hour
 clock), enum case, phone punctuation (and a leading 1 on 11-digit US/CA
 numbers), card expiry (1 -> 01, 27 -> 2027), US/CA state names, and 4-digit
 US ZIP codes. A column of slashed dates is rewritten only when its values
 prove the order (a day part above 12); otherwise it is reported, unless
---date-order says which. --fill FIELD=VALUE puts a dummy value into empty
+--date-order says which. A number a spreadsheet rewrote (9.4001112114934E+015,
+an identifier ending in .0) is left as it is: its digits are lost, re-export
+the column as text. --fill FIELD=VALUE puts a dummy value into empty
 required cells (the FAQ's phoneNumber=1111111111).
 
 A file with a CSV syntax error, a row with the wrong number of fields or an

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -85,5 +86,46 @@ func TestFixCLICleanAndErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "o5", "bad.csv")); !os.IsNotExist(err) {
 		t.Fatal("a blocked file was written")
+	}
+}
+
+// TestSemicolonFileCLI: validate names the delimiter of a file separated by
+// semicolons (and still checks its rows); fix writes it comma-separated.
+func TestSemicolonFileCLI(t *testing.T) {
+	dir := generated(t, 20)
+	tx := filepath.Join(dir, legacy.Transactions.FileName())
+	editCell(t, tx, 3, legacy.FResponseType, "success")
+	f, err := os.Open(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := legacy.NewReader(f)
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Comma = ';'
+	for {
+		rec, err := r.Read()
+		if err != nil {
+			break
+		}
+		w.Write(rec.Fields)
+	}
+	f.Close()
+	w.Flush()
+	semi := filepath.Join(dir, "semicolons.csv")
+	os.WriteFile(semi, []byte(b.String()), 0o600)
+
+	res := runCLI(t, dir, nil, "validate", "--as-of", "2025-06-30", "semicolons.csv")
+	if res.code != exitDataErrors || !strings.Contains(res.stdout, "csv-delimiter") || !strings.Contains(res.stdout, `";" (semicolon)`) ||
+		!strings.Contains(res.stdout, "invalid-enum") || strings.Contains(res.stdout, "does not look like") {
+		t.Fatalf("validate: exit %d\n%s", res.code, res.stdout)
+	}
+	res = runCLI(t, dir, nil, "fix", "--as-of", "2025-06-30", "semicolons.csv", "-o", "out")
+	if res.code != exitOK || !strings.Contains(res.stderr, "csv-delimiter") {
+		t.Fatalf("fix: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	fixed, _ := os.ReadFile(filepath.Join(dir, "out", "semicolons.csv"))
+	if !strings.HasPrefix(string(fixed), `"customerId","orderId",`) {
+		t.Fatalf("not comma-separated: %.80s", fixed)
 	}
 }

@@ -132,7 +132,7 @@ func runLoad(ctx context.Context, g *globalOptions, o loadOptions, paths []strin
 	}
 	fmt.Fprintln(g.stdout)
 	if res.CardInID > 0 {
-		fmt.Fprintf(g.stdout, "rows skipped for a card number in an id column (customerId, orderId, merchantTxnId, ...): %d, not loaded; konduit validate lists them (masked)\n", res.CardInID)
+		fmt.Fprintf(g.stdout, "rows skipped for a card number in an id column (customerId, orderId, merchantTxnId, ...): %d, not loaded (an id that passes the card checksum cannot be told from a card number; change or mask it in the file)\n", res.CardInID)
 	}
 	if res.DSTAmbiguous+res.DSTGap > 0 {
 		fmt.Fprintf(g.stdout, "daylight saving: %d times in a repeated hour (earlier instant taken), %d in a skipped hour (shifted forward)\n", res.DSTAmbiguous, res.DSTGap)

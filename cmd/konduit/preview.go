@@ -32,6 +32,9 @@ It lists, by customerId (never a card number), the active subscriptions that
 will not rebill (the card expires before nextBillDate, a masked card without
 an externalToken, no payment data) and those due within 72 hours of --as-of:
 the old system must stop billing those first, or the customer pays twice.
+It lists the people who would be billed twice: a customer whose active
+subscription shares an email address or a 10-digit phone number with an
+earlier customer's, with both customer ids.
 
 An active subscription is one customerId, campaignId and productId with
 isActiveRecurring=1; its latest row (by dateCreated) gives its nextBillDate,

@@ -16,7 +16,7 @@ func TestPreviewCLI(t *testing.T) {
 		in = append(in, filepath.Join(dir, k.FileName()))
 	}
 	r := runCLI(t, dir, nil, append([]string{"preview", "--as-of", "2025-06-30"}, in...)...)
-	if r.code != exitOK || !strings.Contains(r.stdout, "active subscriptions") || !strings.Contains(r.stdout, "due within 72 hours") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "active subscriptions") || !strings.Contains(r.stdout, "due within 72 hours") || !strings.Contains(r.stdout, "billed twice") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, dir, nil, append([]string{"preview", "--as-of", "2025-06-30", "--format", "json"}, in...)...)
@@ -26,7 +26,7 @@ func TestPreviewCLI(t *testing.T) {
 			Sales string `json:"sales"`
 		} `json:"totals"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Customers == 0 || rep.Totals.Sales == "" {
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Customers == 0 || rep.Totals.Sales == "" || !strings.Contains(r.stdout, `"billedTwice": [`) {
 		t.Fatalf("json (%v): %s", err, r.stdout)
 	}
 	for _, args := range [][]string{{"preview", "--as-of", "June", in[0]}, {"preview", "--format", "xml", in[0]}, {"preview", "missing.csv"}} {

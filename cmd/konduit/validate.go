@@ -34,8 +34,12 @@ func newValidateCmd(g *globalOptions) *cobra.Command {
 files (each file's kind comes from its header) against every rule of the
 import spec: file and CSV syntax, types, required and conditional columns,
 cross-row rules (duplicate merchantTxnId, parentTxnId, one orderId per
-customer) and cross-file rules (notes and details name customers of the
-transactions file). Run "konduit spec" for the columns and rules.
+customer, one active row per subscription, one person under two customerIds
+billed twice) and cross-file rules (notes and details name customers of the
+transactions file). A file separated by ";" or tabs is reported and read
+with its delimiter. In text, a warning on most rows is one line with its
+count and examples; --format json or csv lists each finding kept.
+Run "konduit spec" for the columns and rules.
 
 Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage or I/O trouble.`,
 		Args: cobra.MinimumNArgs(1),

@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"github.com/konduit/konduit/internal/cardnum"
 	"io"
@@ -44,8 +45,8 @@ func baseRow(i int) row {
 		legacy.FSubTotal: "29.99", legacy.FShipTotal: "5.00", legacy.FSalesTax: "0.01", legacy.FTotalAmount: "35.00",
 		legacy.FResponseType: "SUCCESS", legacy.FResponseText: "SUCCESS", legacy.FFirstName: "Ann",
 		legacy.FLastName: "Lee", legacy.FAddress1: "1 Main St", legacy.FAddress2: "Apt 1", legacy.FCity: "Austin",
-		legacy.FState: "TX", legacy.FCountry: "US", legacy.FPostalCode: "78701", legacy.FPhoneNumber: "5125550100",
-		legacy.FEmailAddress: "ann@example.com", legacy.FBillShipSame: "1", legacy.FQuantity: "1",
+		legacy.FState: "TX", legacy.FCountry: "US", legacy.FPostalCode: "78701", legacy.FPhoneNumber: fmt.Sprintf("51255501%02d", i%100),
+		legacy.FEmailAddress: fmt.Sprintf("ann%d@example.com", i), legacy.FBillShipSame: "1", legacy.FQuantity: "1",
 	}
 }
 
@@ -173,7 +174,7 @@ func TestRowRules(t *testing.T) {
 		{"aba checksum", Options{}, set(legacy.FACHRoutingNumber, "011000016"), []string{"error aba-checksum 2 L"}},
 		{"aba length", Options{}, set(legacy.FACHRoutingNumber, "11000015"), []string{"error aba-checksum 2 L"}},
 		{"account type enum", Options{}, set(legacy.FACHAccountType, "Checking"), []string{"error invalid-enum 2 N"}},
-		{"parentTxnId required", Options{}, set(legacy.FTxnType, "REFUND"), []string{"error required-if 2 Y"}},
+		{"parentTxnId required", Options{}, set(legacy.FTxnType, "REFUND", legacy.FIsActiveRecurring, "0", legacy.FNextBillDate, ""), []string{"error required-if 2 Y"}},
 		{"total mismatch", Options{}, set(legacy.FTotalAmount, "34.99"), []string{"error total-mismatch 2 U"}},
 		{"negative amount", Options{}, set(legacy.FSalesTax, "-0.01", legacy.FTotalAmount, "34.98"), []string{"warning negative-amount 2 T"}},
 		{"state required", Options{}, set(legacy.FState, ""), []string{"error required-if 2 AE"}},
@@ -212,8 +213,10 @@ func TestRowRules(t *testing.T) {
 		{"30 code points fit", Options{}, set(legacy.FFirstName, strings.Repeat("é", 30)), nil},
 		{"country lower case", Options{}, set(legacy.FCountry, "us"), []string{"error invalid-country 2 AF"}},
 		{"country name", Options{}, set(legacy.FCountry, "USA"), []string{"error invalid-country 2 AF"}},
-		{"integer scientific", Options{}, set(legacy.FCampaignID, "1.23E+11"), []string{"error invalid-integer 2 D"}},
-		{"integer decimal", Options{}, set(legacy.FProductID, "2.0"), []string{"error invalid-integer 2 E"}},
+		{"integer scientific", Options{}, set(legacy.FCampaignID, "1.23E+11"), []string{"error spreadsheet-number 2 D"}},
+		{"integer decimal", Options{}, set(legacy.FProductID, "2.0"), []string{"error spreadsheet-number 2 E"}},
+		{"integer unsigned exponent", Options{}, set(legacy.FCampaignID, "1.23E11"), []string{"error invalid-integer 2 D"}},
+		{"integer with sign", Options{}, set(legacy.FMerchantID, "+3"), []string{"error invalid-integer 2 O"}},
 		{"decimal currency", Options{}, set(legacy.FSubTotal, "$29.99"), []string{"error invalid-decimal 2 R"}},
 		{"decimal thousands", Options{}, set(legacy.FSubTotal, "1,029.99", legacy.FTotalAmount, "1035.00"), []string{"error invalid-decimal 2 R"}},
 		{"decimal three places", Options{}, set(legacy.FShipTotal, "5.001"), []string{"error invalid-decimal 2 S"}},
@@ -226,6 +229,38 @@ func TestRowRules(t *testing.T) {
 		{"email", Options{}, set(legacy.FEmailAddress, "ann at example.com"), []string{"error invalid-email 2 AL"}},
 		{"email two at", Options{}, set(legacy.FEmailAddress, "a@b@example.com"), []string{"error invalid-email 2 AL"}},
 		{"strict makes warnings errors", Options{Strict: true}, set(legacy.FAddress2, ""), []string{"error address2-empty 2 AC"}},
+
+		// isActiveRecurring=1 only on a successful SALE or CAPTURE.
+		{"active on a declined sale", Options{}, set(legacy.FResponseType, "DECLINE", legacy.FResponseText, "DECLINE"), []string{"error active-not-charge 2 F"}},
+		{"active on an authorize", Options{}, set(legacy.FTxnType, "AUTHORIZE"), []string{"error active-not-charge 2 F"}},
+		{"active on a bad txnType is the enum's error", Options{}, set(legacy.FTxnType, "Sale"), []string{"error invalid-enum 2 Q"}},
+		{"inactive decline is fine", Options{}, set(legacy.FResponseType, "DECLINE", legacy.FResponseText, "DECLINE", legacy.FIsActiveRecurring, "0", legacy.FNextBillDate, ""), nil},
+
+		// A spreadsheet rewrote a number: reported once, as that.
+		{"tracking number in scientific notation", Options{}, set(legacy.FTrackingNumber, "9.4001112114934E+015"), []string{"error spreadsheet-number 2 AY"}},
+		{"lower-case exponent", Options{}, set(legacy.FTrackingNumber, "9.4001112114934e+15"), []string{"error spreadsheet-number 2 AY"}},
+		{"amount in scientific notation", Options{}, set(legacy.FSubTotal, "2.999E+01"), []string{"error spreadsheet-number 2 R"}},
+		{"negative scientific notation in text", Options{}, set(legacy.FAddress1, "-1.5E+03"), []string{"error spreadsheet-number 2 AB"}},
+		{"phone ending .0", Options{}, set(legacy.FPhoneNumber, "5125550101.0"), []string{"error spreadsheet-number 2 AH"}},
+		{"zip ending .0", Options{}, set(legacy.FPostalCode, "78701.0"), []string{"error spreadsheet-number 2 AG"}},
+		{"orderId ending .0", Options{}, set(legacy.FOrderID, "1001.0"), []string{"error spreadsheet-number 2 B"}},
+		{"expiry month ending .0", Options{}, set(legacy.FCardExpiryMonth, "12.0"), []string{"error spreadsheet-number 2 J"}},
+		{"quantity ending .0", Options{}, set(legacy.FQuantity, "1.0"), []string{"error spreadsheet-number 2 BE"}},
+		{"routing number ending .0", Options{}, set(legacy.FACHRoutingNumber, "11000015.0"), []string{"error spreadsheet-number 2 L"}},
+		{"card number ending .0", Options{}, set(legacy.FCardNumber, card("4111", 16)+".0"), []string{"error spreadsheet-number 2 I"}},
+		{"amount ending .0 is a decimal", Options{}, set(legacy.FShipTotal, "5.0"), nil},
+		{"unit 2E1 is no number", Options{}, set(legacy.FAddress2, "2E1"), nil},
+		{"free text ending .0 is text", Options{}, set(legacy.FAddress2, "12.0"), nil},
+
+		// Identifiers a carrier or processor assigns: a card number only
+		// when the whole value is one of a known scheme.
+		{"card number as tracking number", Options{}, set(legacy.FTrackingNumber, card("4", 16)), []string{"warning card-number-elsewhere 2 AY"}},
+		{"card number as merchantTxnId", Options{}, set(legacy.FMerchantTxnID, card("5500", 16)), []string{"warning card-number-elsewhere 2 P"}},
+		{"Luhn-valid USPS tracking number", Options{}, set(legacy.FTrackingNumber, card("9400", 16)), nil},
+		{"Luhn-valid 15-digit tracking number", Options{}, set(legacy.FTrackingNumber, card("7", 15)), nil},
+		{"Luhn-valid 19-digit merchantTxnId", Options{}, set(legacy.FMerchantTxnID, card("7", 19)), nil},
+		{"Luhn-valid authCode", Options{}, set(legacy.FAuthCode, card("1", 13)), nil},
+		{"card number inside a tracking number", Options{}, set(legacy.FTrackingNumber, "X"+card("4", 16)), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,6 +283,7 @@ func TestCrossRowRules(t *testing.T) {
 	refund[legacy.FCustomerID], refund[legacy.FOrderID] = "C1", "O1"
 	refund[legacy.FTxnType], refund[legacy.FParentTxnID] = "REFUND", "T1"
 	refund[legacy.FIsActiveRecurring], refund[legacy.FNextBillDate] = "0", ""
+	refund[legacy.FEmailAddress], refund[legacy.FPhoneNumber] = sale[legacy.FEmailAddress], sale[legacy.FPhoneNumber]
 
 	t.Run("refund resolves to a later parent", func(t *testing.T) {
 		rep := validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, refund, sale)})
@@ -280,7 +316,7 @@ func TestCrossRowRules(t *testing.T) {
 			t.Fatalf("capture of a sale: got %v", got)
 		}
 		auth := copyRow(sale)
-		auth[legacy.FTxnType] = "AUTHORIZE"
+		auth[legacy.FTxnType], auth[legacy.FIsActiveRecurring], auth[legacy.FNextBillDate] = "AUTHORIZE", "0", ""
 		rep = validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, auth, refund)})
 		if got := keys(rep); len(got) != 1 || got[0] != "warning parent-type 3 Y" {
 			t.Fatalf("refund of an authorize: got %v", got)
@@ -325,14 +361,95 @@ func TestCrossRowRules(t *testing.T) {
 	t.Run("customer inconsistent", func(t *testing.T) {
 		r := baseRow(2)
 		r[legacy.FCustomerID], r[legacy.FEmailAddress] = "C1", "other@example.com"
+		r[legacy.FIsActiveRecurring], r[legacy.FNextBillDate] = "0", ""
+		r[legacy.FPhoneNumber] = sale[legacy.FPhoneNumber]
 		rep := validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, sale, r)})
 		if got := keys(rep); len(got) != 1 || got[0] != "warning customer-inconsistent 3 A" {
 			t.Fatalf("got %v", got)
 		}
-		r[legacy.FEmailAddress] = "ANN@example.com" // case differences are the same address
+		r[legacy.FEmailAddress] = "ANN1@example.com" // case differences are the same address
 		rep = validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, sale, r)})
 		if got := keys(rep); len(got) != 0 {
 			t.Fatalf("got %v", got)
+		}
+	})
+}
+
+// TestActiveSubscriptionRules: one subscription per active row, only a
+// successful charge carries one, and one person with two customerIds is
+// billed twice.
+func TestActiveSubscriptionRules(t *testing.T) {
+	same := func(r, as row) row {
+		r[legacy.FCustomerID], r[legacy.FEmailAddress], r[legacy.FPhoneNumber] = as[legacy.FCustomerID], as[legacy.FEmailAddress], as[legacy.FPhoneNumber]
+		return r
+	}
+	check := func(t *testing.T, rep *Report, want ...string) {
+		t.Helper()
+		sort.Strings(want)
+		if got := keys(rep); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("got  %q\nwant %q\n%v", got, want, rep.Findings)
+		}
+	}
+	t.Run("duplicate active rows", func(t *testing.T) {
+		a := baseRow(1)
+		b, c := same(baseRow(2), a), same(baseRow(3), a)
+		a[legacy.FDateCreated] = "2025-01-15 10:00:00"
+		b[legacy.FDateCreated] = "2025-01-20 10:00:00" // the latest: kept
+		c[legacy.FDateCreated] = "2025-01-10 10:00:00"
+		rep := validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, a, b, c)})
+		check(t, rep, "warning active-duplicate 2 F", "warning active-duplicate 4 F")
+		if !strings.Contains(rep.Findings[0].Message, "keep only row 3") {
+			t.Errorf("message %q", rep.Findings[0].Message)
+		}
+		// Another product is another subscription.
+		c[legacy.FProductID] = "7"
+		check(t, validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, a, b, c)}), "warning active-duplicate 2 F")
+		// Equal times: the later row is kept.
+		b[legacy.FDateCreated] = a[legacy.FDateCreated]
+		check(t, validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, a, b, c)}), "warning active-duplicate 2 F")
+	})
+	t.Run("only a successful charge carries a subscription", func(t *testing.T) {
+		sale := baseRow(1)
+		refund := same(baseRow(2), sale)
+		refund[legacy.FTxnType], refund[legacy.FParentTxnID] = "REFUND", "T1"
+		auth := same(baseRow(3), sale)
+		auth[legacy.FTxnType], auth[legacy.FProductID] = "AUTHORIZE", "7"
+		auth[legacy.FIsActiveRecurring], auth[legacy.FNextBillDate] = "0", ""
+		capture := same(baseRow(4), sale)
+		capture[legacy.FTxnType], capture[legacy.FParentTxnID], capture[legacy.FProductID] = "CAPTURE", "T3", "7"
+		// The active refund is an error, and no second subscription.
+		rep := validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, sale, refund, auth, capture)})
+		check(t, rep, "error active-not-charge 3 F")
+		if !strings.Contains(rep.Findings[0].Message, "REFUND") {
+			t.Errorf("message %q", rep.Findings[0].Message)
+		}
+	})
+	t.Run("double billing", func(t *testing.T) {
+		a := baseRow(1)
+		b := baseRow(2)
+		b[legacy.FEmailAddress] = strings.ToUpper(a[legacy.FEmailAddress]) // the same address
+		b2 := copyRow(b)
+		b2[legacy.FOrderID], b2[legacy.FMerchantTxnID], b2[legacy.FProductID] = "O22", "T22", "7"
+		c := baseRow(3)
+		c[legacy.FPhoneNumber] = a[legacy.FPhoneNumber]
+		inactive := baseRow(4)
+		inactive[legacy.FEmailAddress], inactive[legacy.FIsActiveRecurring], inactive[legacy.FNextBillDate] = a[legacy.FEmailAddress], "0", ""
+		p1, p2 := baseRow(5), baseRow(6)
+		p1[legacy.FPhoneNumber], p2[legacy.FPhoneNumber] = "1111111111", "1111111111" // the FAQ's placeholder
+		a2 := copyRow(a)
+		a2[legacy.FOrderID], a2[legacy.FMerchantTxnID], a2[legacy.FProductID] = "O11", "T11", "9"
+		rep := validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, a, b, b2, c, inactive, p1, p2, a2)})
+		check(t, rep, "warning double-billing 3 AL", "warning double-billing 4 AL", "warning double-billing 5 AH")
+		for _, f := range rep.Findings {
+			if !strings.Contains(f.Message, `as customer "C1" (row 2)`) {
+				t.Errorf("row %d does not name the other customer: %s", f.Row, f.Message)
+			}
+		}
+		// Across files, the earlier file's customer owns the address.
+		rep = validate(t, Options{}, file{"t1.csv", csvOf(legacy.Transactions, a)}, file{"t2.csv", csvOf(legacy.Transactions, b)})
+		check(t, rep, "warning double-billing 2 AL")
+		if !strings.HasSuffix(rep.Findings[0].File, "t2.csv") {
+			t.Errorf("reported in %s", rep.Findings[0].File)
 		}
 	})
 }
@@ -380,9 +497,37 @@ func TestCrossFileRules(t *testing.T) {
 	}
 }
 
+// redelimit rewrites a CSV text separated by delim instead of commas, as a
+// spreadsheet exports it (cells quoted only when they must be).
+func redelimit(t testing.TB, content string, delim rune, crlf bool) string {
+	t.Helper()
+	r := legacy.NewReader(strings.NewReader(content))
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Comma, w.UseCRLF = delim, crlf
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(rec.Fields)
+	}
+	w.Flush()
+	return b.String()
+}
+
 func TestFileRules(t *testing.T) {
 	clean := csvOf(legacy.Transactions, baseRow(1))
 	header, body, _ := strings.Cut(clean, "\n")
+	commas := baseRow(2)
+	commas[legacy.FAddress1], commas[legacy.FAddress2], commas[legacy.FCity] = "1 Main St, Apt 1", "a;b", `"The" City`
+	mismatch := baseRow(3)
+	mismatch[legacy.FTotalAmount] = "1.00"
+	europe := csvOf(legacy.Transactions, baseRow(1), commas, mismatch)
+	notes := csvOf(legacy.Notes, row{legacy.FCustomerID: "C1", legacy.FDateCreated: "2025-01-16 09:00:00", legacy.FNoteText: "called, left a message; will call back"})
 	tests := []struct {
 		name    string
 		file    file
@@ -407,8 +552,15 @@ func TestFileRules(t *testing.T) {
 		{"nul byte", file{"t.csv", clean + strings.Replace(body, "Austin", "Aus\x00tin", 1)}, []string{"error csv-nul 3 "}, 2},
 		{"windows-1252", file{"t.csv", strings.Replace(clean, "Lee", "L\xe9e", 1)}, []string{"error encoding 2 AA"}, 1},
 		{"million-column line", file{"t.csv", clean + strings.Repeat("x,", 600) + "x\n"}, []string{"error csv-too-many-fields 3 "}, 2},
+		{"semicolons", file{"t.csv", redelimit(t, clean, ';', false)}, []string{"error csv-delimiter 1 "}, 1},
+		{"tabs", file{"t.csv", redelimit(t, clean, '\t', false)}, []string{"error csv-delimiter 1 "}, 1},
+		{"semicolons, quoted header", file{"t.csv", strings.ReplaceAll(clean, `","`, `";"`)}, []string{"error csv-delimiter 1 "}, 1},
+		{"semicolons read with their delimiter", file{"t.csv", "\xEF\xBB\xBF" + redelimit(t, europe, ';', true)},
+			[]string{"warning bom 1 ", "error csv-delimiter 1 ", "error total-mismatch 4 U"}, 3},
+		{"tab-separated notes", file{"n.csv", redelimit(t, notes, '\t', false)}, []string{"error csv-delimiter 1 "}, 1},
+		{"semicolons in a comma file are data", file{"t.csv", csvOf(legacy.Transactions, commas)}, nil, 1},
 		{"huge field", file{"t.csv", clean + strings.Replace(body, "Austin", strings.Repeat("x", 2<<20), 1) + body},
-			[]string{"error csv-record-too-large 3 ", "error duplicate-merchant-txn-id 4 P"}, 3},
+			[]string{"error csv-record-too-large 3 ", "error duplicate-merchant-txn-id 4 P", "warning active-duplicate 2 F"}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -422,7 +574,36 @@ func TestFileRules(t *testing.T) {
 			if rep.Files[0].Rows != tt.wantRow {
 				t.Errorf("rows %d, want %d", rep.Files[0].Rows, tt.wantRow)
 			}
+			for _, f := range rep.Findings {
+				if f.Rule == RuleCSVDelimiter && !strings.Contains(f.Message, `";" (semicolon)`) && !strings.Contains(f.Message, "a tab") {
+					t.Errorf("the message does not name the delimiter: %s", f.Message)
+				}
+			}
 		})
+	}
+}
+
+// TestHeaderFindingsNameTheColumn: a finding about a column of the header
+// names it in field: a misspelt one as the file writes it.
+func TestHeaderFindingsNameTheColumn(t *testing.T) {
+	clean := csvOf(legacy.Transactions, baseRow(1))
+	header, body, _ := strings.Cut(clean, "\n")
+	header = strings.Replace(header, `"emailAddress"`, `"emailAdress"`, 1)
+	header = strings.Replace(header, `"quantity"`, `"firstName"`, 1)
+	rep := validate(t, Options{}, file{"t.csv", header + "\n" + body})
+	var got []string
+	for _, f := range rep.Findings {
+		got = append(got, f.Rule+"="+f.Field)
+	}
+	sort.Strings(got)
+	want := []string{"header-duplicate=firstName", "header-missing-optional=quantity", "header-missing-required=emailAddress", "header-unknown=emailAdress"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	var out bytes.Buffer
+	WriteJSON(&out, rep)
+	if !strings.Contains(out.String(), `"field": "emailAdress"`) {
+		t.Fatalf("json: %s", out.String())
 	}
 }
 
@@ -450,6 +631,36 @@ func TestMaxFindingsKeepsCounts(t *testing.T) {
 	}
 	if rep.Findings[0].Row != 2 || rep.Findings[2].Row != 4 {
 		t.Fatalf("not the first examples: %+v", rep.Findings)
+	}
+}
+
+// TestTextSummarisesWarningsOnMostRows: a warning on most rows is one line
+// with its count and examples in text; JSON keeps every finding.
+func TestTextSummarisesWarningsOnMostRows(t *testing.T) {
+	var rows []row
+	for i := 1; i <= 40; i++ {
+		r := baseRow(i)
+		r[legacy.FAddress2] = ""
+		if i <= 3 {
+			r[legacy.FCity] = "=cmd"
+		}
+		rows = append(rows, r)
+	}
+	rep := validate(t, Options{}, file{"t.csv", csvOf(legacy.Transactions, rows...)})
+	var text, js bytes.Buffer
+	WriteText(&text, rep, false)
+	WriteJSON(&js, rep)
+	if n := strings.Count(text.String(), "the seed marks it required but"); n != 1 {
+		t.Errorf("the address2 message is shown %d times:\n%s", n, text.String())
+	}
+	if !strings.Contains(text.String(), "address2-empty ×40, on 100% of the rows") || !strings.Contains(text.String(), "e.g. ") {
+		t.Errorf("no summary line:\n%s", text.String())
+	}
+	if n := strings.Count(text.String(), "starts with '='"); n != 3 {
+		t.Errorf("a warning on a few rows lists them: %d lines\n%s", n, text.String())
+	}
+	if n := strings.Count(js.String(), `"rule": "address2-empty"`); n != 40 {
+		t.Errorf("json holds %d address2-empty findings, want 40", n)
 	}
 }
 
@@ -499,5 +710,16 @@ func TestEveryRuleIsTested(t *testing.T) {
 		if !strings.Contains(string(src), " "+r.ID+" ") {
 			t.Errorf("no test expects rule %s", r.ID)
 		}
+	}
+}
+
+// TestPanicInARuleIsAnError: a panic in a worker (a bug in a rule) ends
+// the validation of that file with an error, not the process, and the
+// error does not quote the input.
+func TestPanicInARuleIsAnError(t *testing.T) {
+	r := &fileRun{}
+	res := r.safeWork([]byte("x"))
+	if res == nil || res.err == nil || !strings.Contains(res.err.Error(), "internal error") {
+		t.Fatalf("a panicking chunk gave %+v", res)
 	}
 }

@@ -28,6 +28,12 @@ type cellCheck struct {
 	text   bool                // free text: formula-injection applies
 	opt    bool                // optional: an empty value is fine
 	scan   bool                // card-number-elsewhere applies
+	idScan bool                // ...to the whole value only: an identifier a carrier or processor assigns
+	sheet  bool                // spreadsheet-number applies
+	ident  bool                // digits-only values are identifiers: a trailing .0 is a spreadsheet's
+	// special: the row rules check the value (rows.go); checkCells only
+	// reports spreadsheet-number for it
+	special bool
 	// conditions for a conditional requirement, compiled to indexes
 	conds []compiledCond
 }
@@ -74,6 +80,17 @@ var noCardScan = map[string]bool{
 	legacy.FExternalToken:    true,
 }
 
+// assignedIDColumns hold identifiers a carrier or a processor assigns: long
+// digit strings by design, one in ten of them Luhn-valid. card-number-elsewhere
+// flags a value there only when the whole value is a card number of a known
+// scheme (cardnum.KnownCard). parentTxnId holds merchantTxnIds.
+var assignedIDColumns = map[string]bool{
+	legacy.FTrackingNumber: true,
+	legacy.FMerchantTxnID:  true,
+	legacy.FParentTxnID:    true,
+	legacy.FAuthCode:       true,
+}
+
 // fastCheck names the checks checkCells runs inline.
 type fastCheck uint8
 
@@ -105,7 +122,11 @@ func compile(spec *legacy.Spec, pos []int, opts *Options) *compiled {
 		if !c.present[i] {
 			continue
 		}
-		ch := cellCheck{idx: i, col: col, scan: !noCardScan[col.Name], opt: col.Required.Optional()}
+		ch := cellCheck{idx: i, col: col, scan: !noCardScan[col.Name], opt: col.Required.Optional(),
+			sheet: !noSpreadsheetCheck[col.Name], ident: isIdentifier(col)}
+		if ch.scan && assignedIDColumns[col.Name] {
+			ch.scan, ch.idScan = false, true
+		}
 		for _, cond := range col.Required.When {
 			cc := compiledCond{idx: spec.Index(cond.Field)}
 			for _, v := range cond.Values {
@@ -113,7 +134,8 @@ func compile(spec *legacy.Spec, pos []int, opts *Options) *compiled {
 			}
 			ch.conds = append(ch.conds, cc)
 		}
-		if !specialColumns[col.Name] || spec.Kind != legacy.Transactions {
+		ch.special = specialColumns[col.Name] && spec.Kind == legacy.Transactions
+		if !ch.special {
 			ch.typeOK, ch.rule = typeCheck(col)
 			switch col.Type {
 			case legacy.Varchar:
@@ -251,6 +273,13 @@ func (c *compiled) checkCells(vals [][]byte, rel int, e emitter) {
 		default:
 			valid = ch.typeOK == nil || ch.typeOK(v)
 		}
+		// A number a spreadsheet rewrote is reported once, as that: its
+		// type, a leading minus and its digits mean nothing any more.
+		// Digits-only values (valid integers, phones) cannot be one.
+		if ch.sheet && (!valid || ch.text || ch.special) && len(v) >= 3 && mayBeNumber(v) && (isSpreadsheetSci(v) || ch.ident && isDotZero(v)) {
+			e.emit(rel, ch.idx, RuleSpreadsheetNumber, spreadsheetMessage(ch.col, v))
+			continue
+		}
 		if !valid {
 			e.emit(rel, ch.idx, ch.rule, typeMessage(ch.col, ch.rule, v))
 		}
@@ -260,7 +289,25 @@ func (c *compiled) checkCells(vals [][]byte, rel int, e emitter) {
 		if ch.scan && len(v) >= 13 && !(valid && cannotHoldCard(ch.col.Type)) && cardRun(v) {
 			e.emit(rel, ch.idx, RuleCardNumberElsewhere, "holds what looks like a card number (a Luhn-valid 13-19 digit run); card numbers belong only in cardNumber")
 		}
+		if ch.idScan && len(v) >= 13 && len(v) <= 19 && cardnum.KnownCard(v) {
+			e.emit(rel, ch.idx, RuleCardNumberElsewhere, "is exactly a card number (13-19 digits of a known card scheme, Luhn-valid), not an identifier; card numbers belong only in cardNumber")
+		}
 	}
+}
+
+// mayBeNumber is the cheap test before the spreadsheet-number checks: a
+// rewritten number starts with a digit or a minus and ends with a digit.
+func mayBeNumber(v []byte) bool {
+	f, l := v[0], v[len(v)-1]
+	return (f >= '0' && f <= '9' || f == '-') && l >= '0' && l <= '9'
+}
+
+// spreadsheetMessage says what a spreadsheet did to a value.
+func spreadsheetMessage(col legacy.Column, v []byte) string {
+	if isSpreadsheetSci(v) {
+		return fmt.Sprintf("%s is in scientific notation: a spreadsheet rewrote the number and its digits are lost; re-export the column as text from the source", show(col, v))
+	}
+	return fmt.Sprintf("%s ends in .0: a spreadsheet read the identifier as a number; re-export the column as text from the source", show(col, v))
 }
 
 func (c *compiled) checkRequired(ch *cellCheck, vals [][]byte, rel int, e emitter) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/konduit/konduit/internal/cardnum"
 )
@@ -48,8 +49,20 @@ func WriteCSV(w io.Writer, r *Report) error {
 	return nil
 }
 
+// mostRows: a warning that fires on at least this share of the data rows
+// (and on at least minSummary rows) is shown on one line in text output.
+const (
+	mostRows   = 0.5
+	minSummary = 10
+	summaryEgs = 3 // example locations on that line
+)
+
 // WriteText writes a summary for people: each file's counts, then every
-// rule that fired with its exact count and its first examples.
+// rule that fired with its exact count and its first examples. A warning
+// that fires on most rows (address2 empty on a file where no address has a
+// second line) is one line: its count, its share of the rows, a few example
+// locations and the first example's message. JSON and CSV list every kept
+// finding.
 func WriteText(w io.Writer, r *Report, color bool) error {
 	bw := bufio.NewWriter(w)
 	paint := func(code, s string) string {
@@ -71,25 +84,75 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	for _, f := range r.Findings {
 		examples[f.Rule] = append(examples[f.Rule], f)
 	}
+	fileRows, allRows := map[string]int{}, 0
+	for _, f := range r.Files {
+		fileRows[f.Path] += f.Rows
+		allRows += f.Rows
+	}
+	// rowsOf is the data rows of the files a rule's examples come from (all
+	// files when it has none kept): the share of rows it fires on.
+	rowsOf := func(egs []Finding) int {
+		seen, n := map[string]bool{}, 0
+		for _, f := range egs {
+			if !seen[f.File] {
+				seen[f.File] = true
+				n += fileRows[f.File]
+			}
+		}
+		if n == 0 {
+			return allRows
+		}
+		return n
+	}
+	loc := func(f Finding) string {
+		l := fmt.Sprintf("%s:%d", cardnum.MaskText(f.File), f.Row)
+		if f.Column != "" {
+			l += " " + f.Column
+		}
+		if f.Field != "" {
+			l += " " + cardnum.MaskText(f.Field)
+		}
+		return l
+	}
 	for _, rc := range r.Counts {
 		rule := rulesByID[rc.Rule]
-		fmt.Fprintf(bw, "\n%s %s ×%d: %s\n", sev(rc.Severity), paint("1", rc.Rule), rc.Count, rule.Summary)
-		shown := 0
+		var egs []Finding
 		for _, f := range examples[rc.Rule] {
-			if f.Severity != rc.Severity {
-				continue
+			if f.Severity == rc.Severity {
+				egs = append(egs, f)
 			}
-			loc := fmt.Sprintf("%s:%d", cardnum.MaskText(f.File), f.Row)
-			if f.Column != "" {
-				loc += " " + f.Column
-			}
-			if f.Field != "" {
-				loc += " " + cardnum.MaskText(f.Field)
-			}
-			fmt.Fprintf(bw, "  %s: %s\n", paint("2", loc), cardnum.MaskText(f.Message))
-			shown++
 		}
-		if more := rc.Count - shown; more > 0 && shown > 0 {
+		if rows := rowsOf(egs); rc.Severity == Warning && rc.Count >= minSummary && float64(rc.Count) >= mostRows*float64(rows) {
+			fmt.Fprintf(bw, "\n%s %s ×%d, on %d%% of the rows: %s\n", sev(rc.Severity), paint("1", rc.Rule), rc.Count, min(100, rc.Count*100/max(rows, 1)), rule.Summary)
+			if len(egs) > 0 {
+				egs = egs[:min(len(egs), summaryEgs)]
+				var locs, rowNums []string
+				one := true // one file and column: "file rows 2, 3, 4 AC address2"
+				for _, f := range egs {
+					locs = append(locs, loc(f))
+					rowNums = append(rowNums, strconv.Itoa(f.Row))
+					one = one && f.File == egs[0].File && f.Column == egs[0].Column && f.Field == egs[0].Field
+				}
+				where := strings.Join(locs, ", ")
+				if one {
+					f := egs[0]
+					where = fmt.Sprintf("%s rows %s", cardnum.MaskText(f.File), strings.Join(rowNums, ", "))
+					if f.Column != "" {
+						where += " " + f.Column
+					}
+					if f.Field != "" {
+						where += " " + cardnum.MaskText(f.Field)
+					}
+				}
+				fmt.Fprintf(bw, "  %s …: %s\n", paint("2", "e.g. "+where), cardnum.MaskText(egs[0].Message))
+			}
+			continue
+		}
+		fmt.Fprintf(bw, "\n%s %s ×%d: %s\n", sev(rc.Severity), paint("1", rc.Rule), rc.Count, rule.Summary)
+		for _, f := range egs {
+			fmt.Fprintf(bw, "  %s: %s\n", paint("2", loc(f)), cardnum.MaskText(f.Message))
+		}
+		if more := rc.Count - len(egs); more > 0 && len(egs) > 0 {
 			fmt.Fprintf(bw, "  … and %d more\n", more)
 		}
 	}

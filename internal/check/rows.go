@@ -11,14 +11,14 @@ import (
 
 // tx holds the canonical indexes of the transaction columns the row rules read.
 var tx = func() (x struct {
-	customerID, orderID, dateCreated, isActive, nextBill, paySource, card, expMonth, expYear,
+	customerID, orderID, dateCreated, productID, isActive, nextBill, paySource, card, expMonth, expYear,
 	routing, account, merchantTxnID, txnType, subTotal, shipTotal, salesTax, total,
 	responseType, parent, firstName, lastName, state, country, postal, phone, home, cell, work,
 	email, billShipSame, shipState, shipCountry, shipPostal, isCB, cbTotal, cbDate, token, quantity int
 }) {
 	s := legacy.SpecFor(legacy.Transactions)
 	i := s.Index
-	x.customerID, x.orderID, x.dateCreated = i(legacy.FCustomerID), i(legacy.FOrderID), i(legacy.FDateCreated)
+	x.customerID, x.orderID, x.dateCreated, x.productID = i(legacy.FCustomerID), i(legacy.FOrderID), i(legacy.FDateCreated), i(legacy.FProductID)
 	x.isActive, x.nextBill, x.paySource = i(legacy.FIsActiveRecurring), i(legacy.FNextBillDate), i(legacy.FPaySource)
 	x.card, x.expMonth, x.expYear = i(legacy.FCardNumber), i(legacy.FCardExpiryMonth), i(legacy.FCardExpiryYear)
 	x.routing, x.account = i(legacy.FACHRoutingNumber), i(legacy.FACHAccountNumber)
@@ -73,6 +73,14 @@ type txFact struct {
 	identity                  uint64 // hash of first name, last name and email
 	hTxn, hOrder, hCust, hPar uint64
 	txn, order, cust, parent  span
+	// An active subscription's row (isActiveRecurring=1 on a successful
+	// SALE or CAPTURE), for active-duplicate and double-billing.
+	active  bool
+	product span
+	created span // dateCreated when it is a valid datetime, else empty
+	hEmail  uint64
+	email   span   // normalised (NormalEmail); empty when the row has none
+	phone   uint64 // BillingPhone of phoneNumber; 0 when none
 }
 
 func is(v []byte, s string) bool { return string(v) == s }
@@ -99,7 +107,12 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 	}
 	month, year := vals[tx.expMonth], vals[tx.expYear]
 	monthOK, yearOK := false, false
-	if len(month) > 0 {
+	// A value a spreadsheet rewrote is reported as that (checkCells), once.
+	rewritten := func(idx int) bool {
+		v := vals[idx]
+		return len(v) >= 3 && mayBeNumber(v) && SpreadsheetNumber(txCols[idx], v)
+	}
+	if len(month) > 0 && !rewritten(tx.expMonth) {
 		if len(month) == 2 && isDigits(month) && month[0] <= '1' && !(is(month, "00")) && !(month[0] == '1' && month[1] > '2') {
 			monthOK = true
 		} else if len(month) == 1 && month[0] >= '1' && month[0] <= '9' {
@@ -108,7 +121,7 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 			e.emit(rel, tx.expMonth, RuleCardExpiryMonth, fmt.Sprintf("%s is not a month written 01 to 12", show(txCols[tx.expMonth], month)))
 		}
 	}
-	if len(year) > 0 {
+	if len(year) > 0 && !rewritten(tx.expYear) {
 		if len(year) == 4 && isDigits(year) {
 			yearOK = true
 		} else if len(year) == 2 && isDigits(year) {
@@ -125,7 +138,7 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 	}
 
 	// ACH.
-	if r := vals[tx.routing]; len(r) > 0 && !cardnum.ABA(r) {
+	if r := vals[tx.routing]; len(r) > 0 && !cardnum.ABA(r) && !rewritten(tx.routing) {
 		if len(r) != 9 || !isDigits(r) {
 			e.emit(rel, tx.routing, RuleABAChecksum, fmt.Sprintf("%s is not nine digits (a spreadsheet may have dropped a leading zero)", show(txCols[tx.routing], r)))
 		} else {
@@ -163,10 +176,10 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 	if len(vals[tx.shipState]) > 0 {
 		c.checkState(vals, tx.shipState, shipCountry, rel, e)
 	}
-	if is(country, "US") {
+	if is(country, "US") && !rewritten(tx.postal) {
 		checkZip(vals[tx.postal], tx.postal, rel, e)
 	}
-	if is(shipCountry, "US") && len(vals[tx.shipPostal]) > 0 {
+	if is(shipCountry, "US") && len(vals[tx.shipPostal]) > 0 && !rewritten(tx.shipPostal) {
 		checkZip(vals[tx.shipPostal], tx.shipPostal, rel, e)
 	}
 	if is(country, "US") || is(country, "CA") {
@@ -199,6 +212,7 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 		switch {
 		case len(q) == 0:
 			e.emit(rel, tx.quantity, RuleQuantityDefault, "is empty: the import sets it to 1")
+		case rewritten(tx.quantity):
 		case q[0] == '-' && isDigits(q[1:]):
 			e.emit(rel, tx.quantity, RuleQuantityDefault, fmt.Sprintf("%s is negative: the import sets it to 1", q))
 		case !isDigits(q):
@@ -226,11 +240,49 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 	if f.typ == typeRefund || f.typ == typeCapture {
 		f.hPar, f.parent = e.keep(vals[tx.parent])
 	}
+	if is(vals[tx.isActive], "1") {
+		c.checkActive(vals, rel, e, &f, createdOK)
+	}
 	h := hashID(vals[tx.firstName])
 	h = h*31 ^ hashID(vals[tx.lastName])
 	h = h*31 ^ hashLower(vals[tx.email])
 	f.identity = h
 	return f
+}
+
+// checkActive checks a row with isActiveRecurring=1: only a successful
+// SALE or CAPTURE carries an active subscription. Such a row's facts feed
+// the cross-row rules active-duplicate and double-billing.
+func (c *compiled) checkActive(vals [][]byte, rel int, e *chunkResult, f *txFact, createdOK bool) {
+	typ, resp := vals[tx.txnType], vals[tx.responseType]
+	typeOK := f.typ != typeOther
+	respOK := f.success || is(resp, legacy.ValueDecline)
+	if !typeOK || !respOK {
+		return // invalid-enum says what is wrong with the row
+	}
+	if !f.success || (f.typ != typeSale && f.typ != typeCapture) {
+		what := "a " + string(typ)
+		switch {
+		case !f.success:
+			what = "a declined " + string(typ)
+		case f.typ == typeAuthorize:
+			what = "an AUTHORIZE (nothing was charged yet)"
+		}
+		e.emit(rel, tx.isActive, RuleActiveNotCharge, fmt.Sprintf("is 1 on %s: only a successful SALE or CAPTURE carries an active subscription; set it to 0 here, and to 1 on the subscription's latest successful charge", what))
+		return
+	}
+	f.active = true
+	_, f.product = e.keep(vals[tx.productID])
+	if createdOK {
+		_, f.created = e.keep(vals[tx.dateCreated])
+	}
+	if email := vals[tx.email]; len(email) > 0 {
+		off := len(e.arena)
+		e.arena = normalEmail(e.arena, email)
+		f.email = span{int32(off), int32(len(e.arena) - off)}
+		f.hEmail = hashID(e.arena[off:])
+	}
+	f.phone, _ = BillingPhone(vals[tx.phone])
 }
 
 func (c *compiled) checkCard(vals [][]byte, card []byte, rel int, e emitter) {
@@ -243,6 +295,9 @@ func (c *compiled) checkCard(vals [][]byte, card []byte, rel int, e emitter) {
 		return
 	case isScientific(card):
 		e.emit(rel, tx.card, RuleCardTruncated, "is in scientific notation: a spreadsheet truncated it to 15 significant digits; re-export the card numbers as text from the source")
+		return
+	case isDotZero(card):
+		e.emit(rel, tx.card, RuleSpreadsheetNumber, fmt.Sprintf("%s ends in .0: a spreadsheet read the card number as a number (and kept 15 significant digits); re-export the card numbers as text from the source", show(col, card)))
 		return
 	case !isDigits(card):
 		e.emit(rel, tx.card, RuleInvalidInteger, fmt.Sprintf("%s has characters other than digits", show(col, card)))
@@ -263,7 +318,7 @@ func (c *compiled) checkCard(vals [][]byte, card []byte, rel int, e emitter) {
 
 func (c *compiled) checkState(vals [][]byte, idx int, country []byte, rel int, e emitter) {
 	v := vals[idx]
-	if len(v) == 0 || !(is(country, "US") || is(country, "CA")) {
+	if len(v) == 0 || !(is(country, "US") || is(country, "CA")) || len(v) >= 3 && mayBeNumber(v) && isSpreadsheetSci(v) {
 		return
 	}
 	cc := string(country)

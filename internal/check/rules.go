@@ -119,7 +119,12 @@ const (
 	RuleDateCreatedFuture   = "date-created-future"
 	RuleFormulaInjection    = "formula-injection"
 	RuleCardNumberElsewhere = "card-number-elsewhere"
+	RuleSpreadsheetNumber   = "spreadsheet-number"
+	RuleActiveNotCharge     = "active-not-charge"
+	RuleActiveDuplicate     = "active-duplicate"
+	RuleDoubleBilling       = "double-billing"
 	RuleUnknownCustomer     = "unknown-customer"
+	RuleCSVDelimiter        = "csv-delimiter"
 )
 
 // Rules lists every rule, in the order of legacy-import.md.
@@ -141,6 +146,7 @@ var Rules = []Rule{
 	{RuleFileNotCSV, Error, false, "the file is not .csv"},
 	{RuleFileEmpty, Error, false, "the file is empty"},
 	{RuleFileKindUnknown, Error, false, "the header is not that of a transactions, notes or details file"},
+	{RuleCSVDelimiter, Error, true, "the header is one cell holding the column names joined by ; or a tab: the file is not comma-separated"},
 	{RuleTooLong, Error, false, "a value longer than its column allows (code points)"},
 	{RuleInvalidCountry, Error, true, "not an upper-case ISO 3166-1 alpha-2 country code"},
 	{RuleInvalidInteger, Error, false, "not an integer (ASCII digits only: no sign, separator or decimal point)"},
@@ -181,7 +187,11 @@ var Rules = []Rule{
 	{RuleQuantityDefault, Warning, false, "quantity empty, 0 or negative: the import sets it to 1"},
 	{RuleDateCreatedFuture, Warning, false, "dateCreated after the reference date"},
 	{RuleFormulaInjection, Warning, false, "a text cell starting with =, +, - or @ (formula injection in a spreadsheet)"},
-	{RuleCardNumberElsewhere, Warning, false, "a Luhn-valid 13-19 digit run outside cardNumber"},
+	{RuleCardNumberElsewhere, Warning, false, "a Luhn-valid 13-19 digit run outside cardNumber (in a carrier's or processor's identifier: only a whole card number of a known scheme)"},
+	{RuleSpreadsheetNumber, Error, false, "a cell in scientific notation, or a digits-only identifier ending in .0: a spreadsheet rewrote it and the digits are lost"},
+	{RuleActiveNotCharge, Error, false, "isActiveRecurring=1 on a row that is not a successful SALE or CAPTURE"},
+	{RuleActiveDuplicate, Warning, false, "more than one isActiveRecurring=1 row for one customerId and productId (one subscription per row)"},
+	{RuleDoubleBilling, Warning, false, "two customerIds with active subscriptions share an email address or a 10-digit phone number (billed twice)"},
 	{RuleUnknownCustomer, Error, false, "customerId not present in the transactions file"},
 }
 

@@ -102,6 +102,7 @@ type validator struct {
 	customers *idIndex   // customerIds of the transactions files
 	custInfos []custInfo // by customers' entry
 	haveTx    bool
+	twins     twins // addresses of active subscriptions (double-billing)
 }
 
 type custInfo struct {
@@ -112,16 +113,25 @@ type custInfo struct {
 // file validates one input. In the first pass, a notes or details file is
 // only recognised and deferred (deferred=true) to the second pass.
 func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (deferred bool, err error) {
+	return v.fileWith(ctx, seq, in, first, 0)
+}
+
+// fileWith is file reading the input separated by delim (0: a comma).
+func (v *validator) fileWith(ctx context.Context, seq int, in Input, first bool, delim byte) (deferred bool, err error) {
 	rc, err := in.Open()
 	if err != nil {
 		return false, &ReadError{File: in.Name, Err: err}
 	}
 	defer rc.Close()
+	var src io.Reader = rc
+	if delim != 0 {
+		src = NewCommaReader(rc, delim)
+	}
 	v.col.file, v.col.fileSeq, v.col.fileName = &v.files[seq], seq, in.Name
 	fileFinding := func(row int, rule, msg string) {
 		v.col.add(Finding{Row: row, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
 	}
-	chunker := legacy.NewChunker(rc, v.opts.MaxRecordBytes)
+	chunker := legacy.NewChunker(src, v.opts.MaxRecordBytes)
 	ch, err := chunker.Next()
 	if err == io.EOF {
 		if first {
@@ -135,6 +145,7 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 	}
 	// The header is the first record that is not blank.
 	var header [][]byte
+	var headerRec []byte // the header record as the file holds it
 	row, line, pos := 0, 1, 0
 	if ch.Oversized {
 		row = 1
@@ -146,6 +157,7 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 			line += inner + 1
 			if len(rec) > 0 {
 				header, _, _, _ = legacy.ParseFields(rec, nil, nil, legacy.DefaultMaxFields)
+				headerRec = rec
 				break
 			}
 		}
@@ -155,6 +167,14 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 		names[i] = string(h)
 	}
 	kind := legacy.DetectKind(names)
+	if kind == 0 && delim == 0 && len(headerRec) > 0 {
+		// A header of one cell holding the names joined by ';' or a tab:
+		// read the file again with that delimiter.
+		if d := HeaderDelimiter(headerRec); d != 0 {
+			rc.Close()
+			return v.fileWith(ctx, seq, in, first, d)
+		}
+	}
 	if first && kind != legacy.Transactions && kind != 0 {
 		return true, nil
 	}
@@ -164,12 +184,15 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 	if chunker.BOM {
 		fileFinding(1, RuleBOM, "the file starts with a byte-order mark; konduit fix writes UTF-8 without one")
 	}
+	if delim != 0 {
+		fileFinding(max(row, 1), RuleCSVDelimiter, fmt.Sprintf("the header is one cell holding the column names joined by %s: the file is separated by %s, not by commas (a European or tab-separated export); it was read with that delimiter for the findings below; konduit fix rewrites it comma-separated", DelimiterName(delim), DelimiterName(delim)))
+	}
 	if chunker.Term == '\r' {
 		fileFinding(1, RuleCSVLineEndings, "lines end in CR alone (Excel for Mac's \"CSV\"); save as \"CSV UTF-8\" or run konduit fix")
 	}
 	if kind == 0 {
 		what := "its header names none of the columns of a transactions, notes or details file"
-		if bytes.IndexByte(ch.Data, 0) >= 0 || !utf8.Valid(ch.Data[:min(len(ch.Data), 4096)]) {
+		if bytes.IndexByte(ch.Data, 0) >= 0 || !validUTF8Prefix(ch.Data[:min(len(ch.Data), 4096)]) {
 			what = "it does not look like a CSV text file"
 		}
 		fileFinding(max(row, 1), RuleFileKindUnknown, what+"; the first row must be the header (konduit template writes one)")
@@ -180,7 +203,9 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 	for i := 1; i < row; i++ {
 		fileFinding(i, RuleBlankLine, "a blank line before the header (skipped)")
 	}
-	colPos := v.header(spec, names, row, fileFinding)
+	colPos := v.header(spec, names, row, func(row int, field, rule, msg string) {
+		v.col.add(Finding{Row: row, Field: field, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
+	})
 	run := &fileRun{
 		compiled: compile(spec, colPos, v.opts),
 		v:        v,
@@ -206,6 +231,20 @@ func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (de
 	return false, nil
 }
 
+// validUTF8Prefix reports whether b, the start of a text, is UTF-8: a
+// character cut in two at its end does not count against it.
+func validUTF8Prefix(b []byte) bool {
+	for i := 1; i <= utf8.UTFMax-1 && i <= len(b); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			if !utf8.FullRune(b[len(b)-i:]) {
+				b = b[:len(b)-i]
+			}
+			break
+		}
+	}
+	return utf8.Valid(b)
+}
+
 // expectRows guesses a file's row count from its size (about 450 bytes a
 // transaction row), to size the indexes once instead of growing them.
 func expectRows(rc io.ReadCloser) int {
@@ -224,8 +263,10 @@ func checkExtension(name string, add func(int, string, string)) {
 }
 
 // header checks the header row and maps each header position to its
-// canonical column index (-1 for an unknown or repeated name).
-func (v *validator) header(spec *legacy.Spec, names []string, row int, add func(int, string, string)) []int {
+// canonical column index (-1 for an unknown or repeated name). A finding
+// about one column names it in field: as the spec names it, or for an
+// unknown name, as the file writes it.
+func (v *validator) header(spec *legacy.Spec, names []string, row int, add func(row int, field, rule, msg string)) []int {
 	pos := make([]int, len(names))
 	seen := make([]bool, len(spec.Columns))
 	last, ordered := -1, true
@@ -238,10 +279,10 @@ func (v *validator) header(spec *legacy.Spec, names []string, row int, add func(
 			if s := suggest(spec, n); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
-			add(row, RuleHeaderUnknown, msg)
+			add(row, n, RuleHeaderUnknown, msg)
 		case seen[idx]:
 			pos[i] = -1
-			add(row, RuleHeaderDuplicate, fmt.Sprintf("column %s appears twice (again at %s); only the first is read", quote(n), legacy.Letter(i)))
+			add(row, n, RuleHeaderDuplicate, fmt.Sprintf("column %s appears twice (again at %s); only the first is read", quote(n), legacy.Letter(i)))
 		default:
 			pos[i] = idx
 			seen[idx] = true
@@ -256,13 +297,13 @@ func (v *validator) header(spec *legacy.Spec, names []string, row int, add func(
 			continue
 		}
 		if c.Required.Always {
-			add(row, RuleHeaderMissing, fmt.Sprintf("required column %s %q is missing", c.Letter, c.Name))
+			add(row, c.Name, RuleHeaderMissing, fmt.Sprintf("required column %s %q is missing", c.Letter, c.Name))
 		} else {
-			add(row, RuleHeaderMissingOpt, fmt.Sprintf("optional column %s %q is missing; konduit fix adds it, empty", c.Letter, c.Name))
+			add(row, c.Name, RuleHeaderMissingOpt, fmt.Sprintf("optional column %s %q is missing; konduit fix adds it, empty", c.Letter, c.Name))
 		}
 	}
 	if !ordered {
-		add(row, RuleHeaderOrder, "columns are not in the seed's A..BF order; konduit fix reorders them")
+		add(row, "", RuleHeaderOrder, "columns are not in the seed's A..BF order; konduit fix reorders them")
 	}
 	return pos
 }
@@ -323,6 +364,8 @@ type fileRun struct {
 	refArena   []byte
 	lastOrder  []byte
 	lastCust   int32
+	subs       map[subKey]*activeSub // active subscriptions (subs.go)
+	dupSubs    []*activeSub          // those with more than one row, in file order
 }
 
 type txnInfo struct {
@@ -444,7 +487,7 @@ func (r *fileRun) pipeline(ctx context.Context, chunker *legacy.Chunker, first [
 	for w := 0; w < workers; w++ {
 		go func() {
 			for j := range jobs {
-				j.res <- r.work(j.data)
+				j.res <- r.safeWork(j.data)
 			}
 		}()
 	}
@@ -464,6 +507,19 @@ func (r *fileRun) pipeline(ctx context.Context, chunker *legacy.Chunker, first [
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// safeWork is work, with a panic (a bug in a rule) turned into the file's
+// error instead of ending the process: the dashboard validates uploads in
+// the server's process. The error names the panic's type only: its value may
+// quote the input.
+func (r *fileRun) safeWork(data []byte) (res *chunkResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = &chunkResult{run: r, err: fmt.Errorf("check: internal error (%T); please report it", p)}
+		}
+	}()
+	return r.work(data)
 }
 
 // work parses and checks one chunk of whole records.
@@ -656,6 +712,9 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 			r.lastCustID = append(r.lastCustID[:0], v.customers.bytes(cust)...)
 		}
 	}
+	if f.active && cust >= 0 {
+		r.activeRow(cr, f, row, cust)
+	}
 	if parent := cr.bytes(f.parent); len(parent) > 0 {
 		r.refs = append(r.refs, ref{row: row, self: bytes.Equal(parent, txn), hParent: f.hPar,
 			parent: span{int32(len(r.refArena)), int32(len(parent))}, typ: f.typ, success: f.success, totalOK: f.totalOK, total: f.total})
@@ -663,9 +722,11 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 	}
 }
 
-// finish runs the rules that need the whole file: parent references.
+// finish runs the rules that need the whole file: parent references and
+// repeated active subscriptions.
 func (r *fileRun) finish() {
 	r.v.col.file.Rows = r.rows
+	r.finishActive()
 	for _, ref := range r.refs {
 		parent := r.refArena[ref.parent.off : ref.parent.off+ref.parent.n]
 		i, ok := r.txIndex.lookup(ref.hParent, parent)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/konduit/konduit/internal/cardnum"
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 // The predicates below work on raw bytes so the hot loop allocates nothing.
@@ -212,4 +213,129 @@ func cardRun(b []byte) bool {
 	return false
 }
 
-// masked reports a card number masked with x, X or * (and digits).
+// isSpreadsheetSci reports a number as a spreadsheet writes it in
+// scientific notation: -?digits[.digits]E(+|-)digits, such as
+// 9.4001112114934E+015. The exponent's sign is required: spreadsheets
+// always write it, and a bare "2E1" may be an apartment.
+func isSpreadsheetSci[T ~string | ~[]byte](b T) bool {
+	i, n := 0, len(b)
+	if n > 0 && b[0] == '-' {
+		i++
+	}
+	mant := 0
+	for i < n && b[i] >= '0' && b[i] <= '9' {
+		i++
+		mant++
+	}
+	if mant == 0 {
+		return false
+	}
+	if i < n && b[i] == '.' {
+		i++
+		frac := 0
+		for i < n && b[i] >= '0' && b[i] <= '9' {
+			i++
+			frac++
+		}
+		if frac == 0 {
+			return false
+		}
+	}
+	if i+2 >= n || (b[i] != 'E' && b[i] != 'e') || (b[i+1] != '+' && b[i+1] != '-') {
+		return false
+	}
+	for i += 2; i < n; i++ {
+		if b[i] < '0' || b[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isDotZero reports digits followed by ".0": an identifier a spreadsheet or
+// a script read as a number and wrote back as one.
+func isDotZero[T ~string | ~[]byte](b T) bool {
+	n := len(b)
+	if n < 3 || b[n-2] != '.' || b[n-1] != '0' {
+		return false
+	}
+	for i := 0; i < n-2; i++ {
+		if b[i] < '0' || b[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// identifierColumns are the text columns that hold identifiers and codes:
+// digits there are never a quantity, so a trailing .0 is a spreadsheet's.
+var identifierColumns = map[string]bool{
+	legacy.FCustomerID: true, legacy.FOrderID: true, legacy.FMerchantTxnID: true, legacy.FParentTxnID: true,
+	legacy.FAuthCode: true, legacy.FTrackingNumber: true, legacy.FPostalCode: true, legacy.FShipPostalCode: true,
+	legacy.FAffID: true, legacy.FSubAffID: true, legacy.FLoginID: true,
+}
+
+// noSpreadsheetCheck are the columns spreadsheet-number leaves alone:
+// cardNumber has its own rule for scientific notation (card-truncated), and
+// a password may be any text.
+var noSpreadsheetCheck = map[string]bool{legacy.FCardNumber: true, legacy.FPassword: true}
+
+// isIdentifier reports a column whose digits-only values are identifiers.
+func isIdentifier(col legacy.Column) bool {
+	return col.Type == legacy.Integer || col.Type == legacy.Phone || identifierColumns[col.Name]
+}
+
+// SpreadsheetNumber reports whether v, a value of col, is a number a
+// spreadsheet rewrote (rule spreadsheet-number): scientific notation in any
+// column, or digits with a trailing .0 in an identifier column. fix leaves
+// such values alone: the digits are lost, and only a new export has them.
+func SpreadsheetNumber[T ~string | ~[]byte](col legacy.Column, v T) bool {
+	if noSpreadsheetCheck[col.Name] {
+		return false
+	}
+	return isSpreadsheetSci(v) || (isDotZero(v) && isIdentifier(col))
+}
+
+// NormalEmail is an email address as the double-billing rule compares it:
+// surrounding spaces trimmed, case folded.
+func NormalEmail(s string) string { return string(normalEmail(nil, []byte(s))) }
+
+// normalEmail appends the normal form of an email address to dst.
+func normalEmail(dst, b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	for _, c := range b {
+		if c >= 0x80 {
+			return append(dst, bytes.ToLower(b)...)
+		}
+	}
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// BillingPhone is a phone number as the double-billing rule compares it:
+// exactly 10 digits, read as a number; ok is false for any other value and
+// for the placeholders people type when they have no number (one digit
+// repeated, as the FAQ's 1111111111, or 1234567890).
+func BillingPhone[T ~string | ~[]byte](v T) (n uint64, ok bool) {
+	if len(v) != 10 {
+		return 0, false
+	}
+	same := true
+	for i := 0; i < 10; i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		same = same && c == v[0]
+		n = n*10 + uint64(c-'0')
+	}
+	if same || n == 1234567890 || n == 123456789 {
+		return 0, false
+	}
+	return n, true
+}

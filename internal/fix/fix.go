@@ -1,11 +1,14 @@
 // Package fix repairs what legacy-import.md marks fixable in Konnektive
 // legacy import files, and nothing that would need a guess: it transcodes
 // Windows-1252 to UTF-8, strips a byte-order mark, reads CR-only line
-// endings, skips blank lines, adds missing columns and writes the canonical
-// column order, and normalises values (country names, currency amounts,
-// booleans, dates and times, enum case, phone punctuation, card expiry,
-// state names, ZIP codes) that fail their column's check. Every change is
-// reported to a ChangeLog. Fixing a fixed file changes nothing.
+// endings and files separated by semicolons or tabs, skips blank lines,
+// adds missing columns and writes the canonical column order, and
+// normalises values (country names, currency amounts, booleans, dates and
+// times, enum case, phone punctuation, card expiry, state names, ZIP codes)
+// that fail their column's check. A value a spreadsheet rewrote (scientific
+// notation, an identifier ending in .0) is left alone: its digits are lost.
+// Every change is reported to a ChangeLog. Fixing a fixed file changes
+// nothing.
 //
 // Each file is read twice, streaming both times: the first pass decides the
 // file's encoding and, for each date column, whether its slashed dates are
@@ -105,6 +108,7 @@ type dateCol struct {
 
 // plan is the outcome of the first pass.
 type plan struct {
+	delim     byte // the file is separated by ';' or a tab: read through check.NewCommaReader
 	spec      *legacy.Spec
 	pos       []int // header position -> canonical index
 	header    []string
@@ -252,13 +256,64 @@ func (p *plan) readHeader(name string, rec *legacy.Record) error {
 	return nil
 }
 
+// headerDelimiter reads the input's first record and returns the delimiter
+// it is separated by when that is not a comma (check.HeaderDelimiter): ';'
+// or '\t', else 0.
+func headerDelimiter(in check.Input) (byte, error) {
+	rc, err := in.Open()
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", in.Name, err)
+	}
+	defer rc.Close()
+	ch := legacy.NewChunker(rc, 0)
+	chunk, err := ch.Next()
+	if err == io.EOF || err == nil && chunk.Oversized {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", in.Name, err)
+	}
+	for pos := 0; pos < len(chunk.Data); {
+		rec, next, _ := legacy.SplitRecord(chunk.Data, pos, ch.Term)
+		pos = next
+		if len(rec) > 0 {
+			return check.HeaderDelimiter(rec), nil
+		}
+	}
+	return 0, nil
+}
+
+// delimited reads in, separated by delim, as a comma-separated file.
+func delimited(in check.Input, delim byte) check.Input {
+	return check.Input{Name: in.Name, Open: func() (io.ReadCloser, error) {
+		rc, err := in.Open()
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{check.NewCommaReader(rc, delim), rc}, nil
+	}}
+}
+
 // File fixes one input and writes the canonical file to w. Changes go to
-// log (which may be nil). A *BlockedError means nothing was written.
+// log (which may be nil). A *BlockedError means nothing was written. A file
+// separated by ';' or a tab (rule csv-delimiter) is read with its delimiter
+// and written comma-separated.
 func File(ctx context.Context, in check.Input, w io.Writer, opts Options, log ChangeLog) (*FileResult, error) {
+	delim, err := headerDelimiter(in)
+	if err != nil {
+		return nil, err
+	}
+	if delim != 0 {
+		in = delimited(in, delim)
+	}
 	p, err := survey(ctx, in, opts)
 	if err != nil {
 		return nil, err
 	}
+	p.delim = delim
 	res := &FileResult{Input: in.Name, Kind: p.spec.Kind.String(), Changes: map[string]int{}, Unresolved: p.unsolved}
 	f := &fixer{p: p, opts: opts, log: log, res: res, file: in.Name}
 	if f.p.cp1252 {
@@ -346,6 +401,9 @@ func (f *fixer) change(c Change) error {
 func (f *fixer) fileChanges() error {
 	p := f.p
 	var cs []Change
+	if p.delim != 0 {
+		cs = append(cs, Change{Row: p.headerRow, Rule: check.RuleCSVDelimiter, Before: "separated by " + check.DelimiterName(p.delim), After: "separated by commas"})
+	}
 	if p.bom {
 		cs = append(cs, Change{Row: 1, Rule: check.RuleBOM, Before: "byte-order mark", After: "none"})
 	}
@@ -466,6 +524,9 @@ func (f *fixer) fixRow(row []string, rowNum int) error {
 		}
 		if tx && (ci == cCard || ci == cQuantity) {
 			continue // checked by the row rules; nothing here is mechanical
+		}
+		if check.SpreadsheetNumber(col, v) {
+			continue // the digits are lost: only a new export has them
 		}
 		if tx && ci == cExpMonth {
 			if nv, ok := ExpiryMonth(v); ok && nv != v {

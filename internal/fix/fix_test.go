@@ -3,6 +3,7 @@ package fix
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -150,7 +151,8 @@ func mangle(spec *legacy.Spec, row []string, rng *rand.Rand, p float64) {
 
 // messUp rewrites a canonical file with defects: values mangled, columns in
 // reverse order with one optional column dropped, a BOM, CR-only lines,
-// blank lines, and (optionally) Windows-1252 bytes. It returns the messy
+// blank lines, for one seed in three semicolons between the cells (as a
+// European spreadsheet exports), and (optionally) Windows-1252 bytes. It returns the messy
 // file and the canonical file fix must give back (the dropped column
 // empty).
 func messUp(t testing.TB, kind legacy.Kind, data []byte, seed uint64, cp1252 bool) (messy, want []byte) {
@@ -169,6 +171,10 @@ func messUp(t testing.TB, kind legacy.Kind, data []byte, seed uint64, cp1252 boo
 	ww := legacy.NewWriter(&wantBuf)
 	var b bytes.Buffer
 	b.WriteString("\xEF\xBB\xBF")
+	delim, special := ",", "\",\r\n"
+	if seed%3 == 2 {
+		delim, special = ";", "\";\r\n" // a comma needs no quotes
+	}
 	write := func(fields []string) {
 		var cells []string
 		for i := len(fields) - 1; i >= 0; i-- {
@@ -182,12 +188,12 @@ func messUp(t testing.TB, kind legacy.Kind, data []byte, seed uint64, cp1252 boo
 					f = s
 				}
 			}
-			if strings.ContainsAny(f, "\",\r\n") || rng.IntN(2) == 0 {
+			if strings.ContainsAny(f, special) || rng.IntN(2) == 0 {
 				f = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
 			}
 			cells = append(cells, f)
 		}
-		b.WriteString(strings.Join(cells, ","))
+		b.WriteString(strings.Join(cells, delim))
 		b.WriteString("\r")
 	}
 	for n, r := range rows {
@@ -246,6 +252,9 @@ func TestRestoresGeneratedFiles(t *testing.T) {
 				}
 				if cp && k == legacy.Transactions && res.Changes[check.RuleEncoding] == 0 {
 					t.Errorf("no encoding change recorded: %v", res.Changes)
+				}
+				if res.Changes[check.RuleCSVDelimiter] != 1 { // seed 5: semicolons
+					t.Errorf("no delimiter change recorded: %v", res.Changes)
 				}
 			})
 		}
@@ -502,5 +511,108 @@ func TestMixedEncodingAndMaskedLog(t *testing.T) {
 	}
 	if enc != 3 { // the file, password, custom1; loginId was UTF-8 already
 		t.Fatalf("log %+v", log)
+	}
+}
+
+// redelimit rewrites a comma-separated text separated by delim, as a
+// spreadsheet exports it (cells quoted only where they must be).
+func redelimit(t testing.TB, data []byte, delim rune, crlf bool) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Comma, w.UseCRLF = delim, crlf
+	for _, r := range readAll(t, data) {
+		w.Write(r)
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// TestDelimitedFiles: a file separated by ';' or a tab is written
+// comma-separated, exactly as its comma-separated version would be, with
+// the change logged; fixing it again changes nothing.
+func TestDelimitedFiles(t *testing.T) {
+	files := generate(t, 60, 3)
+	for _, k := range legacy.Kinds {
+		messy, _ := messUp(t, k, files[k], 9, false)
+		for _, tc := range []struct {
+			name  string
+			delim rune
+			crlf  bool
+			bom   bool
+		}{{"semicolon", ';', false, false}, {"tab", '\t', true, false}, {"semicolon with BOM", ';', true, true}} {
+			t.Run(k.String()+"/"+tc.name, func(t *testing.T) {
+				for _, src := range [][]byte{files[k], messy} {
+					// The same cells separated by commas (a writer using
+					// CRLF also writes line breaks inside cells as CRLF).
+					want, _ := fixBytes(t, k.FileName(), redelimit(t, src, ',', tc.crlf), Options{DateOrder: MDY}, nil)
+					in := redelimit(t, src, tc.delim, tc.crlf)
+					if tc.bom {
+						in = append([]byte("\xEF\xBB\xBF"), in...)
+					}
+					var log memLog
+					got, res := fixBytes(t, k.FileName(), in, Options{DateOrder: MDY}, &log)
+					if !bytes.Equal(got, want) {
+						t.Fatalf("differs from the fixed comma-separated file:\n%s", firstDiff(got, want))
+					}
+					if res.Changes[check.RuleCSVDelimiter] != 1 || log[0].Rule != check.RuleCSVDelimiter || log[0].Row != 1 || !strings.Contains(log[0].Before, check.DelimiterName(byte(tc.delim))) {
+						t.Fatalf("changes %v, log %+v", res.Changes, log[0])
+					}
+					if _, res := fixBytes(t, k.FileName(), got, Options{DateOrder: MDY}, nil); len(res.Changes) != 0 {
+						t.Fatalf("fixing again changed %v", res.Changes)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestSpreadsheetNumbersLeftAlone: values a spreadsheet rewrote are not
+// "repaired" into other numbers (a phone ending .0 is not 11 digits); they
+// stay, and validate reports them.
+func TestSpreadsheetNumbersLeftAlone(t *testing.T) {
+	files := generate(t, 5, 2)
+	rows := readAll(t, files[legacy.Transactions])
+	spec := legacy.SpecFor(legacy.Transactions)
+	set := map[string]string{
+		legacy.FPhoneNumber:    rows[1][spec.Index(legacy.FPhoneNumber)] + ".0",
+		legacy.FTrackingNumber: "9.4001112114934E+015",
+		legacy.FShipTotal:      "5.99E+00",
+		legacy.FPostalCode:     "2134.0",
+	}
+	for f, v := range set {
+		rows[1][spec.Index(f)] = v
+	}
+	var b bytes.Buffer
+	w := legacy.NewWriter(&b)
+	for _, r := range rows {
+		w.Write(r)
+	}
+	w.Flush()
+	var log memLog
+	out, _ := fixBytes(t, "t.csv", b.Bytes(), Options{}, &log)
+	got := readAll(t, out)[1]
+	for f, v := range set {
+		if got[spec.Index(f)] != v {
+			t.Errorf("%s: %q became %q", f, v, got[spec.Index(f)])
+		}
+	}
+	for _, c := range log {
+		if c.Row == 2 {
+			t.Errorf("changed %+v", c)
+		}
+	}
+	rep, err := check.Validate(context.Background(), []check.Input{input("t.csv", out)}, check.Options{AsOf: asOf.String(), MaxFindings: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Rule == check.RuleSpreadsheetNumber {
+			n++
+		}
+	}
+	if n != len(set) {
+		t.Fatalf("%d spreadsheet-number findings, want %d: %v", n, len(set), rep.Findings)
 	}
 }

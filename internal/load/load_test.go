@@ -101,7 +101,7 @@ func TestLoadMatchesGenerator(t *testing.T) {
 					orders[tx.OrderID] = true
 				}
 				for _, p := range c.Purchases {
-					if p.Status == "ACTIVE" {
+					if c.LegacySubscription(p.ID) { // ACTIVE, with a successful charge to carry isActiveRecurring=1
 						active[PurchaseID(c.ID, p.ProductID)] = p
 					}
 				}

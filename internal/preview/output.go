@@ -73,6 +73,14 @@ func WriteText(w io.Writer, r *Report, maxList int) error {
 	}
 	list("active subscriptions that will not rebill", r.WontRebill)
 	list("active subscriptions due within 72 hours (the old system must stop billing them first, or the customer pays twice)", r.DueSoon)
+	fmt.Fprintf(&b, "\npeople who would be billed twice (two customerIds with active subscriptions and one email address or phone number): %d\n", len(r.BilledTwice))
+	for i, tw := range r.BilledTwice {
+		if maxList >= 0 && i >= maxList {
+			fmt.Fprintf(&b, "  … and %d more (--max-list -1 lists all)\n", len(r.BilledTwice)-i)
+			break
+		}
+		fmt.Fprintf(&b, "  customer %-20s and customer %-20s same %s\n", tw.CustomerID, tw.OtherCustomerID, tw.Shared)
+	}
 	// Ids, dates and words come from the files: card numbers are masked.
 	if _, err := io.WriteString(w, cardnum.MaskText(b.String())); err != nil {
 		return fmt.Errorf("write preview: %w", err)

@@ -2,7 +2,8 @@
 // customers, orders and transactions, money totals, the active
 // subscriptions and when they bill, and the subscriptions that will not
 // rebill or that are due so soon that the old system must stop billing them
-// first (or the customer pays twice).
+// first (or the customer pays twice), and the people who would be billed
+// twice because they are two customerIds with active subscriptions.
 //
 // It streams the files once. Memory grows with the customer, order and
 // subscription indexes, never with the file. Money is exact (crm.Money).
@@ -56,6 +57,16 @@ type Subscription struct {
 	Reason       string `json:"reason"`
 }
 
+// Twin is a customer whose active subscription shares an email address or
+// a 10-digit phone number with an earlier customer's (validate's rule
+// double-billing): likely one person under two customerIds, who would be
+// billed twice. Email addresses and phone numbers are not printed.
+type Twin struct {
+	CustomerID      string `json:"customerId"`      // the later customer
+	OtherCustomerID string `json:"otherCustomerId"` // the customer first seen with the address
+	Shared          string `json:"shared"`          // "email", "phone" or "email and phone"
+}
+
 // Totals are the money the transactions carry, exactly.
 type Totals struct {
 	Sales       crm.Money `json:"-"` // successful SALE and CAPTURE
@@ -85,6 +96,9 @@ type Report struct {
 	ByMerchant          []Bucket       `json:"byMerchant"`
 	WontRebill          []Subscription `json:"wontRebill"`
 	DueSoon             []Subscription `json:"dueWithin72Hours"`
+	// BilledTwice lists the customers who share an email address or phone
+	// number with another customer's active subscription, by customerId.
+	BilledTwice []Twin `json:"billedTwice"`
 }
 
 // Input is a file to preview (check.Input: a name and a way to open it).
@@ -115,6 +129,7 @@ func Preview(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 	orders := map[string]struct{}{}
 	types := map[[2]string]*TypeCount{}
 	subs := map[subKey]*sub{}
+	tw := newTwins()
 	for _, in := range inputs {
 		rep.Files = append(rep.Files, in.Name)
 		err := each(ctx, in, func(kind legacy.Kind, col func(string) string) error {
@@ -155,6 +170,9 @@ func Preview(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 				if cb, err := crm.ParseMoney(col(legacy.FChargebackTotal)); err == nil {
 					rep.Totals.Chargebacks += cb
 				}
+			}
+			if col(legacy.FIsActiveRecurring) == "1" && k[1] == legacy.ValueSuccess && (k[0] == legacy.ValueSale || k[0] == legacy.ValueCapture) {
+				tw.add(col(legacy.FCustomerID), col(legacy.FEmailAddress), col(legacy.FPhoneNumber))
 			}
 			if col(legacy.FIsActiveRecurring) == "1" {
 				key := subKey{col(legacy.FCustomerID), col(legacy.FCampaignID), col(legacy.FProductID)}
@@ -198,7 +216,67 @@ func Preview(ctx context.Context, inputs []Input, opts Options) (*Report, error)
 		return a.Response < b.Response
 	})
 	rep.subscriptions(subs, opts.AsOf)
+	rep.BilledTwice = tw.list()
 	return rep, nil
+}
+
+// twins finds customers billed twice as validate's double-billing rule
+// does: over the rows that carry an active subscription (isActiveRecurring=1
+// on a successful SALE or CAPTURE), the first customer seen with an email
+// address (check.NormalEmail) or a phoneNumber (check.BillingPhone) owns
+// it; another customer with it is a twin.
+type twins struct {
+	emails map[string]string // normal email -> owner
+	phones map[uint64]string // phone -> owner
+	pairs  map[[2]string]*Twin
+}
+
+func newTwins() *twins {
+	return &twins{emails: map[string]string{}, phones: map[uint64]string{}, pairs: map[[2]string]*Twin{}}
+}
+
+func (t *twins) add(customer, email, phone string) {
+	note := func(owner, what string) {
+		if owner == customer {
+			return
+		}
+		k := [2]string{customer, owner}
+		p := t.pairs[k]
+		switch {
+		case p == nil:
+			t.pairs[k] = &Twin{CustomerID: customer, OtherCustomerID: owner, Shared: what}
+		case p.Shared != what && p.Shared != "email and phone":
+			p.Shared = "email and phone"
+		}
+	}
+	if e := check.NormalEmail(email); e != "" {
+		if owner, ok := t.emails[e]; ok {
+			note(owner, "email")
+		} else {
+			t.emails[e] = customer
+		}
+	}
+	if n, ok := check.BillingPhone(phone); ok {
+		if owner, ok := t.phones[n]; ok {
+			note(owner, "phone")
+		} else {
+			t.phones[n] = customer
+		}
+	}
+}
+
+func (t *twins) list() []Twin {
+	out := make([]Twin, 0, len(t.pairs))
+	for _, p := range t.pairs {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].CustomerID != out[j].CustomerID {
+			return out[i].CustomerID < out[j].CustomerID
+		}
+		return out[i].OtherCustomerID < out[j].OtherCustomerID
+	})
+	return out
 }
 
 func (rep *Report) subscriptions(subs map[subKey]*sub, asOf crm.Date) {

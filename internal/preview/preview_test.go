@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +66,6 @@ func expected(t *testing.T, opts synth.Options, dir string) *Report {
 		if c.Details != nil {
 			want.Details++
 		}
-		billed := map[string]bool{}
 		for i := range c.Transactions {
 			tr := &c.Transactions[i]
 			want.Transactions++
@@ -90,10 +91,9 @@ func expected(t *testing.T, opts synth.Options, dir string) *Report {
 			if tr.Chargedback {
 				want.Totals.Chargebacks += tr.ChargebackAmt
 			}
-			billed[tr.PurchaseID] = true
 		}
 		for _, pu := range c.Purchases {
-			if pu.Status != "ACTIVE" || !billed[pu.ID] {
+			if !c.LegacySubscription(pu.ID) { // ACTIVE, with a successful charge to carry it
 				continue
 			}
 			want.ActiveSubscriptions++
@@ -268,5 +268,73 @@ func TestRebillReadiness(t *testing.T) {
 	var back map[string]any
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back["totals"].(map[string]any)["sales"] != "100.00" {
 		t.Fatalf("json (%v): %s", err, js.String())
+	}
+}
+
+// TestBilledTwice: customers whose active subscriptions share an email
+// address (in any case) or a phone number with an earlier customer's are
+// listed with both customer ids, in text and JSON; inactive rows, declines
+// and placeholder phone numbers are not.
+func TestBilledTwice(t *testing.T) {
+	spec := legacy.SpecFor(legacy.Transactions)
+	var b bytes.Buffer
+	w := legacy.NewWriter(&b)
+	w.Write(spec.Header())
+	n := 0
+	add := func(cust, email, phone, active, typ, resp string) {
+		n++
+		r := make([]string, len(spec.Columns))
+		set := func(f, v string) { r[spec.Index(f)] = v }
+		set(legacy.FCustomerID, cust)
+		set(legacy.FOrderID, "O"+cust)
+		set(legacy.FMerchantTxnID, fmt.Sprint("T", n))
+		set(legacy.FCampaignID, "1")
+		set(legacy.FProductID, "2")
+		set(legacy.FMerchantID, "3")
+		set(legacy.FTxnType, typ)
+		set(legacy.FResponseType, resp)
+		set(legacy.FTotalAmount, "10.00")
+		set(legacy.FIsActiveRecurring, active)
+		set(legacy.FPaySource, legacy.ValuePrepaid)
+		set(legacy.FNextBillDate, "2026-12-20")
+		set(legacy.FDateCreated, "2026-11-01 00:00:00")
+		set(legacy.FEmailAddress, email)
+		set(legacy.FPhoneNumber, phone)
+		w.Write(r)
+	}
+	ok := legacy.ValueSuccess
+	add("A", "ann@example.com", "5125550101", "1", legacy.ValueSale, ok)
+	add("B", "ANN@Example.com", "5125550102", "1", legacy.ValueSale, ok)                  // same email
+	add("C", "cy@example.com", "5125550101", "1", legacy.ValueCapture, ok)                // same phone
+	add("D", "ann@example.com", "5125550101", "1", legacy.ValueSale, ok)                  // both
+	add("E", "ann@example.com", "5125550101", "0", legacy.ValueSale, ok)                  // no subscription
+	add("F", "ann@example.com", "5125550101", "1", legacy.ValueSale, legacy.ValueDecline) // not a charge
+	add("G", "g@example.com", "1111111111", "1", legacy.ValueSale, ok)
+	add("H", "h@example.com", "1111111111", "1", legacy.ValueSale, ok) // a placeholder
+	add("A", "ann@example.com", "5125550101", "1", legacy.ValueSale, ok)
+	w.Flush()
+	in := []Input{{Name: "t.csv", Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.Bytes())), nil }}}
+	rep, err := Preview(context.Background(), in, Options{AsOf: asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Twin{{"B", "A", "email"}, {"C", "A", "phone"}, {"D", "A", "email and phone"}}
+	if !reflect.DeepEqual(rep.BilledTwice, want) {
+		t.Fatalf("billed twice %+v, want %+v", rep.BilledTwice, want)
+	}
+	var text, js bytes.Buffer
+	WriteText(&text, rep, -1)
+	WriteJSON(&js, rep)
+	if !strings.Contains(text.String(), "billed twice") || !regexp.MustCompile(`customer B +and customer A +same email`).MatchString(text.String()) {
+		t.Errorf("text:\n%s", text.String())
+	}
+	var back struct {
+		BilledTwice []Twin `json:"billedTwice"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || !reflect.DeepEqual(back.BilledTwice, want) {
+		t.Errorf("json (%v): %s", err, js.String())
+	}
+	if strings.Contains(text.String()+js.String(), "ann@example.com") {
+		t.Error("the preview prints an email address")
 	}
 }

@@ -51,6 +51,44 @@ func (c *Customer) legacyTransactionRow(t *Transaction) []string {
 	return c.fillTransactionRow(make([]string, len(txSpec.Columns)), t)
 }
 
+// legacyActive reports whether t's row carries isActiveRecurring=1: the
+// import makes a subscription of every such row, and only a successful
+// charge may carry one (shared/spec/legacy-import.md), so it is the latest
+// successful SALE or CAPTURE of an ACTIVE purchase, and no other row.
+func (c *Customer) legacyActive(t *Transaction) bool {
+	if t.PurchaseID == "" || !t.IsSale() {
+		return false
+	}
+	if pu := c.purchase(t.PurchaseID); pu == nil || pu.Status != "ACTIVE" {
+		return false
+	}
+	after := false // t comes before o in the slice
+	for i := range c.Transactions {
+		o := &c.Transactions[i]
+		if o == t {
+			after = true
+			continue
+		}
+		if o.PurchaseID == t.PurchaseID && o.IsSale() && (o.at.After(t.at) || after && o.at.Equal(t.at)) {
+			return false
+		}
+	}
+	return true
+}
+
+// LegacySubscription reports whether the legacy files carry the purchase as
+// an active subscription: it is ACTIVE and has a successful charge (SALE or
+// CAPTURE). An ACTIVE purchase whose checkout was only authorized when the
+// generation ended has no row that may carry isActiveRecurring=1.
+func (c *Customer) LegacySubscription(purchaseID string) bool {
+	for i := range c.Transactions {
+		if t := &c.Transactions[i]; t.PurchaseID == purchaseID && c.legacyActive(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // fillTransactionRow writes t's row into row (len(txSpec.Columns)), every
 // cell, and returns it.
 func (c *Customer) fillTransactionRow(row []string, t *Transaction) []string {
@@ -61,10 +99,9 @@ func (c *Customer) fillTransactionRow(row []string, t *Transaction) []string {
 	set(legacy.FDateCreated, t.Created.Raw)
 	set(legacy.FCampaignID, t.CampaignID)
 	set(legacy.FProductID, t.ProductID)
-	active := false
-	if pu := c.purchase(t.PurchaseID); t.PurchaseID != "" && pu != nil && pu.Status == "ACTIVE" {
-		active = true
-		set(legacy.FNextBillDate, pu.NextBillDate.String())
+	active := c.legacyActive(t)
+	if active {
+		set(legacy.FNextBillDate, c.purchase(t.PurchaseID).NextBillDate.String())
 	}
 	set(legacy.FIsActiveRecurring, bit(active))
 	p := &c.Payment
@@ -183,7 +220,7 @@ type Stats struct {
 	ByType              map[string]int
 	Chargebacks         int
 	Refunds             int
-	ActiveSubscriptions int
+	ActiveSubscriptions int // in the files: see Customer.LegacySubscription
 	Subscriptions       int
 	Notes               int
 	Details             int
@@ -218,7 +255,7 @@ func (s *Stats) Add(c *Customer) {
 	}
 	for i := range c.Purchases {
 		s.Subscriptions++
-		if c.Purchases[i].Status == "ACTIVE" {
+		if c.LegacySubscription(c.Purchases[i].ID) {
 			s.ActiveSubscriptions++
 		}
 	}
