@@ -199,9 +199,10 @@ func newPGPDecryptCmd(g *globalOptions) *cobra.Command {
 		Long: `decrypt streams IN (or stdin) to OUT (default: IN without .pgp, .gpg or .asc;
 "-" is stdout). Messages without integrity protection are refused. The
 plaintext is capped (--max-size, default 64 times the input size and at
-least 1 GiB) so a compression bomb fails fast. A file output appears only
-once the whole message has decrypted and its integrity check passed; on
-stdout, discard the output when the exit status is not 0.`,
+least 1 GiB) so a compression bomb fails fast. An armored file whose
+armor headers pass 8 KiB is refused before it is parsed. A file output
+appears only once the whole message has decrypted and its integrity check
+passed; on stdout, discard the output when the exit status is not 0.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in := "-"
@@ -255,6 +256,9 @@ func runPGPDecrypt(ctx context.Context, g *globalOptions, o pgpDecryptOptions, i
 	if err != nil {
 		if errors.Is(err, pgp.ErrTooLarge) {
 			return withHint(err, "if the file is genuinely this large, raise --max-size")
+		}
+		if errors.Is(err, pgp.ErrArmorHeader) {
+			return withHint(err, "no OpenPGP tool writes such armor headers: ask the sender to encrypt the file again (gpg --encrypt, armored or not)")
 		}
 		return err
 	}

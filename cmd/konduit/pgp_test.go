@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // gpgIn returns a function running gpg in a fresh GNUPGHOME. Without gpg
@@ -152,5 +153,28 @@ func TestPGPCLIUsage(t *testing.T) {
 		if r := runCLI(t, dir, pgpEnv, args...); r.code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, r.code, exitUsage, r.stderr)
 		}
+	}
+}
+
+// TestPGPDecryptRefusesHugeArmorHeader: a dropped file with a 4 MiB armor
+// header line (about 50 s in the OpenPGP library unguarded) is refused at
+// once, with a message and a hint, and leaves no output.
+func TestPGPDecryptRefusesHugeArmorHeader(t *testing.T) {
+	dir := t.TempDir()
+	_, sec, _ := cliKeygen(t, dir, "recv")
+	msg := "-----BEGIN PGP MESSAGE-----\nComment: " + strings.Repeat("A", 4<<20) + "\n\nwcBMA\n-----END PGP MESSAGE-----\n"
+	if err := os.WriteFile(filepath.Join(dir, "drop.csv.asc"), []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := runCLI(t, dir, pgpEnv, "pgp", "decrypt", "-k", sec, "drop.csv.asc")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("refused after %v", took)
+	}
+	if r.code != exitUsage || !strings.Contains(r.stderr, "armor header line 2 is longer than 8192 bytes") || !strings.Contains(r.stderr, "encrypt the file again") {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*drop.csv*")); len(left) != 1 {
+		t.Fatalf("files left: %v", left)
 	}
 }

@@ -238,8 +238,13 @@ cannot leave it: "..", absolute paths and symbolic links pointing outside are
 refused. Logins: the public keys in --authorized-keys (OpenSSH format) and/or
 the password in --password-file (mode 0600) for --user. --host-key is an
 OpenSSH private key, created (Ed25519) when the file does not exist; its
-fingerprint is printed for you to give to clients. --upload-only forbids
-reading, deleting and replacing files. Shells and commands are refused.`,
+fingerprint is printed for you to give to clients. --upload-only makes a
+drop box: clients may list, create directories and upload new files, and
+cannot read, rename, delete, overwrite, truncate, append to, link or change
+the attributes of any file that was there before their session. Within a
+session, a client may rename a file it uploaded, once, to a free name, and
+delete it before that (what put does with its ".part" file); a rename never
+replaces a file. Shells and commands are refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSFTPServe(cmd.Context(), g, o)
@@ -252,7 +257,7 @@ reading, deleting and replacing files. Shells and commands are refused.`,
 	f.StringVar(&o.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file")
 	f.StringVar(&o.passwordFile, "password-file", "", "file (mode 0600) holding the login password")
 	f.StringVar(&o.hostKey, "host-key", "", "host private key file, created when missing (required)")
-	f.BoolVar(&o.uploadOnly, "upload-only", false, "forbid reading, deleting and replacing files")
+	f.BoolVar(&o.uploadOnly, "upload-only", false, "clients may only list, make directories and upload new files")
 	return cmd
 }
 

@@ -178,4 +178,16 @@ func TestSFTPCLIServeUploadOnlyWithKey(t *testing.T) {
 	if !strings.Contains(srv.stdout.String(), "upload-only") {
 		t.Fatalf("serve output: %s", srv.stdout.String())
 	}
+	// Not even the uploader can replace what it delivered.
+	os.WriteFile(filepath.Join(dir, "f2.pgp"), []byte("replacement"), 0o644)
+	r = runCLI(t, dir, nil, append(append([]string{"sftp", "put", "--overwrite"}, conn...), "f2.pgp", "/f.pgp")...)
+	if r.code != exitRemote || !strings.Contains(r.stderr, "permission denied") {
+		t.Fatalf("put --overwrite to an upload-only box: %d %s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(srv.root, "f.pgp")); string(got) != "ciphertext" {
+		t.Fatalf("the dropped file changed: %q", got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(srv.root, ".*")); len(left) > 0 {
+		t.Fatalf("left behind: %v", left)
+	}
 }

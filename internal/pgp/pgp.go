@@ -7,7 +7,9 @@
 // buffer at a time, so a file of any size is never held in memory. Decrypt
 // refuses messages without integrity protection (a modification detection
 // code) and stops with ErrTooLarge once the decompressed plaintext passes a
-// cap, so a compression bomb fails fast in bounded memory.
+// cap, so a compression bomb fails fast in bounded memory. An armored
+// input (a message or a key) whose header block passes MaxArmorHeader is
+// refused with an *ArmorHeaderError before the OpenPGP library parses it.
 //
 // The plaintext Decrypt writes is only trustworthy once Decrypt returns nil:
 // the integrity check runs at the end of the message. Callers that write to
@@ -131,7 +133,11 @@ func Generate(opts GenerateOptions) (*Key, error) {
 
 // ReadKey reads one key, armored or binary.
 func ReadKey(r io.Reader) (*Key, error) {
-	k, err := pgpcrypto.NewKeyFromReader(r)
+	in, encoding, err := guardArmor(r)
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	k, err := pgpcrypto.NewKeyFromReaderExplicit(in, encoding)
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
 	}
@@ -407,7 +413,11 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *Key, opts D
 	if err != nil {
 		return res, fmt.Errorf("decrypt: %w", err)
 	}
-	r, err := dec.DecryptingReader(ctxReader{ctx, src}, pgpcrypto.Auto)
+	in, encoding, err := guardArmor(ctxReader{ctx, src})
+	if err != nil {
+		return res, fmt.Errorf("decrypt: %w", classify(ctx, err))
+	}
+	r, err := dec.DecryptingReader(in, encoding)
 	if err != nil {
 		return res, fmt.Errorf("decrypt: %w", classify(ctx, err))
 	}

@@ -39,8 +39,14 @@ type ServerConfig struct {
 	AuthorizedKeys []ssh.PublicKey
 	// Password, when not empty, is accepted for User.
 	Password []byte
-	// UploadOnly forbids reading, removing and overwriting files: clients
-	// may list, create directories and upload new files only.
+	// UploadOnly makes a drop box: clients may list, create directories
+	// and upload new files, and nothing else that reads or changes a file
+	// that was there before: no read, remove, rename, attribute change,
+	// overwrite, truncation, append or link. A session may rename a file
+	// it created itself, once, to a name that does not exist, and remove
+	// it before that: put's ".part" file, renamed into place when
+	// complete, removed when the upload fails. Renamed, it is delivered
+	// and fixed like the rest.
 	UploadOnly bool
 	// Logger gets one line per session and per refused request.
 	Logger *slog.Logger
@@ -161,7 +167,7 @@ func (s *Server) handleConn(ctx context.Context, nc net.Conn) {
 				if ok {
 					sftpOK = true
 					go func() {
-						h := &handlers{root: s.root, uploadOnly: s.cfg.UploadOnly, log: log}
+						h := &handlers{root: s.root, uploadOnly: s.cfg.UploadOnly, log: log, created: map[string]os.FileInfo{}}
 						srv := sftp.NewRequestServer(ch, sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h})
 						if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
 							log.Info("sftp session ended", "err", err)
@@ -178,11 +184,31 @@ func (s *Server) handleConn(ctx context.Context, nc net.Conn) {
 	log.Info("sftp session closed")
 }
 
-// handlers serve the SFTP requests from an os.Root.
+// handlers serve one session's SFTP requests from an os.Root.
 type handlers struct {
 	root       *os.Root
 	uploadOnly bool
 	log        *slog.Logger
+
+	mu sync.Mutex
+	// created holds, in an upload-only box, the files this session
+	// created and has not renamed yet (by path inside the root), with
+	// their identity: the only files it may rename, remove or set
+	// attributes on.
+	created map[string]os.FileInfo
+}
+
+// owns reports whether p (inside the root) is still the regular file this
+// session created there.
+func (h *handlers) owns(p string) bool {
+	h.mu.Lock()
+	info, ok := h.created[p]
+	h.mu.Unlock()
+	if !ok {
+		return false
+	}
+	st, err := h.root.Lstat(p)
+	return err == nil && st.Mode().IsRegular() && os.SameFile(info, st)
 }
 
 // rel maps a request path (cleaned, absolute, "/" is the root) to a path
@@ -247,12 +273,23 @@ func (h *handlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	if fl.Append {
 		mode |= os.O_APPEND
 	}
-	f, err := h.root.OpenFile(rel(r.Filepath), mode, 0o600)
+	p := rel(r.Filepath)
+	f, err := h.root.OpenFile(p, mode, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, h.deny(r)
 		}
 		return nil, fsErr(err)
+	}
+	if h.uploadOnly {
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fsErr(err)
+		}
+		h.mu.Lock()
+		h.created[p] = st
+		h.mu.Unlock()
 	}
 	return f, nil
 }
@@ -260,16 +297,36 @@ func (h *handlers) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 func (h *handlers) Filecmd(r *sftp.Request) error {
 	switch r.Method {
 	case "Setstat":
-		return nil // attributes are not applied: files keep mode 0600
+		// Attributes are never applied (files keep mode 0600); an
+		// upload-only box says no outright unless the file is the
+		// session's own upload.
+		if h.uploadOnly && !h.owns(rel(r.Filepath)) {
+			return h.deny(r)
+		}
+		return nil
 	case "Mkdir":
 		return fsErr(h.root.Mkdir(rel(r.Filepath), 0o700))
 	case "Rename":
+		if h.uploadOnly {
+			return h.renameOwn(r)
+		}
 		// SFTP v3 rename never replaces an existing file.
 		if _, err := h.root.Lstat(rel(r.Target)); err == nil {
 			return sftp.ErrSSHFxFailure
 		}
 		return fsErr(h.root.Rename(rel(r.Filepath), rel(r.Target)))
-	case "Remove", "Rmdir":
+	case "Remove":
+		if h.uploadOnly {
+			p := rel(r.Filepath)
+			if !h.owns(p) {
+				return h.deny(r)
+			}
+			h.mu.Lock()
+			delete(h.created, p)
+			h.mu.Unlock()
+		}
+		return fsErr(h.root.Remove(rel(r.Filepath)))
+	case "Rmdir":
 		if h.uploadOnly {
 			return h.deny(r)
 		}
@@ -280,14 +337,46 @@ func (h *handlers) Filecmd(r *sftp.Request) error {
 	return sftp.ErrSSHFxOpUnsupported
 }
 
-// PosixRename replaces the target; an upload-only box refuses to.
+// PosixRename replaces the target; an upload-only box never does.
 func (h *handlers) PosixRename(r *sftp.Request) error {
 	if h.uploadOnly {
-		if _, err := h.root.Lstat(rel(r.Target)); err == nil {
-			return h.deny(r)
-		}
+		return h.renameOwn(r)
 	}
 	return fsErr(h.root.Rename(rel(r.Filepath), rel(r.Target)))
+}
+
+// renameOwn is rename in an upload-only box: the source must be a file
+// this session uploaded, and the target must not exist. The new name is
+// made with link(2), which fails rather than replace anything (a check
+// then a rename would race with another session), and the old one removed.
+func (h *handlers) renameOwn(r *sftp.Request) error {
+	from, to := rel(r.Filepath), rel(r.Target)
+	if !h.owns(from) {
+		return h.deny(r)
+	}
+	err := h.root.Link(from, to)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return h.deny(r)
+	case err != nil:
+		// A file system without hard links: check, then rename.
+		if _, lerr := h.root.Lstat(to); lerr == nil || !errors.Is(lerr, fs.ErrNotExist) {
+			return h.deny(r)
+		}
+		if err := h.root.Rename(from, to); err != nil {
+			return fsErr(err)
+		}
+	default:
+		if err := h.root.Remove(from); err != nil {
+			h.log.Info("sftp rename left the old name", "path", r.Filepath, "err", err)
+		}
+	}
+	// Renamed into place, the upload is delivered: from now on it is as
+	// fixed as any file that was there before.
+	h.mu.Lock()
+	delete(h.created, from)
+	h.mu.Unlock()
+	return nil
 }
 
 func (h *handlers) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
