@@ -172,11 +172,16 @@ func newSyncCmd(g *globalOptions) *cobra.Command {
 integration ("konduit connect konnektive") into the database, or ad hoc with
 --api-url, --login-id, --timezone and --from (password in $KONNEKTIVE_PASSWORD).
 
-The first sync backfills the import range day by day (by dateCreated); later
-syncs re-read every day from the last sync minus --lookback days by
-dateUpdated, so refunds and chargebacks that restate old transactions are
-picked up. Each page is committed with its checkpoint: an interrupted sync
-resumes where it stopped, and running a sync twice changes nothing.
+The first sync backfills the import range by dateCreated; later syncs
+re-read what was updated from the last sync minus --lookback days, so
+refunds and chargebacks that restate old transactions are picked up. Both
+read windows sized by the API's counts, the four tables at once within
+--rate. A window is passed only once its rows agree with the API's counts
+(read again, or split, when rows shifted between pages); a window that
+stays inconsistent fails the run and is where the next one starts. Rows
+konduit cannot read are quarantined (konduit status lists them). Each page
+is committed with its checkpoint: an interrupted sync resumes where it
+stopped, and running a sync twice changes nothing.
 
 $KONNEKTIVE_PASSWORD, when set, overrides the saved password.`,
 		Args: cobra.NoArgs,

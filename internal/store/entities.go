@@ -266,6 +266,10 @@ func upsertThen(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n
 			return err
 		}
 		w := tx.written(t.name)
+		// A row read twice in one batch (a page read again) is written once:
+		// its other reads count as unchanged, so the counts add up to the
+		// rows read.
+		w.Unchanged += int64(n - len(idx))
 		keep := idx[:0]
 		for _, i := range idx {
 			src, id := key(i)

@@ -334,14 +334,12 @@ func TestTokenizeRandomText(t *testing.T) {
 	v := openTestVault(t)
 	pick := mrand.IntN
 	rows := [][]string{{"a", "b"}}
-	var cards []string
 	for range 300 {
 		var cell strings.Builder
 		for range 1 + pick(6) {
 			switch pick(7) {
 			case 0, 1:
 				c := cardNumber(t, 13+pick(7))
-				cards = append(cards, c)
 				cell.WriteString([]string{c, spaced(c, " "), spaced(c, "-")}[pick(3)])
 			case 2, 3:
 				cell.WriteString(cardNumber(t, 13)[:1+pick(5)])
@@ -355,6 +353,9 @@ func TestTokenizeRandomText(t *testing.T) {
 		}
 		rows = append(rows, []string{cell.String(), "x"})
 	}
+	// The cards are not passed as secrets: one written next to other digits
+	// is part of a longer digit run, which is not a card number (the spec's
+	// rule); roundTrip still checks that no Luhn-valid run is left.
 	roundTrip(t, v, csvOf(rows...), CSVOptions{})
 }
 

@@ -1,9 +1,7 @@
 package adversary
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -199,18 +197,4 @@ func rangeQuery(from, to time.Time, rangeType string, perPage int) url.Values {
 		v.Set("resultsPerPage", strconv.Itoa(perPage))
 	}
 	return v
-}
-
-func keys(m map[string]bool) string {
-	var b bytes.Buffer
-	n := 0
-	for k := range m {
-		if n == 5 {
-			b.WriteString(" ...")
-			break
-		}
-		fmt.Fprintf(&b, " %s", k)
-		n++
-	}
-	return b.String()
 }

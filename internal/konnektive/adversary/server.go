@@ -388,16 +388,15 @@ func (s *Server) kinds(req *Request, key string, occ int) []Kind {
 
 // query is a parsed request.
 type query struct {
-	ent        Entity
-	from, to   int // day numbers, both included
-	dated      bool
-	rangeType  string
-	filters    map[string]string
-	desc       bool
-	perPage    int
-	page       int
-	empty      bool // the range selects nothing (start after end)
-	summaryDay []day
+	ent       Entity
+	from, to  int // day numbers, both included
+	dated     bool
+	rangeType string
+	filters   map[string]string
+	desc      bool
+	perPage   int
+	page      int
+	empty     bool // the range selects nothing (start after end)
 }
 
 var filterKeys = []string{"customerId", "orderId", "purchaseId", "transactionId", "txnType", "responseType", "orderStatus", "isChargedback"}
