@@ -118,7 +118,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stderr, "konduit: interrupted; no partial output was left behind")
+		// A command that leaves something behind when stopped says what.
+		var p interface{ Partial() string }
+		if errors.As(err, &p) {
+			fmt.Fprintln(stderr, "konduit: interrupted; "+p.Partial())
+		} else {
+			fmt.Fprintln(stderr, "konduit: interrupted; no partial output was left behind")
+		}
 		return exitInterrupted
 	}
 	return report(stderr, err)

@@ -297,12 +297,15 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	if err != nil {
 		return err
 	}
+	w := g.stderr
+	if o.format == "table" {
+		w = g.stdout
+	}
 	if held.Total() > 0 {
-		w := g.stderr
-		if o.format == "table" {
-			w = g.stdout
-		}
 		fmt.Fprintf(w, "\n%s could not be read and are not in these figures; see konduit status\n", held.Phrase())
+	}
+	if note := in.PartialNote(); note != "" {
+		fmt.Fprintf(w, "\nwarning: %s\n", note)
 	}
 	return nil
 }

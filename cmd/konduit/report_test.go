@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/konduit/konduit/internal/failpoint"
 )
 
 // loadedDB generates a merchant with `konduit synth`, loads it with
@@ -221,4 +224,43 @@ func TestRollupCLI(t *testing.T) {
 	if r := runCLI(t, dir, nil, "rollup", "--db", db, "--integration", "nope"); r.code != exitUsage {
 		t.Errorf("unknown integration: exit %d, want %d: %s", r.code, exitUsage, r.stderr)
 	}
+}
+
+// TestInterruptedLoadIsMarked: a load stopped midway (Ctrl-C at an exact
+// point, then kill -9) says what it left, and status and reports say the
+// figures are partial until a load of the same files completes.
+func TestInterruptedLoadIsMarked(t *testing.T) {
+	dir := t.TempDir()
+	if r := runCLI(t, dir, nil, "synth", "-o", "files", "--customers", "2500", "--as-of", "2025-11-10", "--months", "14", "--timezone", "America/New_York"); r.code != exitOK {
+		t.Fatalf("synth: exit %d: %s", r.code, r.stderr)
+	}
+	db := "sqlite:" + filepath.Join(dir, "k.db")
+	files, _ := filepath.Glob(filepath.Join(dir, "files", "*.csv"))
+	args := append([]string{"load", "--db", db, "--timezone", "America/New_York", "--name", "old-crm", "--as-of", "2025-11-10"}, files...)
+	partial := "did not finish"
+	check := func(when string, want bool) {
+		t.Helper()
+		r := runCLI(t, dir, nil, "status", "--db", db)
+		if strings.Contains(r.stdout, "PARTIAL:") != want {
+			t.Errorf("%s: status partial mark %v, want %v:\n%s", when, !want, want, r.stdout)
+		}
+		r = runCLI(t, dir, nil, "report", "summary", "--db", db, "--from", "2025-10-01", "--to", "2025-10-31")
+		if strings.Contains(r.stdout, partial) != want {
+			t.Errorf("%s: report warning %v, want %v:\n%s", when, !want, want, r.stdout)
+		}
+	}
+	r := runCLI(t, dir, []string{failpoint.Env + "=load.committed:1:int"}, args...)
+	if r.code != exitInterrupted || !regexp.MustCompile(`interrupted; [1-9]\d* of [1-9]\d* rows loaded; run the same load again to finish`).MatchString(r.stderr) {
+		t.Fatalf("interrupted load: exit %d\n%s", r.code, r.stderr)
+	}
+	check("after Ctrl-C", true)
+	r = runCLI(t, dir, []string{failpoint.Env + "=load.committed:2"}, args...)
+	if r.signal != syscall.SIGKILL {
+		t.Fatalf("the load was not killed: exit %d\n%s", r.code, r.stderr)
+	}
+	check("after kill -9", true)
+	if r = runCLI(t, dir, nil, args...); r.code != exitOK {
+		t.Fatalf("load again: exit %d\n%s", r.code, r.stderr)
+	}
+	check("after a complete load", false)
 }

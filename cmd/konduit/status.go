@@ -80,6 +80,9 @@ func printStatus(ctx context.Context, w io.Writer, s *store.Store, in *store.Int
 		fmt.Fprintf(w, "  import:     %s..%s, sync every %s\n", in.ImportFrom, importTo(in), in.SyncEvery)
 	}
 	fmt.Fprintf(w, "  time zone:  %s\n", in.TimeZone)
+	if note := in.PartialNote(); note != "" {
+		fmt.Fprintf(w, "  PARTIAL:    %s\n", note)
+	}
 	counts, err := s.Counts(ctx, in.ID)
 	if err != nil {
 		return err

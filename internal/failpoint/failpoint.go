@@ -4,8 +4,9 @@
 //
 // The environment variable KONDUIT_FAILPOINT names one point and a count,
 // "name:n": the n-th Hit(name) sends SIGKILL to the process itself (n is 1
-// when left out). Without the variable Hit costs one load of a bool. It is
-// read once, at start-up; nothing in the product sets it.
+// when left out). "name:n:int" sends SIGINT instead (a Ctrl-C at an exact
+// point) and returns. Without the variable Hit costs one load of a bool. It
+// is read once, at start-up; nothing in the product sets it.
 package failpoint
 
 import (
@@ -19,21 +20,28 @@ import (
 const Env = "KONDUIT_FAILPOINT"
 
 var (
-	armed bool
-	name  string
-	at    int64
-	hits  atomic.Int64
+	armed     bool
+	name      string
+	at        int64
+	interrupt bool
+	hits      atomic.Int64
 )
 
 func init() { arm(os.Getenv(Env)) }
 
 func arm(v string) {
-	armed, name, at = false, "", 0
+	armed, name, at, interrupt = false, "", 0, false
 	hits.Store(0)
 	if v == "" {
 		return
 	}
 	n, count, ok := strings.Cut(v, ":")
+	if c, sig, found := strings.Cut(count, ":"); found {
+		if sig != "int" {
+			return
+		}
+		count, interrupt = c, true
+	}
 	at = 1
 	if ok {
 		c, err := strconv.ParseInt(count, 10, 64)
@@ -52,9 +60,16 @@ func Hit(point string) {
 		return
 	}
 	if hits.Add(1) == at {
+		if interrupt {
+			stop()
+			return
+		}
 		kill()
 	}
 }
 
-// kill is replaced in tests.
-var kill = killSelf
+// kill and stop are replaced in tests.
+var (
+	kill = killSelf
+	stop = interruptSelf
+)

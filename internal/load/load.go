@@ -34,6 +34,7 @@ import (
 	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/store"
 )
@@ -125,30 +126,20 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 		return res, fmt.Errorf("load: integration %q has time zone %s, not %s (konduit retime changes it)", in.Name, in.TimeZone, opts.TimeZone)
 	}
 	res.Integration = in
-	// Transactions files first: the derived tables need them.
-	var others []string
-	for _, p := range paths {
-		kind, err := fileKind(p)
-		if err != nil {
-			return res, err
-		}
-		switch kind {
-		case legacy.Transactions:
-			if err := loadTransactions(ctx, st, in.ID, p, opts, res); err != nil {
-				return res, err
-			}
-		case legacy.Notes, legacy.Details:
-			others = append(others, p)
-		default:
-			return res, fmt.Errorf("load %s: not a legacy import file (unknown header)", p)
-		}
+	// The integration is marked as being loaded until the load completes: a
+	// load stopped midway (Ctrl-C, kill -9, an error) leaves some rows in,
+	// and status, reports and the dashboard say the figures are partial.
+	var expected int64
+	for _, f := range rep.Files {
+		expected += int64(f.Rows)
 	}
-	for _, p := range others {
-		if err := loadOther(ctx, st, in.ID, p, opts, res); err != nil {
-			return res, err
-		}
+	if err := st.MarkLoadPending(ctx, in.ID, expected); err != nil {
+		return res, err
 	}
-	if err := derive(ctx, st, in.ID); err != nil {
+	if err := loadFiles(ctx, st, in.ID, paths, opts, res); err != nil {
+		return res, &PartialError{Loaded: res.Transactions + res.Notes + res.Details, Expected: expected, Err: err}
+	}
+	if err := st.LoadFinished(ctx, in.ID); err != nil {
 		return res, err
 	}
 	c, err := st.Counts(ctx, in.ID)
@@ -157,6 +148,52 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 	}
 	res.Customers, res.Orders, res.Purchases = c[store.Customers], c[store.Orders], c[store.Purchases]
 	return res, nil
+}
+
+// PartialError is a load that stopped after writing some rows: the
+// integration stays marked as partially loaded until a load completes.
+type PartialError struct {
+	Loaded, Expected int64
+	Err              error
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("load stopped: %d of %d rows loaded; run the same load again to finish: %v", e.Loaded, e.Expected, e.Err)
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// Partial says what an interrupted load left, for the interrupted message.
+func (e *PartialError) Partial() string {
+	return fmt.Sprintf("%d of %d rows loaded; run the same load again to finish (until then status and reports say the figures are partial)", e.Loaded, e.Expected)
+}
+
+// loadFiles loads the files and derives the orders and subscriptions.
+func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths []string, opts Options, res *Result) error {
+	// Transactions files first: the derived tables need them.
+	var others []string
+	for _, p := range paths {
+		kind, err := fileKind(p)
+		if err != nil {
+			return err
+		}
+		switch kind {
+		case legacy.Transactions:
+			if err := loadTransactions(ctx, st, integrationID, p, opts, res); err != nil {
+				return err
+			}
+		case legacy.Notes, legacy.Details:
+			others = append(others, p)
+		default:
+			return fmt.Errorf("load %s: not a legacy import file (unknown header)", p)
+		}
+	}
+	for _, p := range others {
+		if err := loadOther(ctx, st, integrationID, p, opts, res); err != nil {
+			return err
+		}
+	}
+	return derive(ctx, st, integrationID)
 }
 
 // Tune enlarges SQLite's page cache to 256 MiB for this process's
@@ -248,6 +285,7 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 		}
 		res.Transactions += int64(len(b.txns))
 		b.txns, b.customers, b.purchases = b.txns[:0], b.customers[:0], b.purchases[:0]
+		failpoint.Hit("load.committed")
 		return nil
 	}
 	for {

@@ -33,6 +33,11 @@ type Integration struct {
 	PasswordSealed  []byte // Key.Seal output; nil when no password is saved
 	Created         time.Time
 	Updated         time.Time
+	// LoadPending is when a load into the integration began that has not
+	// finished (interrupted, killed, failed); zero when none. LoadExpected
+	// is the rows its files hold.
+	LoadPending  time.Time
+	LoadExpected int64
 }
 
 // Location loads the integration's time zone.
@@ -44,7 +49,7 @@ func (in *Integration) Location() (*time.Location, error) {
 	return loc, nil
 }
 
-const integrationCols = "id, kind, name, base_url, login_id, account_name, account_username, timezone, import_from, import_to, sync_every_s, password_sealed, created_at, updated_at"
+const integrationCols = "id, kind, name, base_url, login_id, account_name, account_username, timezone, import_from, import_to, sync_every_s, password_sealed, created_at, updated_at, load_pending_at, load_expected"
 
 // SaveIntegration inserts the integration, or updates the one with its name,
 // and sets in.ID. Changing TimeZone here does not re-derive instants: use
@@ -88,8 +93,8 @@ type rowScanner interface{ Scan(...any) error }
 func scanIntegration(r rowScanner) (*Integration, error) {
 	var in Integration
 	var from, to sql.NullString
-	var every, created, updated int64
-	if err := r.Scan(&in.ID, &in.Kind, &in.Name, &in.BaseURL, &in.LoginID, &in.AccountName, &in.AccountUsername, &in.TimeZone, &from, &to, &every, &in.PasswordSealed, &created, &updated); err != nil {
+	var every, created, updated, pending int64
+	if err := r.Scan(&in.ID, &in.Kind, &in.Name, &in.BaseURL, &in.LoginID, &in.AccountName, &in.AccountUsername, &in.TimeZone, &from, &to, &every, &in.PasswordSealed, &created, &updated, &pending, &in.LoadExpected); err != nil {
 		return nil, err
 	}
 	var err error
@@ -101,7 +106,45 @@ func scanIntegration(r rowScanner) (*Integration, error) {
 	}
 	in.SyncEvery = time.Duration(every) * time.Second
 	in.Created, in.Updated = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	if pending > 0 {
+		in.LoadPending = time.Unix(pending, 0).UTC()
+	}
 	return &in, nil
+}
+
+// MarkLoadPending records that a load of expected rows into the integration
+// begins; LoadFinished clears it. A load that never finishes leaves it.
+func (s *Store) MarkLoadPending(ctx context.Context, integrationID, expected int64) error {
+	err := s.Update(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `UPDATE integrations SET load_pending_at = ?, load_expected = ? WHERE id = ?`, time.Now().Unix(), expected, integrationID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark the load as under way: %w", err)
+	}
+	return nil
+}
+
+// LoadFinished clears the mark of MarkLoadPending.
+func (s *Store) LoadFinished(ctx context.Context, integrationID int64) error {
+	err := s.Update(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `UPDATE integrations SET load_pending_at = 0, load_expected = 0 WHERE id = ?`, integrationID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark the load as finished: %w", err)
+	}
+	return nil
+}
+
+// PartialNote says, when a load into the integration did not finish, that
+// its figures are partial and what to do; "" otherwise.
+func (in *Integration) PartialNote() string {
+	if in.LoadPending.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("a load into %s that began %s did not finish (its files hold %d rows): the figures are partial; run the same konduit load again to finish it",
+		in.Name, in.LoadPending.Local().Format(time.DateTime), in.LoadExpected)
 }
 
 // Integration finds an integration by name; ErrNotFound when there is none.

@@ -45,6 +45,7 @@ type integrationView struct {
 	LastRun                                                              *store.Run
 	Errors                                                               []store.SyncError
 	Quarantined                                                          string // "3 orders, 1 transaction"; empty when none
+	Partial                                                              string // a load that did not finish; empty when none
 	QuarantineRows                                                       []store.QuarantinedRow
 	Sync                                                                 syncState
 }
@@ -83,7 +84,7 @@ func (s *Server) renderIntegrations(w http.ResponseWriter, r *http.Request, stat
 	for _, in := range all {
 		v := integrationView{Name: in.Name, Kind: in.Kind, BaseURL: in.BaseURL, LoginID: in.LoginID, AccountName: in.AccountName,
 			AccountUsername: in.AccountUsername, TimeZone: in.TimeZone, ImportFrom: in.ImportFrom.String(), ImportTo: in.ImportTo.String(),
-			Every: everyLabel(in.SyncEvery), HasPassword: len(in.PasswordSealed) > 0, Sync: s.syncs.state(in.Name)}
+			Every: everyLabel(in.SyncEvery), HasPassword: len(in.PasswordSealed) > 0, Sync: s.syncs.state(in.Name), Partial: in.PartialNote()}
 		if in.ImportTo.IsZero() {
 			v.ImportTo = "today"
 		}

@@ -403,6 +403,9 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 		}
 		quarantined := held.Phrase()
 		v.Quarantined = quarantined
+		if note := p.in.PartialNote(); note != "" {
+			msg = strings.TrimSpace(msg + " Warning: " + note + ".")
+		}
 		fill := s.fill(tab)
 		// cached: answer at once
 		err = fill(context.WithValue(ctx, cacheOnly{}, true), p, v)

@@ -743,3 +743,25 @@ func TestQuarantineIsShown(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialLoadIsShown: a load that did not finish is named on the
+// integrations page and on every report.
+func TestPartialLoadIsShown(t *testing.T) {
+	e := syncedEnv(t)
+	ctx := context.Background()
+	in, _ := e.st.Integration(ctx, "acme")
+	if err := e.st.MarkLoadPending(ctx, in.ID, 1234); err != nil {
+		t.Fatal(err)
+	}
+	want := "did not finish (its files hold 1234 rows)"
+	if _, body := e.do("GET", "/integrations", nil); !strings.Contains(body, want) {
+		t.Errorf("the integrations page does not say the load is partial")
+	}
+	if _, body := e.do("GET", "/reports?integration=acme&from=2026-04-01&to=2026-06-30&asof=2026-06-30", nil); !strings.Contains(body, want) {
+		t.Errorf("the report does not say the figures are partial")
+	}
+	e.st.LoadFinished(ctx, in.ID)
+	if _, body := e.do("GET", "/integrations", nil); strings.Contains(body, want) {
+		t.Errorf("the mark outlived a finished load")
+	}
+}
