@@ -96,7 +96,9 @@ func customFixture(t testing.TB, dir string, customers int, seed uint64) (paths 
 				abo, next = "nein", ""
 			}
 			if c%7 == 0 && o == 0 {
-				status = "abgelehnt"
+				// A declined order starts no subscription (the import's
+				// active-not-charge rule).
+				status, abo, next = "abgelehnt", "nein", ""
 			}
 			note := ""
 			if c%5 == 0 {
