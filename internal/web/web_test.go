@@ -765,3 +765,54 @@ func TestPartialLoadIsShown(t *testing.T) {
 		t.Errorf("the mark outlived a finished load")
 	}
 }
+
+// TestUploadCanaries: card numbers in the wrong columns of an uploaded file
+// (a name, an address, a phone number fix rewrites) never appear whole on
+// the findings page, in findings.csv, on the page after fix or in its
+// change log.
+func TestUploadCanaries(t *testing.T) {
+	e := newEnv(t, true, nil)
+	e.login()
+	card := func(mid string) string {
+		payload := ("4" + mid + "0000000000")[:15]
+		return payload + string(cardnum.CheckDigit(payload))
+	}
+	canaries := []string{card("71234"), card("82345"), card("93456")}
+	spaced := func(c string) string { return c[:4] + " " + c[4:8] + " " + c[8:12] + " " + c[12:] }
+	dir := t.TempDir()
+	if _, err := synth.WriteLegacy(context.Background(), synth.Options{Customers: 20, Seed: 11, AsOf: crm.Date{Year: 2025, Month: 6, Day: 30}}, dir); err != nil {
+		t.Fatal(err)
+	}
+	tx := filepath.Join(dir, legacy.Transactions.FileName())
+	editCells(t, tx, map[int][2]string{
+		3: {legacy.FFirstName, "Ann " + canaries[0]},
+		4: {legacy.FAddress1, "card " + spaced(canaries[1])},
+		5: {legacy.FPhoneNumber, strings.ReplaceAll(spaced(canaries[2]), " ", "-")}, // fixable: not digits only
+	})
+	resp, _ := e.upload(tx)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	loc := resp.Header.Get("Location")
+	var seen []string
+	_, page := e.do("GET", loc, nil)
+	_, findings := e.do("GET", loc+"/findings.csv", nil)
+	seen = append(seen, page, findings)
+	if resp, _ := e.do("POST", loc+"/fix", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("fix: %d", resp.StatusCode)
+	}
+	_, fixed := e.do("GET", loc, nil)
+	_, changes := e.do("GET", loc+"/changes.csv", nil)
+	seen = append(seen, fixed, changes)
+	if !strings.Contains(findings, "card-number-elsewhere") {
+		t.Fatalf("the canaries raised no finding: the test proves nothing\n%s", findings)
+	}
+	for i, text := range seen {
+		for _, c := range canaries {
+			digits := strings.NewReplacer(" ", "", "-", "").Replace(text)
+			if strings.Contains(digits, c) {
+				t.Errorf("response %d shows a card number whole", i)
+			}
+		}
+	}
+}
