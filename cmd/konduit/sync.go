@@ -413,10 +413,9 @@ func progressLine(p ksync.Progress, elapsed time.Duration) string {
 	filled, left := 0, "estimating"
 	if expected > 0 {
 		filled = int(int64(width) * p.Rows / expected)
-		if p.Rows > 0 {
-			rest := time.Duration(float64(elapsed) * float64(expected-p.Rows) / float64(p.Rows))
-			left = "about " + rest.Round(time.Second).String() + " left"
-		}
+	}
+	if rest, ok := p.Left(elapsed); ok {
+		left = "about " + rest.Round(time.Second).String() + " left"
 	}
 	return fmt.Sprintf("[%s%s] %d/%d rows, %d requests, %s (%s %s from %s)",
 		strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.Rows, expected, p.Requests, left, p.Entity, p.Phase, p.Day)

@@ -19,6 +19,7 @@ import (
 	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/konnektive/fake"
 	"github.com/konduit/konduit/internal/store"
+	ksync "github.com/konduit/konduit/internal/sync"
 	"github.com/konduit/konduit/internal/synth"
 )
 
@@ -258,5 +259,18 @@ func TestSyncKill9Resume(t *testing.T) {
 	want := []string{store.RunOK, store.RunInterrupted, store.RunInterrupted, store.RunInterrupted}
 	if !slices.Equal(statuses, want) {
 		t.Errorf("run statuses %v, want %v", statuses, want)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	p := ksync.Progress{Entity: "transactions", Phase: "backfill", Day: crm.Date{Year: 2025, Month: 1, Day: 1}, Rows: 250, Expected: 1000, Requests: 7}
+	got := progressLine(p, time.Minute)
+	want := "[######------------------] 250/1000 rows, 7 requests, about 3m0s left (transactions backfill from 2025-01-01)"
+	if got != want {
+		t.Errorf("progress line\n got %q\nwant %q", got, want)
+	}
+	p.Rows, p.Expected = 0, 0
+	if got := progressLine(p, time.Second); !strings.Contains(got, "estimating") {
+		t.Errorf("before any row: %q", got)
 	}
 }

@@ -119,6 +119,17 @@ type Progress struct {
 	Requests int64    // page requests so far, retries not included
 }
 
+// Left estimates the time the run needs to read the rows still expected,
+// at the pace of the elapsed time so far; ok is false until there is a
+// pace and a count to go by.
+func (p Progress) Left(elapsed time.Duration) (left time.Duration, ok bool) {
+	expected := max(p.Expected, p.Rows)
+	if p.Rows <= 0 || expected <= 0 || elapsed <= 0 {
+		return 0, false
+	}
+	return time.Duration(float64(elapsed) * float64(expected-p.Rows) / float64(p.Rows)), true
+}
+
 // Summary is what a run did.
 type Summary struct {
 	RunID int64

@@ -25,6 +25,8 @@ type syncState struct {
 	Day      string       `json:"day,omitempty"`
 	Rows     int64        `json:"rows"`
 	Expected int64        `json:"expected"` // rows the passes under way hold, by the API's counts (an estimate; 0 until known)
+	Requests int64        `json:"requests"`
+	Left     int64        `json:"secondsLeft"` // estimated seconds to go; -1 until known
 	Started  time.Time    `json:"started"`
 	Finished time.Time    `json:"finished"`
 	Error    string       `json:"error,omitempty"`
@@ -129,7 +131,10 @@ func (y *syncer) run(ctx context.Context, in *store.Integration) (ksync.Summary,
 			y.mu.Lock()
 			defer y.mu.Unlock()
 			st := y.states[in.Name]
-			st.Entity, st.Phase, st.Rows, st.Expected = p.Entity, p.Phase, p.Rows, p.Expected
+			st.Entity, st.Phase, st.Rows, st.Expected, st.Requests, st.Left = p.Entity, p.Phase, p.Rows, p.Expected, p.Requests, -1
+			if left, ok := p.Left(y.s.opts.Now().Sub(st.Started)); ok {
+				st.Left = int64(left.Round(time.Second) / time.Second)
+			}
 			st.Day = p.Day.String()
 		},
 	})

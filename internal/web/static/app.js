@@ -15,7 +15,9 @@
             var frac = st.expected > 0 ? Math.min(1, st.rows / st.expected) : 0;
             bar.value = frac;
             text.textContent = "syncing " + (st.entity || "") + " " + (st.phase || "") + " " + (st.day || "") + ", " +
-              st.rows.toLocaleString() + (st.expected > 0 ? " of about " + st.expected.toLocaleString() : "") + " rows";
+              st.rows.toLocaleString() + (st.expected > 0 ? " of about " + st.expected.toLocaleString() : "") + " rows, " +
+              (st.requests || 0).toLocaleString() + " requests" +
+              (st.secondsLeft >= 0 ? ", about " + (st.secondsLeft < 90 ? st.secondsLeft + " s" : Math.round(st.secondsLeft / 60) + " min") + " left" : "");
             setTimeout(tick, 500);
           } else if (wasRunning) {
             bar.value = 1;
