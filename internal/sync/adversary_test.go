@@ -120,15 +120,8 @@ func heldIDs(srv *adversary.Server) map[adversary.Entity]map[string]bool {
 func checkHolds(t *testing.T, dsn string, srv *adversary.Server, before map[adversary.Entity]map[string]bool) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, in := openIntegration(t, dsn, "adv")
 	defer s.Close()
-	in, err := s.Integration(ctx, "adv")
-	if err != nil {
-		t.Fatal(err)
-	}
 	quarantined := map[string]map[string]bool{}
 	qs, err := s.Quarantined(ctx, in.ID, 1<<20)
 	if err != nil {
@@ -349,15 +342,8 @@ type advTally struct {
 // storedTally sums the stored transactions the way the server's tally does.
 func storedTally(t *testing.T, dsn string) advTally {
 	ctx := context.Background()
-	s, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, in := openIntegration(t, dsn, "adv")
 	defer s.Close()
-	in, err := s.Integration(ctx, "adv")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var a advTally
 	s.EachTransaction(ctx, in.ID, func(x *crm.Transaction) error {
 		if x.ResponseType == "SUCCESS" {

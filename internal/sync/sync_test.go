@@ -204,18 +204,27 @@ type snapshot struct {
 	Purchases    []crm.Purchase
 }
 
+// openIntegration opens the store at dsn and finds the named integration;
+// the caller closes the store.
+func openIntegration(t *testing.T, dsn, name string) (*store.Store, *store.Integration) {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.Integration(context.Background(), name)
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return s, in
+}
+
 func readSnapshot(t *testing.T, dsn string) snapshot {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, in := openIntegration(t, dsn, "acme")
 	defer s.Close()
-	in, err := s.Integration(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var snap snapshot
 	must := func(err error) {
 		if err != nil {
