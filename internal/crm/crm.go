@@ -143,17 +143,17 @@ type Purchase struct {
 // IsSale reports whether the transaction counts as a sale (metrics.md): a
 // SALE or CAPTURE with responseType SUCCESS.
 func (t *Transaction) IsSale() bool {
-	return (t.TxnType == TxnSale || t.TxnType == TxnCapture) && t.ResponseType == RespSuccess
+	return IsSaleOf(t.TxnType, t.ResponseType)
 }
 
 // IsDecline reports whether the transaction counts as a decline: a SALE or
 // AUTHORIZE whose response is not SUCCESS.
 func (t *Transaction) IsDecline() bool {
-	return (t.TxnType == TxnSale || t.TxnType == TxnAuthorize) && t.ResponseType != RespSuccess && t.ResponseType != ""
+	return IsDeclineOf(t.TxnType, t.ResponseType)
 }
 
 // IsRefund reports whether the transaction counts as a refund: a successful
 // REFUND, or a successful VOID (the API's void of a settled sale).
 func (t *Transaction) IsRefund() bool {
-	return (t.TxnType == TxnRefund || t.TxnType == TxnVoid) && t.ResponseType == RespSuccess
+	return IsRefundOf(t.TxnType, t.ResponseType)
 }

@@ -606,8 +606,8 @@ func PurchaseID(customerID, productID string) string {
 	return customerID + "/" + productID
 }
 
-// saleSQL is metrics.md's sale: SALE or CAPTURE with SUCCESS.
-const saleSQL = "(txn_type IN ('SALE', 'CAPTURE') AND response_type = 'SUCCESS')"
+// saleSQL is metrics.md's sale (crm's one definition).
+var saleSQL = crm.SaleSQL("")
 
 // deriveSQL runs after the rows are in, in one transaction. Each statement
 // takes the integration id for every ?. Intermediate results go through
@@ -622,7 +622,7 @@ var deriveSQL = []string{
 	`INSERT INTO load_cycles (id, cycle)
 SELECT id, 1 + COALESCE(SUM(CASE WHEN ` + saleSQL + ` THEN 1 ELSE 0 END)
         OVER (PARTITION BY customer_id, product_id ORDER BY created_raw, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-FROM transactions WHERE integration_id = ? AND source = 'legacy' AND txn_type NOT IN ('REFUND', 'VOID')`,
+FROM transactions WHERE integration_id = ? AND source = 'legacy' AND txn_type NOT IN (` + crm.RefundTypesSQL() + `)`,
 	`UPDATE transactions SET billing_cycle = c.cycle FROM load_cycles c
 WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id`,
 	`DELETE FROM load_cycles`,
@@ -630,7 +630,7 @@ WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND tra
 	`INSERT INTO load_cycles (id, cycle)
 SELECT r.id, p.billing_cycle FROM transactions r JOIN transactions p
   ON p.integration_id = r.integration_id AND p.source = r.source AND p.id = r.parent_id
-WHERE r.integration_id = ? AND r.source = 'legacy' AND r.txn_type IN ('REFUND', 'VOID')`,
+WHERE r.integration_id = ? AND r.source = 'legacy' AND r.txn_type IN (` + crm.RefundTypesSQL() + `)`,
 	`UPDATE transactions SET billing_cycle = c.cycle FROM load_cycles c
 WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id`,
 	`DROP TABLE load_cycles`,

@@ -48,34 +48,33 @@ func (q *Query) rollups(ctx context.Context) (zone string, dim int, ok bool, err
 		return "", 0, false, err
 	}
 	if dim, err = rollup.Dim(col); err != nil {
-		return "", 0, false, err
+		// A breakdown the rollups do not keep (currency, card brand) is
+		// read from the transactions.
+		return "", 0, false, nil
 	}
 	zone, ok, err = rollup.Ready(ctx, q.Store, q.Integration)
 	return zone, dim, ok, err
 }
 
-// ByValues are the breakdowns a report may group by.
-var ByValues = []string{"campaign", "product", "affiliate", "subaffiliate", "merchant", "country"}
-
-var byColumns = map[string]string{
-	"campaign":     "campaign_id",
-	"product":      "product_id",
-	"affiliate":    "aff_id",
-	"subaffiliate": "sub_aff_id",
-	"merchant":     "merchant_id",
-	"country":      "country",
-}
+// ByValues are the breakdowns a report may group by (crm.Breakdowns).
+var ByValues = func() []string {
+	var v []string
+	for _, b := range crm.Breakdowns {
+		v = append(v, b.Name)
+	}
+	return v
+}()
 
 // ByColumn is the transactions column a breakdown groups by; "" for none.
 func ByColumn(by string) (string, error) {
 	if by == "" {
 		return "", nil
 	}
-	c, ok := byColumns[by]
+	b, ok := crm.BreakdownByName(by)
 	if !ok {
 		return "", fmt.Errorf("unknown breakdown %q (want %s)", by, strings.Join(ByValues, ", "))
 	}
-	return c, nil
+	return b.Column, nil
 }
 
 // groupExpr is the SELECT expression of the group, prefixed by alias.
@@ -93,18 +92,13 @@ func (q *Query) groupExpr(alias string) (string, error) {
 	return c, nil
 }
 
-// SQL spellings of metrics.md's events (columns unprefixed or prefixed).
-func saleCond(a string) string {
-	return fmt.Sprintf("(%stxn_type IN ('SALE', 'CAPTURE') AND %sresponse_type = 'SUCCESS')", a, a)
-}
-
-func declineCond(a string) string {
-	return fmt.Sprintf("(%stxn_type IN ('SALE', 'AUTHORIZE') AND %sresponse_type NOT IN ('SUCCESS', ''))", a, a)
-}
-
-func refundCond(a string) string {
-	return fmt.Sprintf("(%stxn_type IN ('REFUND', 'VOID') AND %sresponse_type = 'SUCCESS')", a, a)
-}
+// SQL spellings of metrics.md's events (columns unprefixed or prefixed):
+// crm's, the one definition.
+var (
+	saleCond    = crm.SaleSQL
+	declineCond = crm.DeclineSQL
+	refundCond  = crm.RefundSQL
+)
 
 // dayBounds is [start of from, start of the day after to) in loc, as Unix
 // seconds.
