@@ -59,3 +59,25 @@ func TestFuzzCorpusHoldsNoCardNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestBrandOf(t *testing.T) {
+	for _, c := range []struct{ typ, bin, want string }{
+		{"VISA", "411111", "Visa"},
+		{"", "555555", "Mastercard"},
+		{"", "222300", "Mastercard"},
+		{"AMEX", "", "American Express"},
+		{"amex", "378282", "American Express"},
+		{"DISCOVER", "601111", "Discover"},
+		{"MASTERCARD", "", "Mastercard"},
+		{"VISA", "555555", "Mastercard"}, // the BIN decides
+		{"", "", ""},
+		{"STORE CARD", "999999", ""},
+		{"", "4111", ""},   // too short for a BIN
+		{"", "41111a", ""}, // not digits
+		{"Diners Club", "", "Diners Club"},
+	} {
+		if got := BrandOf(c.typ, c.bin); got != c.want {
+			t.Errorf("BrandOf(%q, %q) = %q, want %q", c.typ, c.bin, got, c.want)
+		}
+	}
+}

@@ -108,6 +108,13 @@ type Transaction struct {
 	PaySource     string // CREDITCARD, CHECK, PREPAID
 	CardType      string
 	CardLast4     string
+	// CardBrand is the card scheme as internal/cardnum names it ("Visa",
+	// "Mastercard"...), from the BIN when the source has one, else from the
+	// card type; "" when neither says.
+	CardBrand string
+	// Currency is the ISO 4217 code of the amounts (currencyCode); "" when
+	// the source does not say (legacy import files).
+	Currency      string
 	SubTotal      Money
 	ShipTotal     Money
 	SalesTax      Money
@@ -119,7 +126,19 @@ type Transaction struct {
 	ChargebackAmt Money
 	ChargebackDay Date // chargebackDate: a date without a time
 	ChargebackWhy string
-	Raw           json.RawMessage
+	// Names the row carried for its ids (the API's campaignName, product
+	// name, merchant account and descriptor); empty when it carried none.
+	Names Names
+	Raw   json.RawMessage
+}
+
+// Names are the display names a source row gives for the ids it holds.
+type Names struct {
+	Campaign           string
+	Product            string
+	Merchant           string
+	MerchantDescriptor string
+	Affiliate          string
 }
 
 // Purchase is a subscription (continuity) line.

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/crm"
 )
 
@@ -153,6 +154,7 @@ func date(f flex) (crm.Date, error) {
 // item is one line of an order or transaction's items.
 type item struct {
 	ProductID flex `json:"productId"`
+	Name      flex `json:"name"`
 }
 
 // items is the API's line items: an object keyed by id or an array.
@@ -523,13 +525,22 @@ type txnRow struct {
 	ChargebackCode flex  `json:"chargebackReasonCode"`
 	ChargebackNote flex  `json:"chargebackNote"`
 	Items          items `json:"items"`
+	// Names, currency and the card's BIN (konnektive-api.md 2.1).
+	CampaignName       flex `json:"campaignName"`
+	Merchant           flex `json:"merchant"`
+	MerchantDescriptor flex `json:"merchantDescriptor"`
+	ProductName        flex `json:"productName"`
+	SourceTitle        flex `json:"sourceTitle"`
+	CurrencyCode       flex `json:"currencyCode"`
+	CardBin            flex `json:"cardBin"`
 }
 
 func (r *txnRow) toCRM(loc *time.Location, raw json.RawMessage) (crm.Transaction, error) {
 	c := conv{loc: loc}
-	product := r.ProductID
-	if product == "" && len(r.Items) > 0 {
+	product, productName := r.ProductID, r.ProductName
+	if len(r.Items) > 0 && (product == "" || product == r.Items[0].ProductID) {
 		product = r.Items[0].ProductID
+		productName = firstOf(productName, r.Items[0].Name)
 	}
 	t := crm.Transaction{
 		Source:        crm.SourceAPI,
@@ -561,7 +572,16 @@ func (r *txnRow) toCRM(loc *time.Location, raw json.RawMessage) (crm.Transaction
 		ChargebackAmt: c.money("chargebackAmount", r.ChargebackAmt),
 		ChargebackDay: c.date("chargebackDate", r.ChargebackDate),
 		ChargebackWhy: string(firstOf(r.ChargebackCode, r.ChargebackNote)),
-		Raw:           raw,
+		CardBrand:     cardnum.BrandOf(string(r.CardType), string(r.CardBin)),
+		Currency:      strings.ToUpper(strings.TrimSpace(string(r.CurrencyCode))),
+		Names: crm.Names{
+			Campaign:           strings.TrimSpace(string(r.CampaignName)),
+			Product:            strings.TrimSpace(string(productName)),
+			Merchant:           strings.TrimSpace(string(r.Merchant)),
+			MerchantDescriptor: strings.TrimSpace(string(r.MerchantDescriptor)),
+			Affiliate:          strings.TrimSpace(string(r.SourceTitle)),
+		},
+		Raw: raw,
 	}
 	if t.ID == "" {
 		c.fail("transactionId", errors.New("missing"))

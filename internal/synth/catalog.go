@@ -50,6 +50,11 @@ type Merchant struct {
 	Gateway   string
 	Countries []string // billing countries routed here
 	PaySource string   // CREDITCARD, CHECK or PREPAID
+	// Currency is the ISO 4217 code the MID settles in: its sales are in
+	// it (the European MID bills in euros, the others in US dollars).
+	Currency string
+	// Descriptor is what the card statement shows (merchantDescriptor).
+	Descriptor string
 	// AuthCapture MIDs authorize at checkout and capture at shipment.
 	AuthCapture bool
 	txnFormat   txnFormat
@@ -103,7 +108,7 @@ var catalog = Catalog{
 		{ID: 12, Name: "NMI - First Data B", Gateway: "NMI", Countries: []string{"US"}, PaySource: "CREDITCARD", AuthCapture: true, txnFormat: fmtNumeric10},
 		{ID: 13, Name: "Authorize.net - Wells", Gateway: "Authorize.net", Countries: []string{"US", "CA"}, PaySource: "CREDITCARD", txnFormat: fmtNumeric11},
 		{ID: 14, Name: "Stripe CA", Gateway: "Stripe", Countries: []string{"CA"}, PaySource: "CREDITCARD", txnFormat: fmtStripe},
-		{ID: 15, Name: "Checkout.com EU", Gateway: "Checkout.com", Countries: []string{"GB", "DE"}, PaySource: "CREDITCARD", AuthCapture: true, txnFormat: fmtCheckout},
+		{ID: 15, Name: "Checkout.com EU", Gateway: "Checkout.com", Countries: []string{"GB", "DE"}, PaySource: "CREDITCARD", AuthCapture: true, Currency: "EUR", txnFormat: fmtCheckout},
 		{ID: 16, Name: "Braintree AU", Gateway: "Braintree", Countries: []string{"AU"}, PaySource: "CREDITCARD", txnFormat: fmtBraintree},
 		{ID: 17, Name: "Forte ACH", Gateway: "Forte", Countries: []string{"US"}, PaySource: "CHECK", txnFormat: fmtACH},
 		{ID: 18, Name: "Prepaid Orders", Gateway: "Offline", PaySource: "PREPAID", txnFormat: fmtPrepaid},
@@ -114,6 +119,50 @@ var catalog = Catalog{
 		{ID: "AFF1003", Name: "SearchPro", SubAffs: []string{"gads_brand", "gads_generic", ""}, Weight: 15},
 		{ID: "AFF1004", Name: "Influence Co", SubAffs: []string{"yt_review_88", "tiktok_12"}, Weight: 10},
 	},
+}
+
+func init() {
+	for i := range catalog.Merchants {
+		m := &catalog.Merchants[i]
+		if m.Currency == "" {
+			m.Currency = "USD"
+		}
+		m.Descriptor = descriptor(m.Name)
+	}
+}
+
+// descriptor is a statement descriptor: the name in capitals, at most 22
+// characters.
+func descriptor(name string) string {
+	b := []byte(name)
+	for i, ch := range b {
+		if ch >= 'a' && ch <= 'z' {
+			b[i] = ch - 'a' + 'A'
+		}
+	}
+	if len(b) > 22 {
+		b = b[:22]
+	}
+	return string(b)
+}
+
+// affiliateName is the name of an affiliate id ("" for none).
+func affiliateName(id string) string {
+	for _, a := range catalog.Affiliates {
+		if a.ID == id && id != "" {
+			return a.Name
+		}
+	}
+	return ""
+}
+
+func campaignName(id int) string {
+	for _, c := range catalog.Campaigns {
+		if c.ID == id {
+			return c.Name
+		}
+	}
+	return ""
 }
 
 // DefaultCatalog returns the generated merchant's catalog. The slices are

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/legacy"
 )
@@ -545,6 +546,12 @@ func (b *builder) txn(l *line, typ string, at time.Time) *Transaction {
 	t.PaySource = c.Payment.Source
 	t.CardType = c.Payment.CardType
 	t.CardLast4 = c.Payment.Last4()
+	if len(c.Payment.CardNumber) >= 6 {
+		t.CardBrand = cardnum.BrandOf(t.CardType, c.Payment.CardNumber[:6])
+	}
+	t.Currency = b.mid.Currency
+	t.Names = crm.Names{Campaign: campaignName(l.product.CampaignID), Product: l.product.Name,
+		Merchant: b.mid.Name, MerchantDescriptor: b.mid.Descriptor, Affiliate: affiliateName(c.AffID)}
 	t.SubTotal, t.ShipTotal = l.sub, l.ship
 	t.SalesTax = b.tax(l.sub)
 	t.Amount = t.SubTotal + t.ShipTotal + t.SalesTax

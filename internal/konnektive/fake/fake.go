@@ -94,9 +94,17 @@ type Faults struct {
 
 // Catalog is what the campaign and product endpoints serve.
 type Catalog struct {
-	Campaigns []Campaign
-	Products  []Product
-	Merchants []Merchant
+	Campaigns  []Campaign
+	Products   []Product
+	Merchants  []Merchant
+	Affiliates []Affiliate
+}
+
+// Affiliate is a traffic source: rows carry its id (affId) and its name
+// (sourceTitle).
+type Affiliate struct {
+	ID   string
+	Name string
 }
 
 // Campaign is a campaign row.
@@ -121,6 +129,7 @@ type Merchant struct {
 	ID         int
 	Name       string
 	Descriptor string
+	Currency   string // ISO 4217; "USD" when empty
 }
 
 // Bundle is one customer with everything they did.

@@ -50,6 +50,26 @@ func (s *Server) merchant(id string) *Merchant {
 	return nil
 }
 
+func (s *Server) affiliateName(id string) string {
+	for _, a := range s.catalog.Affiliates {
+		if a.ID == id && id != "" {
+			return a.Name
+		}
+	}
+	return ""
+}
+
+// currency writes currencyCode and currencySymbol of an ISO 4217 code
+// (USD when the row has none).
+func currency(w *jw, code string) {
+	if code == "" {
+		code = "USD"
+	}
+	w.str("currencyCode", code)
+	sym := map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$"}[code]
+	w.str("currencySymbol", sym)
+}
+
 func numericOrNull(w *jw, k, v string) {
 	// Write the parsed number, not the text: "0576490590" is not a JSON number.
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -134,8 +154,7 @@ func (s *Server) renderTxn(w *jw, r *rec) {
 	w.money("salesTax", t.SalesTax)
 	w.money("totalAmount", t.Amount)
 	w.str("surcharge", "0.00")
-	w.str("currencyCode", "USD")
-	w.str("currencySymbol", "$")
+	currency(w, t.Currency)
 	w.str("dateCreated", r.created.Raw)
 	w.str("dateUpdated", r.curUpdated().Raw)
 	w.int("billingCycleNumber", int64(t.BillingCycle))
@@ -199,7 +218,7 @@ func (s *Server) renderTxn(w *jw, r *rec) {
 	w.close()
 	address(w, c, t.Country, false)
 	w.str("affId", t.AffID)
-	w.str("sourceTitle", "")
+	w.str("sourceTitle", s.affiliateName(t.AffID))
 	w.str("sourceValue1", t.SubAffID)
 	w.str("sourceValue2", "")
 	w.str("UTMSource", "")
@@ -282,8 +301,7 @@ func (s *Server) renderOrder(w *jw, r *rec) {
 	} else {
 		w.money("refundRemaining", o.Total)
 	}
-	w.str("currencyCode", "USD")
-	w.str("currencySymbol", "$")
+	currency(w, payment.Currency)
 	w.str("paySource", payment.PaySource)
 	w.str("cardType", payment.CardType)
 	w.str("cardLast4", payment.CardLast4)
@@ -357,8 +375,11 @@ func (s *Server) renderPurchase(w *jw, r *rec) {
 	w.money("shippingPrice", ship)
 	w.money("totalBilled", billed)
 	w.money("totalRefunded", refunded)
-	w.str("currencyCode", "USD")
-	w.str("currencySymbol", "$")
+	if m := s.merchant(p.MerchantID); m != nil {
+		currency(w, m.Currency)
+	} else {
+		currency(w, "")
+	}
 	if m := s.merchant(p.MerchantID); m != nil {
 		w.str("merchant", m.Name)
 	} else {

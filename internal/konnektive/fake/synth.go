@@ -19,22 +19,12 @@ func CatalogFromSynth(sc synth.Catalog) Catalog {
 		}
 	}
 	for _, m := range sc.Merchants {
-		c.Merchants = append(c.Merchants, Merchant{ID: m.ID, Name: m.Name, Descriptor: descriptor(m.Name)})
+		c.Merchants = append(c.Merchants, Merchant{ID: m.ID, Name: m.Name, Descriptor: m.Descriptor, Currency: m.Currency})
+	}
+	for _, a := range sc.Affiliates {
+		c.Affiliates = append(c.Affiliates, Affiliate{ID: a.ID, Name: a.Name})
 	}
 	return c
-}
-
-func descriptor(name string) string {
-	b := []byte(name)
-	for i, ch := range b {
-		if ch >= 'a' && ch <= 'z' {
-			b[i] = ch - 'a' + 'A'
-		}
-	}
-	if len(b) > 22 {
-		b = b[:22]
-	}
-	return string(b)
 }
 
 // FromSynth turns a generated customer into the rows the fake serves.
