@@ -20,7 +20,7 @@ func TestRowsCarryNamesCurrenciesBrands(t *testing.T) {
 			"resultsPerPage", "200", "page", fmt.Sprint(page))).page(t)
 		for _, raw := range p.Data {
 			var r struct {
-				CurrencyCode, CurrencySymbol, CardType, CardBin, PaySource    string
+				CurrencyCode, CurrencySymbol, CardType, CardBin, PaySource     string
 				CampaignName, Merchant, MerchantDescriptor, AffID, SourceTitle string
 				Items                                                          map[string]struct{ Name string }
 			}
