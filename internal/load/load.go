@@ -288,8 +288,12 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 		failpoint.Hit("load.committed")
 		return nil
 	}
+	var brand string
+	// The card's brand (metrics.md: chargebacks per brand) is read before
+	// the number is masked: the masked number has no BIN.
+	readBrand := func(rec *legacy.Record) { brand = cardnum.Brand(cols.get(rec.Fields, legacy.FCardNumber)) }
 	for {
-		rec, err := nextRecord(r, path, keys, res)
+		rec, err := nextRecord(r, path, keys, res, readBrand)
 		if err == io.EOF {
 			break
 		}
@@ -297,6 +301,9 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 			return err
 		}
 		t, c, p, err := mapRow(cols, rec, base, opts.TimeZone)
+		if t.PaySource == legacy.ValueCreditCard {
+			t.CardBrand = brand
+		}
 		if err != nil {
 			res.Skipped++
 			slog.Debug("row skipped", "file", path, "row", rec.Row, "err", err)
@@ -351,7 +358,7 @@ func loadOther(ctx context.Context, st *store.Store, integrationID int64, path s
 		return nil
 	}
 	for {
-		rec, err := nextRecord(r, path, keys, res)
+		rec, err := nextRecord(r, path, keys, res, nil)
 		if err == io.EOF {
 			break
 		}
@@ -408,13 +415,17 @@ func openFile(path string) (*os.File, *legacy.Reader, []string, error) {
 // nextRecord reads the next record that parses, screened (see screen):
 // its card numbers masked. Records that do not parse, and those whose
 // identifier holds a card number, are counted as skipped (validation
-// reported them). It returns io.EOF at the end.
-func nextRecord(r *legacy.Reader, path string, keys keyColumns, res *Result) (*legacy.Record, error) {
+// reported them). It returns io.EOF at the end. before, when set, sees
+// each record before it is screened.
+func nextRecord(r *legacy.Reader, path string, keys keyColumns, res *Result, before func(*legacy.Record)) (*legacy.Record, error) {
 	for {
 		rec, err := r.Read()
 		var pe *legacy.ParseError
 		switch {
 		case err == nil:
+			if before != nil {
+				before(rec)
+			}
 			if col, ok := keys.screen(rec); !ok {
 				res.Skipped++
 				res.CardInID++

@@ -48,7 +48,7 @@ func cols(before []string, after ...string) []string {
 var (
 	customerTable = &tableDef{Customers, cols([]string{"first_name", "last_name", "email", "phone", "country", "state", "postal_code"}, "raw", "row_hash"), true}
 	orderTable    = &tableDef{Orders, cols([]string{"customer_id", "campaign_id", "status", "type", "aff_id", "sub_aff_id", "country", "total_cents"}, "raw", "row_hash"), true}
-	txnTable      = &tableDef{Transactions, cols([]string{"parent_id", "merchant_txn_id", "customer_id", "order_id", "purchase_id", "campaign_id", "product_id", "merchant_id", "aff_id", "sub_aff_id", "country", "txn_type", "response_type", "pay_source", "card_type", "card_last4", "sub_total_cents", "ship_total_cents", "sales_tax_cents", "amount_cents", "billing_cycle"}, "chargedback", "chargeback_cents", "chargeback_date", "chargeback_reason", "raw", "row_hash"), true}
+	txnTable      = &tableDef{Transactions, cols([]string{"parent_id", "merchant_txn_id", "customer_id", "order_id", "purchase_id", "campaign_id", "product_id", "merchant_id", "aff_id", "sub_aff_id", "country", "txn_type", "response_type", "pay_source", "card_type", "card_last4", "card_brand", "currency", "sub_total_cents", "ship_total_cents", "sales_tax_cents", "amount_cents", "billing_cycle"}, "chargedback", "chargeback_cents", "chargeback_date", "chargeback_reason", "raw", "row_hash"), true}
 	purchaseTable = &tableDef{Purchases, cols([]string{"order_id", "customer_id", "campaign_id", "product_id", "merchant_id", "status", "billing_cycle", "next_bill_date", "price_cents"}, "raw", "row_hash"), true}
 	noteTable     = &tableDef{Notes, cols([]string{"customer_id", "agent_name", "note_text"}), false}
 	detailTable   = &tableDef{Details, cols([]string{"login_id", "has_password", "custom1", "custom2", "custom3", "custom4", "custom5"}), false}
@@ -141,6 +141,9 @@ func (tx *Tx) UpsertOrders(ctx context.Context, integrationID int64, rows []crm.
 // change (new ones, or ones whose stored version differs) are written and
 // marked dirty for the rollups.
 func (tx *Tx) UpsertTransactions(ctx context.Context, integrationID int64, rows []crm.Transaction) error {
+	if err := tx.upsertNames(ctx, integrationID, rows); err != nil {
+		return err
+	}
 	return upsertThen(ctx, tx, txnTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(idx []int) error {
 		changed := make([]crm.Transaction, len(idx))
 		for j, i := range idx {
@@ -153,7 +156,7 @@ func (tx *Tx) UpsertTransactions(ctx context.Context, integrationID int64, rows 
 	}, func(i int, a []any) []any {
 		r := &rows[i]
 		a = append(a, r.ParentID, r.MerchantTxnID, r.CustomerID, r.OrderID, r.PurchaseID, r.CampaignID, r.ProductID, r.MerchantID,
-			r.AffID, r.SubAffID, r.Country, r.TxnType, r.ResponseType, r.PaySource, r.CardType, r.CardLast4,
+			r.AffID, r.SubAffID, r.Country, r.TxnType, r.ResponseType, r.PaySource, r.CardType, r.CardLast4, r.CardBrand, r.Currency,
 			int64(r.SubTotal), int64(r.ShipTotal), int64(r.SalesTax), int64(r.Amount), int64(r.BillingCycle))
 		a = append(a, wallArgs(r.Created)...)
 		a = append(a, wallArgs(r.Updated)...)
@@ -474,7 +477,7 @@ func (s *Store) EachTransaction(ctx context.Context, integrationID int64, fn fun
 	var cr, up wallScan
 	return s.each(ctx, txnTable, integrationID, func() []any {
 		d := []any{&src, &r.ID, &r.ParentID, &r.MerchantTxnID, &r.CustomerID, &r.OrderID, &r.PurchaseID, &r.CampaignID, &r.ProductID, &r.MerchantID,
-			&r.AffID, &r.SubAffID, &r.Country, &r.TxnType, &r.ResponseType, &r.PaySource, &r.CardType, &r.CardLast4,
+			&r.AffID, &r.SubAffID, &r.Country, &r.TxnType, &r.ResponseType, &r.PaySource, &r.CardType, &r.CardLast4, &r.CardBrand, &r.Currency,
 			&sub, &ship, &tax, &amt, &cycle}
 		d = append(d, cr.dest()...)
 		d = append(d, up.dest()...)
