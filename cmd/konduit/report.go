@@ -26,6 +26,8 @@ type reportOptions struct {
 	format      string
 	integration string
 	by          string
+	only        string
+	currency    string
 	noRollup    bool
 }
 
@@ -52,6 +54,8 @@ shown to the cent; rates to four decimal places (0.1234 = 12.34%).
 	pf.StringVar(&o.tz, "tz", "", "display time zone, IANA name (default the integration's account time zone)")
 	pf.StringVar(&o.format, "format", "table", "output format: table, csv or json")
 	pf.StringVar(&o.integration, "integration", "", "integration to report on (default: the only one in the database)")
+	pf.StringVar(&o.only, "only", "", "keep one group of the breakdown (--by; chargebacks: the merchant account), by its id or its name")
+	pf.StringVar(&o.currency, "currency", "", "restrict every figure to one currency (ISO code such as USD); needed when the data holds several, unless --by currency")
 	pf.BoolVar(&o.noRollup, "no-rollup", false, "read every transaction instead of the pre-aggregated rollups (slower; same figures)")
 	// Each subcommand keeps its own --by: the defaults differ.
 	byFlag := func(c *cobra.Command, def string) *string {
@@ -162,37 +166,69 @@ not reached yet is partial (marked * in the table, "partial": true in JSON).
 	ltv.Flags().StringVar(&months, "months", "", "columns: calendar months since the first sale (instead of --days), e.g. 0,1,2,3,6,12")
 	ltv.Flags().StringVar(&asOf, "as-of", "", "the report's today, YYYY-MM-DD (default today in the display time zone)")
 
+	var retFrom, retTo, retAsOf string
 	retention := &cobra.Command{
-		Use:   "retention [--by product|campaign]",
-		Short: "Subscription cycle table: approvals, declines, rebill rate and retention per billing cycle",
+		Use:   "retention [--by product|campaign] [--from DATE] [--to DATE] [--as-of DATE]",
+		Short: "Subscription cycle table: approvals, declines, rebill rate and retention per billing cycle, with maturity",
 		Long: `Retention shows, per product (or campaign, ...), each billing cycle in
-Konnektive's numbering (the initial sale is cycle 1; Sticky.io counts from 0):
-subscriptions with an approved sale in the cycle, declined attempts, rebill
-rate (approved cycle N ÷ approved cycle N−1) and retention (approved cycle N ÷
-approved cycle 1).
+Konnektive's numbering (the initial sale is cycle 1; Sticky.io counts from 0)
+for the subscriptions whose cycle 1 falls in --from..--to (default: all):
+subscriptions with an approved sale in the cycle, declined attempts, and
+among the subscriptions old enough at --as-of (default today) for the cycle
+to have been attempted ((N−1) billing intervals + 3 days; the interval is the
+product's median gap between approved cycles): rebill rate (approved cycle N ÷
+approved cycle N−1) and retention (approved cycle N ÷ eligible). A cycle some
+subscriptions have not reached yet is partial (* in the table, a partial
+column in CSV, "partial": true in JSON); retention_all ignores maturity.
 
 ` + metricsDoc,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.by = *retentionBy
 			return runReportCommand(cmd.Context(), g, o, func(ctx context.Context, q reports.Query) (reports.Result, error) {
-				return reports.Retention(ctx, q)
+				var ro reports.RetentionOptions
+				var err error
+				if retFrom != "" {
+					if ro.From, err = reportDay("from", retFrom); err != nil {
+						return nil, err
+					}
+				}
+				if retTo != "" {
+					if ro.To, err = reportDay("to", retTo); err != nil {
+						return nil, err
+					}
+				}
+				if !ro.From.IsZero() && !ro.To.IsZero() && ro.To.Before(ro.From) {
+					return nil, usageErrorf("--to %s is before --from %s", ro.To, ro.From)
+				}
+				if retAsOf == "" {
+					ro.AsOf = crm.DateOf(time.Now().In(q.Loc))
+				} else if ro.AsOf, err = reportDay("as-of", retAsOf); err != nil {
+					return nil, err
+				}
+				return reports.Retention(ctx, q, ro)
 			})
 		},
 	}
 	retentionBy = byFlag(retention, "product")
+	retention.Flags().StringVar(&retFrom, "from", "", "first cycle-1 day YYYY-MM-DD (default: the first)")
+	retention.Flags().StringVar(&retTo, "to", "", "last cycle-1 day YYYY-MM-DD, inclusive (default: the last)")
+	retention.Flags().StringVar(&retAsOf, "as-of", "", "the report's today, YYYY-MM-DD (default today in the display time zone)")
 
-	var visaRatio, mcRatio string
+	var visaRatio, mcRatio, earlyRatio string
 	var visaCount, mcCount int64
 	chargebacks := &cobra.Command{
 		Use:   "chargebacks",
-		Short: "Visa- and Mastercard-style chargeback ratios per merchant account and month, flagged over thresholds",
-		Long: `Chargebacks shows, per merchant account (MID) and calendar month M of the
-display time zone: chargebacks received in M (by chargebackDate), sales in M
-and in M−1, the Visa-style ratio (chargebacks received in M ÷ sales in M) and
-the Mastercard-style ratio (÷ sales in M−1). A month is flagged when a ratio
-is at or above its threshold and at least the threshold's count of
-chargebacks was received.
+		Short: "Visa- and Mastercard-style chargeback ratios per merchant account, month and card brand, flagged over thresholds",
+		Long: `Chargebacks shows, per merchant account (MID), calendar month M of the
+display time zone and card brand (from each sale's BIN, else its card type),
+with an "all cards" row first: chargebacks received in M (by chargebackDate),
+sales in M and in M−1, the Visa-style ratio (chargebacks received in M ÷ sales
+in M) and the Mastercard-style ratio (÷ sales in M−1). The Visa row is flagged
+VISA when its Visa-style ratio is at or above --visa-ratio with at least
+--visa-count chargebacks, the Mastercard row MC likewise; either is flagged
+EARLY at --early-ratio whatever the count. The rule that raised each flag is
+printed beside it.
 
 ` + metricsDoc,
 		Args: cobra.NoArgs,
@@ -206,7 +242,11 @@ chargebacks was received.
 				if err != nil {
 					return nil, err
 				}
-				return reports.Chargebacks(ctx, q, visa, mc)
+				early, err := reportThresholds("early", earlyRatio, 0)
+				if err != nil {
+					return nil, err
+				}
+				return reports.Chargebacks(ctx, q, visa, mc, early)
 			})
 		},
 	}
@@ -214,6 +254,7 @@ chargebacks was received.
 	chargebacks.Flags().Int64Var(&visaCount, "visa-count", 100, "Visa-style threshold: minimum chargebacks in the month")
 	chargebacks.Flags().StringVar(&mcRatio, "mastercard-ratio", "1.5%", "Mastercard-style threshold ratio")
 	chargebacks.Flags().Int64Var(&mcCount, "mastercard-count", 100, "Mastercard-style threshold: minimum chargebacks in the month")
+	chargebacks.Flags().StringVar(&earlyRatio, "early-ratio", "0.65%", "early-warning level, whatever the count")
 
 	cmd.AddCommand(summary, reconcile, ltv, retention, chargebacks)
 	return cmd
@@ -268,6 +309,7 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	if _, err := reports.ByColumn(o.by); err != nil {
 		return usageErrorf("--by: %v", err)
 	}
+
 	st, in, err := openReportIntegration(ctx, o.db, o.integration)
 	if err != nil {
 		return err
@@ -284,7 +326,11 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	if err := load.Tune(ctx, st); err != nil {
 		return err
 	}
-	res, err := compute(ctx, reports.Query{Store: st, Integration: in.ID, Loc: loc, By: o.by, NoRollup: o.noRollup})
+	q := reports.Query{Store: st, Integration: in.ID, Loc: loc, By: o.by, Only: o.only, Currency: o.currency, NoRollup: o.noRollup}
+	res, err := compute(ctx, q)
+	if reports.IsMixedCurrencies(err) {
+		return usageErrorf("%v", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -303,6 +349,15 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	}
 	if held.Total() > 0 {
 		fmt.Fprintf(w, "\n%s could not be read and are not in these figures; see konduit status\n", held.Phrase())
+	}
+	by := o.by
+	if _, ok := res.(*reports.ChargebacksResult); ok {
+		by = "merchant"
+	}
+	if note, err := reports.NamesNote(ctx, q, by); err != nil {
+		return err
+	} else if note != "" {
+		fmt.Fprintf(w, "\nnote: %s\n", note)
 	}
 	if note := in.PartialNote(); note != "" {
 		fmt.Fprintf(w, "\nwarning: %s\n", note)

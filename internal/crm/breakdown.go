@@ -21,6 +21,8 @@ var Breakdowns = []Breakdown{
 	{"subaffiliate", "sub_aff_id", false},
 	{"merchant", "merchant_id", true},
 	{"country", "country", false},
+	{"currency", "currency", false},
+	{"brand", "card_brand", false},
 }
 
 // BreakdownByName finds a breakdown; ok is false for an unknown name.

@@ -10,7 +10,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/konduit/konduit/internal/crm"
-	"github.com/konduit/konduit/internal/rollup"
 )
 
 // Thresholds flag a merchant account's month: a ratio at or above Ratio
@@ -21,10 +20,11 @@ type Thresholds struct {
 }
 
 // Default thresholds (metrics.md): 0.9% and 100 Visa-style, 1.5% and 100
-// Mastercard-style.
+// Mastercard-style, and the early-warning level 0.65% whatever the count.
 var (
 	DefaultVisa       = Thresholds{Ratio: decimal.RequireFromString("0.009"), Count: 100}
 	DefaultMastercard = Thresholds{Ratio: decimal.RequireFromString("0.015"), Count: 100}
+	DefaultEarly      = Thresholds{Ratio: decimal.RequireFromString("0.0065"), Count: 0}
 )
 
 func (t Thresholds) over(r Rate, n int64) bool {
@@ -35,18 +35,54 @@ func (t Thresholds) over(r Rate, n int64) bool {
 	return decimal.NewFromInt(r.Num).GreaterThanOrEqual(t.Ratio.Mul(decimal.NewFromInt(r.Den)))
 }
 
-// MIDMonth is one merchant account's month.
+// String is "0.9% and 100 chargebacks", or "0.65%" without a count.
+func (t Thresholds) String() string {
+	p := t.Ratio.Mul(decimal.NewFromInt(100)).String() + "%"
+	if t.Count == 0 {
+		return p
+	}
+	return fmt.Sprintf("%s and %d chargebacks", p, t.Count)
+}
+
+// percent shows a rate as a percentage with two decimals ("1.23%").
+func percent(r Rate) string {
+	if r.Den == 0 {
+		return "-"
+	}
+	return decimal.NewFromInt(r.Num).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(r.Den), 2).StringFixed(2) + "%"
+}
+
+// Brand rows: the card networks that run a monitoring program, and the
+// label of the row over every card.
+const (
+	BrandVisa       = "Visa"
+	BrandMastercard = "Mastercard"
+	AllCards        = "all cards"
+)
+
+// MIDMonth is one merchant account's month for one card brand (cardnum's
+// names; "" for sales whose brand is unknown), or for all cards (Brand
+// AllCards). Each brand's ratios count its own cards only.
 type MIDMonth struct {
-	Merchant         string `json:"merchant"`
-	Month            string `json:"month"` // YYYY-MM in the display time zone
-	Chargebacks      int64  `json:"chargebacks"`
-	ChargebackAmount Money  `json:"chargeback_amount"`
-	Sales            int64  `json:"sales"`
-	SalesPrevMonth   int64  `json:"sales_prev_month"`
-	VisaRatio        Rate   `json:"visa_ratio"`       // chargebacks received in M ÷ sales in M
-	MastercardRatio  Rate   `json:"mastercard_ratio"` // chargebacks received in M ÷ sales in M−1
-	VisaFlag         bool   `json:"visa_flag"`
-	MastercardFlag   bool   `json:"mastercard_flag"`
+	Merchant         string  `json:"merchant"`
+	MerchantName     *string `json:"merchant_name,omitempty"`
+	Brand            string  `json:"brand"`
+	Month            string  `json:"month"` // YYYY-MM in the display time zone
+	Chargebacks      int64   `json:"chargebacks"`
+	ChargebackAmount Money   `json:"chargeback_amount"`
+	Currency         string  `json:"currency,omitempty"` // of the amount
+	Sales            int64   `json:"sales"`
+	SalesPrevMonth   int64   `json:"sales_prev_month"`
+	VisaRatio        Rate    `json:"visa_ratio"`       // chargebacks received in M ÷ sales in M
+	MastercardRatio  Rate    `json:"mastercard_ratio"` // chargebacks received in M ÷ sales in M−1
+	// Flags: a Visa row is held to the Visa-style threshold, a Mastercard
+	// row to the Mastercard-style one, both to the early-warning level;
+	// other brands and the all-cards row are shown, not flagged. Rules
+	// says, for each flag, the rule that raised it.
+	VisaFlag       bool     `json:"visa_flag"`
+	MastercardFlag bool     `json:"mastercard_flag"`
+	EarlyWarning   bool     `json:"early_warning"`
+	Rules          []string `json:"rules,omitempty"`
 }
 
 // ChargebacksResult is the chargeback monitoring report.
@@ -54,12 +90,16 @@ type ChargebacksResult struct {
 	TimeZone   string     `json:"time_zone"`
 	Visa       string     `json:"visa_threshold"`
 	Mastercard string     `json:"mastercard_threshold"`
+	Early      string     `json:"early_warning_threshold"`
 	Months     []MIDMonth `json:"months"`
+	names      names
 }
 
-// Table has one row per merchant account and month.
+// Table has one row per merchant account, month and brand (all cards
+// first); the rules that raised a flag are printed beside it.
 func (r *ChargebacksResult) Table() Table {
-	t := Table{Header: []string{"merchant", "month", "chargebacks", "chargeback_amount", "sales", "sales_prev_month", "visa_ratio", "mastercard_ratio", "flags"}}
+	t := Table{Header: append(groupHeader("merchant", r.names), "month", "brand", "chargebacks", "chargeback_amount", "currency", "sales", "sales_prev_month",
+		"visa_ratio", "mastercard_ratio", "flags", "rule")}
 	for _, m := range r.Months {
 		var flags []string
 		if m.VisaFlag {
@@ -68,119 +108,177 @@ func (r *ChargebacksResult) Table() Table {
 		if m.MastercardFlag {
 			flags = append(flags, "MC")
 		}
-		t.Rows = append(t.Rows, []string{m.Merchant, m.Month, fmt.Sprint(m.Chargebacks), m.ChargebackAmount.String(), fmt.Sprint(m.Sales), fmt.Sprint(m.SalesPrevMonth),
-			m.VisaRatio.String(), m.MastercardRatio.String(), strings.Join(flags, " ")})
+		if m.EarlyWarning {
+			flags = append(flags, "EARLY")
+		}
+		t.Rows = append(t.Rows, append(groupCells(m.Merchant, r.names), m.Month, m.Brand, fmt.Sprint(m.Chargebacks), m.ChargebackAmount.String(), m.Currency,
+			fmt.Sprint(m.Sales), fmt.Sprint(m.SalesPrevMonth), m.VisaRatio.String(), m.MastercardRatio.String(), strings.Join(flags, " "), strings.Join(m.Rules, "; ")))
 	}
 	return t
 }
 
 type monthKey struct {
-	mid   string
-	month string
+	mid, brand, month string
 }
 
-// Chargebacks computes the per-MID monthly ratios. Months are calendar
-// months of the display time zone: sales by their local day, chargebacks by
-// chargebackDate.
-func Chargebacks(ctx context.Context, q Query, visa, mc Thresholds) (*ChargebacksResult, error) {
+// Chargebacks computes the per-MID monthly ratios, per card brand (the
+// brand of each sale: its BIN, else its card type) and over all cards.
+// Months are calendar months of the display time zone: sales by their
+// local day, chargebacks by chargebackDate. It reads the transactions (the
+// rollups keep no brand).
+func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*ChargebacksResult, error) {
+	q, err := q.scoped(ctx, false)
+	if err != nil {
+		return nil, err
+	}
 	db := q.Store.DB()
-	res := &ChargebacksResult{TimeZone: q.Loc.String(), Months: []MIDMonth{},
-		Visa:       fmt.Sprintf("%s%% and %d", visa.Ratio.Mul(decimal.NewFromInt(100)).String(), visa.Count),
-		Mastercard: fmt.Sprintf("%s%% and %d", mc.Ratio.Mul(decimal.NewFromInt(100)).String(), mc.Count)}
+	res := &ChargebacksResult{TimeZone: q.Loc.String(), Months: []MIDMonth{}, Visa: visa.String(), Mastercard: mc.String(), Early: early.String()}
+	if res.names, err = namesOf(ctx, q, "merchant_id"); err != nil {
+		return nil, err
+	}
+	var keep func(string) bool
+	if q.Only != "" {
+		qq := q
+		qq.By = "merchant"
+		if keep, err = qq.only(ctx); err != nil {
+			return nil, err
+		}
+	}
 	cells := map[monthKey]*MIDMonth{}
 	cell := func(k monthKey) *MIDMonth {
 		c, ok := cells[k]
 		if !ok {
-			c = &MIDMonth{Merchant: k.mid, Month: k.month}
+			c = &MIDMonth{Merchant: k.mid, Brand: k.brand, Month: k.month}
 			cells[k] = c
 		}
 		return c
 	}
 	sales := map[monthKey]int64{}
-	done, err := chargebacksRollup(ctx, q, sales, cell)
-	if err != nil {
-		return nil, err
+	currencies := map[string]map[string]bool{} // merchant → currencies of its sales
+	addCurrency := func(mid, cur string) {
+		if currencies[mid] == nil {
+			currencies[mid] = map[string]bool{}
+		}
+		currencies[mid][cur] = true
 	}
-	if !done {
-		var lo, hi int64
-		if err := db.QueryRowContext(ctx, q.Store.Rebind("SELECT "+
-			"CAST(COALESCE(MIN(created_utc), 0) AS BIGINT), CAST(COALESCE(MAX(created_utc), 0) AS BIGINT) FROM transactions WHERE integration_id = ? AND "+saleCond("")),
-			q.Integration).Scan(ints(&lo, &hi)...); err != nil {
-			return nil, fmt.Errorf("chargebacks: %w", err)
-		}
-		if hi > 0 || lo != 0 {
-			// The UTC bounds of each local month holding a sale.
-			first := time.Unix(lo, 0).In(q.Loc)
-			last := time.Unix(hi, 0).In(q.Loc)
-			var names []string
-			var args []any
-			var vals []string
-			for y, m := first.Year(), first.Month(); y < last.Year() || (y == last.Year() && m <= last.Month()); {
-				// The first instant of the month's first day (crm's DST rules:
-				// a midnight that does not exist starts the day at the gap's end).
-				start := crm.Date{Year: y, Month: m, Day: 1}.In(q.Loc)
-				end := crm.DateOf(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)).In(q.Loc)
-				vals = append(vals, "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
-				args = append(args, len(names), start.Unix(), end.Unix())
-				names = append(names, fmt.Sprintf("%04d-%02d", y, int(m)))
-				if m == time.December {
-					y, m = y+1, time.January
-				} else {
-					m++
-				}
-			}
-			args = append(args, q.Integration)
-			stmt := "WITH m(k, lo, hi) AS (VALUES " + strings.Join(vals, ", ") + ")" +
-				" SELECT m.k, t.merchant_id, COUNT(*) FROM m JOIN transactions t ON t.integration_id = ? AND t.created_utc >= m.lo AND t.created_utc < m.hi" +
-				" WHERE " + saleCond("t.") + " GROUP BY m.k, t.merchant_id"
-			rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
-			if err != nil {
-				return nil, fmt.Errorf("chargebacks sales: %w", err)
-			}
-			for rows.Next() {
-				var k, n int64
-				var mid string
-				if err := rows.Scan(&k, &mid, &n); err != nil {
-					rows.Close()
-					return nil, fmt.Errorf("chargebacks sales: %w", err)
-				}
-				mk := monthKey{mid, names[k]}
-				sales[mk] = n
-				cell(mk).Sales = n
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, fmt.Errorf("chargebacks sales: %w", err)
+	var lo, hi int64
+	if err := db.QueryRowContext(ctx, q.Store.Rebind("SELECT "+
+		"CAST(COALESCE(MIN(created_utc), 0) AS BIGINT), CAST(COALESCE(MAX(created_utc), 0) AS BIGINT) FROM transactions WHERE "+q.scope("")+" AND "+saleCond("")),
+		q.scopeArgs()...).Scan(ints(&lo, &hi)...); err != nil {
+		return nil, fmt.Errorf("chargebacks: %w", err)
+	}
+	if hi > 0 || lo != 0 {
+		// The UTC bounds of each local month holding a sale.
+		first := time.Unix(lo, 0).In(q.Loc)
+		last := time.Unix(hi, 0).In(q.Loc)
+		var names []string
+		var args []any
+		var vals []string
+		for y, m := first.Year(), first.Month(); y < last.Year() || (y == last.Year() && m <= last.Month()); {
+			// The first instant of the month's first day (crm's DST rules:
+			// a midnight that does not exist starts the day at the gap's end).
+			start := crm.Date{Year: y, Month: m, Day: 1}.In(q.Loc)
+			end := crm.DateOf(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)).In(q.Loc)
+			vals = append(vals, "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
+			args = append(args, len(names), start.Unix(), end.Unix())
+			names = append(names, fmt.Sprintf("%04d-%02d", y, int(m)))
+			if m == time.December {
+				y, m = y+1, time.January
+			} else {
+				m++
 			}
 		}
-		stmt := "SELECT merchant_id, SUBSTR(chargeback_date, 1, 7), COUNT(*), CAST(COALESCE(SUM(chargeback_cents), 0) AS BIGINT) FROM transactions" +
-			" WHERE integration_id = ? AND chargedback = 1 AND chargeback_date IS NOT NULL AND " + saleCond("") +
-			" GROUP BY merchant_id, SUBSTR(chargeback_date, 1, 7)"
-		rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), q.Integration)
+		args = append(args, q.scopeArgs()...)
+		stmt := "WITH m(k, lo, hi) AS (VALUES " + strings.Join(vals, ", ") + ")" +
+			" SELECT m.k, t.merchant_id, t.card_brand, t.currency, COUNT(*) FROM m JOIN transactions t ON " + q.scope("t.") + " AND t.created_utc >= m.lo AND t.created_utc < m.hi" +
+			" WHERE " + saleCond("t.") + " GROUP BY m.k, t.merchant_id, t.card_brand, t.currency"
+		rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
 		if err != nil {
-			return nil, fmt.Errorf("chargebacks: %w", err)
+			return nil, fmt.Errorf("chargebacks sales: %w", err)
 		}
 		for rows.Next() {
-			var mid, month string
-			var n, cents int64
-			if err := rows.Scan(append([]any{&mid, &month}, ints(&n, &cents)...)...); err != nil {
+			var k, n int64
+			var mid, brand, cur string
+			if err := rows.Scan(&k, &mid, &brand, &cur, &n); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("chargebacks: %w", err)
+				return nil, fmt.Errorf("chargebacks sales: %w", err)
 			}
-			c := cell(monthKey{mid, month})
-			c.Chargebacks, c.ChargebackAmount = n, Money(cents)
+			addCurrency(mid, cur)
+			for _, b := range []string{brand, AllCards} {
+				mk := monthKey{mid, b, names[k]}
+				sales[mk] += n
+				cell(mk).Sales += n
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("chargebacks sales: %w", err)
+		}
+	}
+	stmt := "SELECT merchant_id, card_brand, currency, SUBSTR(chargeback_date, 1, 7), COUNT(*), CAST(COALESCE(SUM(chargeback_cents), 0) AS BIGINT) FROM transactions" +
+		" WHERE " + q.scope("") + " AND chargedback = 1 AND chargeback_date IS NOT NULL AND " + saleCond("") +
+		" GROUP BY merchant_id, card_brand, currency, SUBSTR(chargeback_date, 1, 7)"
+	rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
+	if err != nil {
+		return nil, fmt.Errorf("chargebacks: %w", err)
+	}
+	for rows.Next() {
+		var mid, brand, cur, month string
+		var n, cents int64
+		if err := rows.Scan(append([]any{&mid, &brand, &cur, &month}, ints(&n, &cents)...)...); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("chargebacks: %w", err)
+		}
+		addCurrency(mid, cur)
+		for _, b := range []string{brand, AllCards} {
+			c := cell(monthKey{mid, b, month})
+			c.Chargebacks += n
+			c.ChargebackAmount += Money(cents)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("chargebacks: %w", err)
+	}
+	// A merchant account's amounts are in its currency; one that took two
+	// would add them together.
+	for mid, cs := range currencies {
+		if len(cs) > 1 && (keep == nil || keep(mid)) {
+			var list []string
+			for c := range cs {
+				list = append(list, c)
+			}
+			sort.Strings(list)
+			return nil, fmt.Errorf("merchant account %s: %w", mid, &MixedCurrencies{Currencies: list})
 		}
 	}
 	for k, c := range cells {
-		c.SalesPrevMonth = sales[monthKey{k.mid, prevMonth(k.month)}]
+		if keep != nil && !keep(k.mid) {
+			continue
+		}
+		for cur := range currencies[k.mid] {
+			c.Currency = cur
+		}
+		c.MerchantName = res.names.ptr(k.mid)
+		c.SalesPrevMonth = sales[monthKey{k.mid, k.brand, prevMonth(k.month)}]
 		c.VisaRatio = Rate{c.Chargebacks, c.Sales}
 		c.MastercardRatio = Rate{c.Chargebacks, c.SalesPrevMonth}
-		c.VisaFlag = visa.over(c.VisaRatio, c.Chargebacks)
-		c.MastercardFlag = mc.over(c.MastercardRatio, c.Chargebacks)
+		switch k.brand {
+		case BrandVisa:
+			if c.VisaFlag = visa.over(c.VisaRatio, c.Chargebacks); c.VisaFlag {
+				c.Rules = append(c.Rules, fmt.Sprintf("VISA: Visa-style %s of Visa cards >= %s (%d chargebacks)", percent(c.VisaRatio), visa, c.Chargebacks))
+			}
+			if c.EarlyWarning = early.over(c.VisaRatio, c.Chargebacks); c.EarlyWarning {
+				c.Rules = append(c.Rules, fmt.Sprintf("EARLY: Visa-style %s of Visa cards >= %s", percent(c.VisaRatio), early))
+			}
+		case BrandMastercard:
+			if c.MastercardFlag = mc.over(c.MastercardRatio, c.Chargebacks); c.MastercardFlag {
+				c.Rules = append(c.Rules, fmt.Sprintf("MC: Mastercard-style %s of Mastercard cards >= %s (%d chargebacks)", percent(c.MastercardRatio), mc, c.Chargebacks))
+			}
+			if c.EarlyWarning = early.over(c.MastercardRatio, c.Chargebacks); c.EarlyWarning {
+				c.Rules = append(c.Rules, fmt.Sprintf("EARLY: Mastercard-style %s of Mastercard cards >= %s", percent(c.MastercardRatio), early))
+			}
+		}
 		res.Months = append(res.Months, *c)
 	}
 	sort.Slice(res.Months, func(i, j int) bool {
@@ -188,59 +286,15 @@ func Chargebacks(ctx context.Context, q Query, visa, mc Thresholds) (*Chargeback
 		if a.Merchant != b.Merchant {
 			return a.Merchant < b.Merchant
 		}
-		return a.Month < b.Month
+		if a.Month != b.Month {
+			return a.Month < b.Month
+		}
+		if (a.Brand == AllCards) != (b.Brand == AllCards) {
+			return a.Brand == AllCards
+		}
+		return a.Brand < b.Brand
 	})
 	return res, nil
-}
-
-// chargebacksRollup reads sales per merchant and local month, and
-// chargebacks per merchant and month received, from the rollups; done is
-// false when they are not current (or a month of the display zone does not
-// start on a bucket boundary).
-func chargebacksRollup(ctx context.Context, q Query, sales map[monthKey]int64, cell func(monthKey) *MIDMonth) (done bool, err error) {
-	_, _, ok, err := q.rollups(ctx)
-	if err != nil || !ok {
-		return false, err
-	}
-	merchant, err := rollup.Dim("merchant_id")
-	if err != nil {
-		return false, err
-	}
-	// Buckets come in order: keep the current local month's UTC bounds
-	// (crm's DST rules, as the transactions road) and move on when passed.
-	var name string
-	var lo, hi int64 = 1, 0 // empty until the first bucket
-	aligned := true
-	err = rollup.Sales(ctx, q.Store, q.Integration, merchant, func(b int64, mid string, n int64) {
-		if b < lo || b >= hi {
-			t := time.Unix(b, 0).In(q.Loc)
-			y, m := t.Year(), t.Month()
-			lo = crm.Date{Year: y, Month: m, Day: 1}.In(q.Loc).Unix()
-			hi = crm.DateOf(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)).In(q.Loc).Unix()
-			name = fmt.Sprintf("%04d-%02d", y, int(m))
-			aligned = aligned && rollup.Aligned(lo) && rollup.Aligned(hi)
-		}
-		sales[monthKey{mid, name}] += n
-	})
-	if err != nil {
-		return false, fmt.Errorf("chargebacks sales: %w", err)
-	}
-	if !aligned {
-		clear(sales)
-		return false, nil
-	}
-	for k, n := range sales {
-		cell(k).Sales = n
-	}
-	err = rollup.Received(ctx, q.Store, q.Integration, merchant, "", "", func(day, mid string, n, cents int64) {
-		c := cell(monthKey{mid, day[:min(7, len(day))]})
-		c.Chargebacks += n
-		c.ChargebackAmount += Money(cents)
-	})
-	if err != nil {
-		return false, fmt.Errorf("chargebacks: %w", err)
-	}
-	return true, nil
 }
 
 // prevMonth of "YYYY-MM".

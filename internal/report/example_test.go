@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/report"
 	"github.com/konduit/konduit/internal/store"
@@ -44,6 +45,15 @@ func TestWorkedExample(t *testing.T) {
 		tx("5", "A", "A2", "2025-04-20 14:00:00", "REFUND", "SUCCESS", 1000, 2),
 	}
 	rows[0].Chargedback, rows[0].ChargebackAmt, rows[0].ChargebackDay = true, 4995, crm.Date{Year: 2025, Month: time.May, Day: 2}
+	// A pays with a Mastercard, B with a Visa card (the brand as the sync
+	// and load derive it: the BIN, else the card type).
+	for i := range rows {
+		typ, bin := "VISA", "411111"
+		if rows[i].CustomerID == "A" {
+			typ, bin = "MASTERCARD", "555555"
+		}
+		rows[i].CardType, rows[i].CardBrand = typ, cardnum.BrandOf(typ, bin)
+	}
 	rows[4].ParentID = "4"
 	if err := st.Update(ctx, func(x *store.Tx) error { return x.UpsertTransactions(ctx, in.ID, rows) }); err != nil {
 		t.Fatal(err)
@@ -139,28 +149,59 @@ func TestWorkedExample(t *testing.T) {
 	}
 	eq("sydney march gross", report.Money(s.Total.Gross).String(), "49.95")
 	q.Loc = ny
-	ret, err := report.Retention(ctx, q)
-	if err != nil {
-		t.Fatal(err)
+	retention := func(o report.RetentionOptions) *report.RetentionResult {
+		t.Helper()
+		r, err := report.Retention(ctx, q, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	june30 := crm.Date{Year: 2025, Month: time.June, Day: 30}
+	ret := retention(report.RetentionOptions{AsOf: june30})
+	if ret.IntervalDays["1"] != 33 {
+		t.Errorf("interval of product 1: %v, want 33 days (A's cycle 1 on March 8, cycle 2 on April 10)", ret.IntervalDays)
 	}
 	cy := ret.Groups[0].Cycles
-	if len(cy) != 2 || cy[0].Approvals != 2 || cy[1].Approvals != 1 || cy[1].Declines != 1 || cy[1].RebillRate.String() != "0.5000" || cy[1].Retention.String() != "0.5000" {
-		t.Errorf("retention %+v", cy)
+	if len(cy) != 2 || cy[0].Approvals != 2 || cy[1].Approvals != 1 || cy[1].Declines != 1 || cy[1].Eligible != 2 || cy[1].Partial ||
+		cy[1].RebillRate.String() != "0.5000" || cy[1].Retention.String() != "0.5000" || cy[1].RetentionAll.String() != "0.5000" {
+		t.Errorf("retention as of June 30 %+v", cy)
 	}
-	cb, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard)
+	// As of April 20, B (cycle 1 on March 31) is 20 days in, short of the 33 + 3
+	// days cycle 2 needs: only A is eligible, and A rebilled.
+	cy = retention(report.RetentionOptions{AsOf: crm.Date{Year: 2025, Month: time.April, Day: 20}}).Groups[0].Cycles
+	if len(cy) != 2 || cy[1].Eligible != 1 || cy[1].EligibleApprovals != 1 || !cy[1].Partial || cy[0].Partial ||
+		cy[1].Retention.String() != "1.0000" || cy[1].RebillRate.String() != "1.0000" || cy[1].RetentionAll.String() != "0.5000" {
+		t.Errorf("retention as of April 20 %+v", cy)
+	}
+	// Cycle 1 from March 15 to 31: B only, who has no cycle 2 yet.
+	r := retention(report.RetentionOptions{From: crm.Date{Year: 2025, Month: time.March, Day: 15}, To: crm.Date{Year: 2025, Month: time.March, Day: 31}, AsOf: june30})
+	if g := r.Groups[0]; g.Subscriptions != 1 || len(g.Cycles) != 1 || g.Cycles[0].Approvals != 1 {
+		t.Errorf("retention of March 15..31 %+v", r.Groups)
+	}
+	cb, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard, report.DefaultEarly)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found bool
+	rows2 := map[string]report.MIDMonth{}
 	for _, m := range cb.Months {
-		if m.Month == "2025-05" {
-			found = true
-			if m.Chargebacks != 1 || m.VisaRatio.String() != "" || m.MastercardRatio.String() != "1.0000" || m.VisaFlag || m.MastercardFlag {
-				t.Errorf("chargebacks May %+v", m)
-			}
-		}
+		rows2[m.Month+" "+m.Brand] = m
 	}
-	if !found {
-		t.Errorf("no May row: %+v", cb.Months)
+	if m := rows2["2025-05 all cards"]; m.Chargebacks != 1 || m.VisaRatio.String() != "" || m.MastercardRatio.String() != "1.0000" || m.VisaFlag || m.MastercardFlag || m.EarlyWarning {
+		t.Errorf("chargebacks May, all cards %+v", m)
+	}
+	m := rows2["2025-05 Mastercard"]
+	if m.Chargebacks != 1 || m.SalesPrevMonth != 1 || m.MastercardRatio.String() != "1.0000" || m.MastercardFlag || !m.EarlyWarning ||
+		len(m.Rules) != 1 || m.Rules[0] != "EARLY: Mastercard-style 100.00% of Mastercard cards >= 0.65%" {
+		t.Errorf("chargebacks May, Mastercard %+v", m)
+	}
+	if m := rows2["2025-03 Visa"]; m.Sales != 1 || m.Chargebacks != 0 || m.VisaRatio.String() != "0.0000" || m.VisaFlag || m.EarlyWarning {
+		t.Errorf("chargebacks March, Visa %+v", m)
+	}
+	if m := rows2["2025-03 all cards"]; m.Sales != 2 {
+		t.Errorf("chargebacks March, all cards %+v", m)
+	}
+	if len(cb.Months) != 7 {
+		t.Errorf("chargebacks: %d rows, want 7 (all cards and each brand with a sale or a chargeback: 3 in March, 2 in April, 2 in May)", len(cb.Months))
 	}
 }

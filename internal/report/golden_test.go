@@ -35,9 +35,11 @@ func TestGolden(t *testing.T) {
 		"ltv_month_months": func() (report.Result, error) {
 			return report.LTV(ctx, q, report.LTVOptions{Cohort: "month", Months: []int{0, 1, 3, 6}, AsOf: w.asOf})
 		},
-		"retention": func() (report.Result, error) { return report.Retention(ctx, q) },
+		"retention": func() (report.Result, error) {
+			return report.Retention(ctx, q, report.RetentionOptions{AsOf: w.asOf, From: from})
+		},
 		"chargebacks": func() (report.Result, error) {
-			return report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard)
+			return report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard, report.DefaultEarly)
 		},
 	}
 	for name, f := range run {

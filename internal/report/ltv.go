@@ -46,6 +46,7 @@ type Cell struct {
 // Cohort is the customers whose first sale fell in one period.
 type Cohort struct {
 	Group     *string `json:"group,omitempty"`
+	GroupName *string `json:"group_name,omitempty"`
 	Cohort    string  `json:"cohort"`
 	Customers int64   `json:"customers"`
 	Cells     []Cell  `json:"cells"`
@@ -58,15 +59,18 @@ type LTVResult struct {
 	TimeZone string   `json:"time_zone"`
 	Period   string   `json:"cohort_period"`
 	By       string   `json:"by,omitempty"`
+	Currency string   `json:"currency,omitempty"` // the one currency the figures are restricted to
 	Cohorts  []Cohort `json:"cohorts"`
+	names    names
 }
 
 // Table has one row per cohort and two columns (gross, net) per cell; a
-// partial cell ends in "*".
+// partial cell is marked (a "*" in the table, a partial_day_N column of
+// true/false after the cell in CSV).
 func (r *LTVResult) Table() Table {
-	var t Table
+	t := Table{Flags: map[int]string{}}
 	if r.By != "" {
-		t.Header = append(t.Header, r.By)
+		t.Header = append(t.Header, groupHeader(r.By, r.names)...)
 	}
 	t.Header = append(t.Header, "cohort", "customers")
 	if len(r.Cohorts) > 0 {
@@ -76,22 +80,22 @@ func (r *LTVResult) Table() Table {
 				unit, n = "month", c.Month
 			}
 			t.Header = append(t.Header, fmt.Sprintf("gross_%s_%d", unit, *n), fmt.Sprintf("net_%s_%d", unit, *n))
+			t.Flags[len(t.Header)-1] = fmt.Sprintf("partial_%s_%d", unit, *n)
 		}
 	}
 	for _, c := range r.Cohorts {
 		var row []string
 		if c.Group != nil {
-			row = append(row, *c.Group)
+			row = append(row, groupCells(*c.Group, r.names)...)
 		}
 		row = append(row, c.Cohort, fmt.Sprint(c.Customers))
+		marks := make([]bool, len(row), len(row)+2*len(c.Cells))
 		for _, cell := range c.Cells {
-			mark := ""
-			if cell.Partial {
-				mark = "*"
-			}
-			row = append(row, cell.GrossLTV.String()+mark, cell.NetLTV.String()+mark)
+			row = append(row, cell.GrossLTV.String(), cell.NetLTV.String())
+			marks = append(marks, cell.Partial, cell.Partial)
 		}
 		t.Rows = append(t.Rows, row)
+		t.Marks = append(t.Marks, marks)
 	}
 	return t
 }
@@ -163,7 +167,17 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &LTVResult{AsOf: o.AsOf.String(), TimeZone: q.Loc.String(), Period: o.Cohort, By: q.By}
+	if q, err = q.scoped(ctx, true); err != nil {
+		return nil, err
+	}
+	res := &LTVResult{AsOf: o.AsOf.String(), TimeZone: q.Loc.String(), Period: o.Cohort, By: q.By, Currency: q.Currency}
+	if res.names, err = namesOf(ctx, q, mustColumn(q.By)); err != nil {
+		return nil, err
+	}
+	keep, err := q.only(ctx)
+	if err != nil {
+		return nil, err
+	}
 	asOf := dayNum(o.AsOf)
 	zone, dim, ok, err := q.rollups(ctx)
 	if err != nil {
@@ -174,12 +188,12 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		return res.finish(cohorts, cols, months, asOf), nil
+		return res.finish(cohorts, cols, months, asOf, keep), nil
 	}
 	stmt := "SELECT source, customer_id, id, created_utc, amount_cents, " + saleCond("") + ", chargedback, chargeback_cents, chargeback_date, " + grp +
-		" FROM transactions WHERE integration_id = ? AND (" + saleCond("") + " OR " + refundCond("") + ")" +
+		" FROM transactions WHERE " + q.scope("") + " AND (" + saleCond("") + " OR " + refundCond("") + ")" +
 		" ORDER BY source, customer_id, created_utc, id"
-	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.Integration)
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
 	if err != nil {
 		return nil, fmt.Errorf("ltv: %w", err)
 	}
@@ -271,7 +285,7 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 		return nil, fmt.Errorf("ltv: %w", err)
 	}
 	flush()
-	return res.finish(cohorts, cols, months, asOf), nil
+	return res.finish(cohorts, cols, months, asOf, keep), nil
 }
 
 // cohortOf is the group's cohort of that name, created when missing.
@@ -321,8 +335,14 @@ func ltvRollup(ctx context.Context, q Query, dim int, period string, cols []int,
 }
 
 // finish turns the cohorts' sums into cells, sorted.
-func (res *LTVResult) finish(cohorts map[[2]string]*Cohort, cols []int, months bool, asOf int) *LTVResult {
+func (res *LTVResult) finish(cohorts map[[2]string]*Cohort, cols []int, months bool, asOf int, keep func(string) bool) *LTVResult {
 	for _, c := range cohorts {
+		if c.Group != nil {
+			if keep != nil && !keep(*c.Group) {
+				continue
+			}
+			c.GroupName = res.names.ptr(*c.Group)
+		}
 		for i, k := range cols {
 			cell := &c.Cells[i]
 			k := k

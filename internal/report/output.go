@@ -32,7 +32,7 @@ func Write(w io.Writer, format string, r Result) error {
 		}
 		return nil
 	case "csv":
-		t := maskTable(r.Table())
+		t := flagColumns(maskTable(r.Table()))
 		cw := csv.NewWriter(w)
 		if err := cw.Write(t.Header); err != nil {
 			return fmt.Errorf("write csv: %w", err)
@@ -48,7 +48,7 @@ func Write(w io.Writer, format string, r Result) error {
 		}
 		return nil
 	case "table":
-		t := maskTable(r.Table())
+		t := markCells(maskTable(r.Table()))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		if len(t.Rows) == 1 && len(t.Header) > 8 {
 			// One wide row reads better as name/value pairs.
@@ -65,6 +65,53 @@ func Write(w io.Writer, format string, r Result) error {
 		return tw.Flush()
 	}
 	return fmt.Errorf("unknown format %q (want table, csv or json)", format)
+}
+
+// marked says whether a cell is marked partial.
+func (t *Table) marked(r, c int) bool {
+	return r < len(t.Marks) && c < len(t.Marks[r]) && t.Marks[r][c]
+}
+
+// Marked is the table as the table format shows it: partial cells end in
+// "*" (the dashboard's tables).
+func (t Table) Marked() Table { return markCells(t) }
+
+// markCells ends each marked cell in "*" (the table format).
+func markCells(t Table) Table {
+	for r, row := range t.Rows {
+		for c := range row {
+			if t.marked(r, c) {
+				row[c] += "*"
+			}
+		}
+	}
+	return t
+}
+
+// flagColumns adds the flag columns (CSV): after each column of t.Flags, a
+// column of true/false.
+func flagColumns(t Table) Table {
+	if len(t.Flags) == 0 {
+		return t
+	}
+	out := Table{}
+	for c, h := range t.Header {
+		out.Header = append(out.Header, h)
+		if f, ok := t.Flags[c]; ok {
+			out.Header = append(out.Header, f)
+		}
+	}
+	for r, row := range t.Rows {
+		var nr []string
+		for c, v := range row {
+			nr = append(nr, v)
+			if _, ok := t.Flags[c]; ok {
+				nr = append(nr, fmt.Sprint(t.marked(r, c)))
+			}
+		}
+		out.Rows = append(out.Rows, nr)
+	}
+	return out
 }
 
 // maskTable masks the card numbers in a table's cells, in place.

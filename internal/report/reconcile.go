@@ -68,11 +68,14 @@ func Reconcile(ctx context.Context, q Query, from, to crm.Date) (*ReconcileResul
 	if err != nil {
 		return nil, err
 	}
+	if q, err = q.scoped(ctx, true); err != nil {
+		return nil, err
+	}
 	lo, hi := dayBounds(from, to, q.Loc)
 	stmt := "SELECT id, customer_id, merchant_id, created_utc, chargeback_date, chargeback_cents FROM transactions" +
-		" WHERE integration_id = ? AND chargedback = 1 AND " + saleCond("") +
+		" WHERE " + q.scope("") + " AND chargedback = 1 AND " + saleCond("") +
 		" AND ((chargeback_date >= ? AND chargeback_date <= ?) OR (created_utc >= ? AND created_utc < ?))"
-	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.Integration, from.String(), to.String(), lo, hi)
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs(from.String(), to.String(), lo, hi)...)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}

@@ -32,6 +32,15 @@ type Query struct {
 	Integration int64
 	Loc         *time.Location // the display time zone
 	By          string         // "" or one of ByValues
+	// Only keeps the group of the breakdown whose id or name is this value
+	// (Match); "" keeps every group.
+	Only string
+	// Currency restricts the figures to one currency (ISO code, as the
+	// transactions hold it); "" is every currency, which a report summing
+	// money accepts only when the data holds one or it is broken down by
+	// currency.
+	Currency string
+	restrict bool // the data holds several currencies and Currency picks one
 	// NoRollup makes the reports read the transactions even when the
 	// rollups (internal/rollup) are current: slower, for cross-checks.
 	NoRollup bool
@@ -40,7 +49,7 @@ type Query struct {
 // rollups says whether the reports may read the rollups: built and
 // current; zone is the time zone of their local days (lifetime value).
 func (q *Query) rollups(ctx context.Context) (zone string, dim int, ok bool, err error) {
-	if q.NoRollup {
+	if q.NoRollup || q.restrict {
 		return "", 0, false, nil
 	}
 	col, err := ByColumn(q.By)
@@ -189,6 +198,12 @@ func (m Money) MarshalJSON() ([]byte, error) { return []byte(`"` + m.String() + 
 type Table struct {
 	Header []string
 	Rows   [][]string
+	// Marks flag partial cells (Marks[row][column]; may be shorter than
+	// a row). The table format ends a marked cell in "*"; CSV writes, after
+	// each column c of Flags, a column named Flags[c] holding true or false
+	// (whether cell c is marked), so every cell stays a number.
+	Marks [][]bool
+	Flags map[int]string
 }
 
 // Result is any report: JSON by its fields, table and CSV by Table.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/load"
@@ -39,8 +40,10 @@ func mustLoc(t testing.TB, name string) *time.Location {
 // merchant in memory for the independent computation.
 type world struct {
 	st        *store.Store
-	legacyID  int64 // loaded from the legacy files
-	apiID     int64 // the synth crm values upserted as the sync would
+	legacyID  int64             // loaded from the legacy files
+	apiID     int64             // the synth crm values upserted as the sync would, less names and currencies (legacy files have neither)
+	fxID      int64             // the same with them: names, USD and EUR
+	fxCur     map[string]string // transaction id → currency, for fxID
 	customers []*synth.Customer
 	asOf      crm.Date
 	noRollup  bool // read the transactions, not the rollups
@@ -92,8 +95,29 @@ func newWorld(t *testing.T, dsn string, customers int) *world {
 		t.Fatal(err)
 	}
 	w.apiID = api.ID
+	fx := &store.Integration{Kind: store.KindKonnektive, Name: "fx", TimeZone: account}
+	if err := st.SaveIntegration(ctx, fx); err != nil {
+		t.Fatal(err)
+	}
+	w.fxID, w.fxCur = fx.ID, map[string]string{}
 	err = synth.Generate(ctx, opts, func(c *synth.Customer) error {
 		w.customers = append(w.customers, c)
+		var full []crm.Transaction
+		for i := range c.Transactions {
+			x := &c.Transactions[i].Transaction
+			full = append(full, *x)
+			w.fxCur[x.ID] = x.Currency
+			x.Currency, x.Names = "", crm.Names{}
+		}
+		err := st.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.UpsertCustomers(ctx, fx.ID, []crm.Customer{c.Customer}); err != nil {
+				return err
+			}
+			return tx.UpsertTransactions(ctx, fx.ID, full)
+		})
+		if err != nil {
+			return err
+		}
 		return st.Update(ctx, func(tx *store.Tx) error {
 			if err := tx.UpsertCustomers(ctx, api.ID, []crm.Customer{c.Customer}); err != nil {
 				return err
@@ -121,7 +145,7 @@ func newWorld(t *testing.T, dsn string, customers int) *world {
 	if res.Transactions == 0 || res.DSTAmbiguous == 0 {
 		t.Fatalf("the generated data should cross a fall-back night: %+v", res)
 	}
-	for _, in := range []*store.Integration{res.Integration, api} {
+	for _, in := range []*store.Integration{res.Integration, api, fx} {
 		if _, err := rollup.Refresh(ctx, st, in); err != nil {
 			t.Fatal(err)
 		}
@@ -190,18 +214,35 @@ func groupOf(by string, t *crm.Transaction) string {
 		return t.MerchantID
 	case "country":
 		return t.Country
+	case "currency":
+		return t.Currency
+	case "brand":
+		return t.CardBrand
 	}
 	return ""
 }
 
 func expectSummary(w *world, loc *time.Location, by string, from, to crm.Date) map[string]report.Figures {
+	return expectSummaryOf(w, loc, func(t *crm.Transaction) string { return groupOf(by, t) }, nil, from, to)
+}
+
+// expectSummaryOf is expectSummary with any grouping, over the
+// transactions keep accepts (nil: all).
+func expectSummaryOf(w *world, loc *time.Location, groupOf func(*crm.Transaction) string, keep func(*crm.Transaction) bool, from, to crm.Date) map[string]report.Figures {
 	out := map[string]report.Figures{}
 	orders := map[string]map[string]bool{}
 	get := func(g string) report.Figures { f := out[g]; f.Group = g; return f }
 	for _, c := range w.customers {
+		var first *synth.Transaction
 		for i := range c.Transactions {
 			t := &c.Transactions[i].Transaction
-			g := groupOf(by, t)
+			if keep != nil && !keep(t) {
+				continue
+			}
+			if t.IsSale() && (first == nil || t.Created.UTC.Before(first.Created.UTC) || (t.Created.UTC.Equal(first.Created.UTC) && t.MerchantTxnID < first.MerchantTxnID)) {
+				first = &c.Transactions[i]
+			}
+			g := groupOf(t)
 			f := get(g)
 			in := between(day(t.Created.UTC, loc), from, to)
 			switch {
@@ -236,8 +277,8 @@ func expectSummary(w *world, loc *time.Location, by string, from, to crm.Date) m
 				out[g] = f
 			}
 		}
-		if fs := firstSale(c); fs != nil && between(day(fs.Created.UTC, loc), from, to) {
-			g := groupOf(by, &fs.Transaction)
+		if fs := first; fs != nil && between(day(fs.Created.UTC, loc), from, to) {
+			g := groupOf(&fs.Transaction)
 			f := get(g)
 			f.NewCustomers++
 			out[g] = f
@@ -379,6 +420,7 @@ func checkSummary(t *testing.T, w *world, id int64, loc *time.Location, by strin
 	}
 	for g, wf := range want {
 		gf := gotMap[g]
+		gf.Name = nil // names are checked on their own (checkNames)
 		if gf != wf {
 			t.Errorf("summary by %q group %q %s..%s in %s:\n got %+v\nwant %+v", by, g, from, to, loc, gf, wf)
 			continue
@@ -467,94 +509,190 @@ func checkLTV(t *testing.T, w *world, id int64, loc *time.Location, by, period s
 	}
 }
 
-func checkRetention(t *testing.T, w *world, id int64, by string) {
+func checkRetention(t *testing.T, w *world, id int64, by string, loc *time.Location, from, to crm.Date) {
 	t.Helper()
-	got, err := report.Retention(context.Background(), w.query(id, time.UTC, by))
+	got, err := report.Retention(context.Background(), w.query(id, loc, by), report.RetentionOptions{From: from, To: to, AsOf: w.asOf})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Independently: each subscription (a customer's product) with the day
+	// of its first approved sale of each cycle and its declines, up to
+	// as-of; the products' median gap between consecutive cycles.
+	type sub struct {
+		group, product string
+		first          map[int]int
+		declines       map[int]int64
+	}
+	dn := func(d crm.Date) int {
+		return int(time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+	}
+	asOf := dn(w.asOf)
+	var subs []*sub
+	for _, c := range w.customers {
+		mine := map[string]*sub{}
+		// in dateCreated order, as the report streams them
+		txs := make([]*crm.Transaction, 0, len(c.Transactions))
+		for i := range c.Transactions {
+			txs = append(txs, &c.Transactions[i].Transaction)
+		}
+		sort.SliceStable(txs, func(i, j int) bool { return txs[i].Created.UTC.Before(txs[j].Created.UTC) })
+		for _, tx := range txs {
+			if tx.BillingCycle < 1 || !(tx.IsSale() || tx.IsDecline()) {
+				continue
+			}
+			d := dn(day(tx.Created.UTC, loc))
+			if d > asOf {
+				continue
+			}
+			s := mine[tx.ProductID]
+			if s == nil {
+				s = &sub{product: tx.ProductID, group: groupOf(by, tx), first: map[int]int{}, declines: map[int]int64{}}
+				mine[tx.ProductID] = s
+				subs = append(subs, s)
+			}
+			if tx.IsDecline() {
+				s.declines[tx.BillingCycle]++
+			} else if _, ok := s.first[tx.BillingCycle]; !ok {
+				s.first[tx.BillingCycle] = d
+				if tx.BillingCycle == 1 {
+					s.group = groupOf(by, tx)
+				}
+			}
+		}
+	}
+	gaps := map[string][]int{}
+	for _, s := range subs {
+		for c, d := range s.first {
+			if n, ok := s.first[c+1]; ok {
+				gaps[s.product] = append(gaps[s.product], n-d)
+			}
+		}
+	}
+	interval := map[string]int{}
+	for p, g := range gaps {
+		sort.Ints(g)
+		interval[p] = g[(len(g)-1)/2] // the lower middle
 	}
 	type key struct {
 		g     string
 		cycle int
 	}
-	subs := map[key]map[string]bool{}
-	declines := map[key]int64{}
+	cohort := map[string]int64{}
+	approvals, declines, eligible, eligibleAp, prevEligible := map[key]int64{}, map[key]int64{}, map[key]int64{}, map[key]int64{}, map[key]int64{}
 	top := map[string]int{}
-	for _, c := range w.customers {
-		for i := range c.Transactions {
-			tx := &c.Transactions[i].Transaction
-			k := key{groupOf(by, tx), tx.BillingCycle}
-			switch {
-			case tx.IsSale():
-				if subs[k] == nil {
-					subs[k] = map[string]bool{}
-				}
-				subs[k][c.ID+"|"+tx.ProductID] = true
-			case tx.IsDecline():
-				declines[k]++
-			default:
-				continue
-			}
-			top[k.g] = max(top[k.g], k.cycle)
-		}
-	}
-	if len(got.Groups) != len(top) {
-		t.Errorf("retention by %s: %d groups, want %d", by, len(got.Groups), len(top))
-	}
-	deep := false
-	for _, g := range got.Groups {
-		if len(g.Cycles) != top[g.Group] {
-			t.Errorf("retention %s: %d cycles, want %d", g.Group, len(g.Cycles), top[g.Group])
+	for _, s := range subs {
+		d1, ok := s.first[1]
+		if !ok || (!from.IsZero() && d1 < dn(from)) || (!to.IsZero() && d1 > dn(to)) {
 			continue
 		}
-		first := int64(len(subs[key{g.Group, 1}]))
-		for _, c := range g.Cycles {
-			k := key{g.Group, c.Cycle}
-			ap := int64(len(subs[k]))
-			if c.Approvals != ap || c.Declines != declines[k] {
-				t.Errorf("retention %s cycle %d: %d approvals %d declines, want %d and %d", g.Group, c.Cycle, c.Approvals, c.Declines, ap, declines[k])
+		cohort[s.group]++
+		for c := range s.first {
+			top[s.group] = max(top[s.group], c)
+		}
+		for c := range s.declines {
+			top[s.group] = max(top[s.group], c)
+		}
+	}
+	for _, s := range subs {
+		d1, ok := s.first[1]
+		if !ok || (!from.IsZero() && d1 < dn(from)) || (!to.IsZero() && d1 > dn(to)) {
+			continue
+		}
+		for c := 1; c <= top[s.group]; c++ {
+			k := key{s.group, c}
+			_, ap := s.first[c]
+			if ap {
+				approvals[k]++
 			}
-			if c.Retention.String() != round(ap, first, 4) {
-				t.Errorf("retention %s cycle %d: retention %s, want %s", g.Group, c.Cycle, c.Retention, round(ap, first, 4))
+			declines[k] += s.declines[c]
+			iv, known := interval[s.product]
+			if c > 1 && (!known || asOf-d1 < (c-1)*iv+3) {
+				continue
 			}
-			if c.Cycle > 1 {
-				prev := int64(len(subs[key{g.Group, c.Cycle - 1}]))
-				if c.RebillRate.String() != round(ap, prev, 4) {
-					t.Errorf("retention %s cycle %d: rebill rate %s, want %s", g.Group, c.Cycle, c.RebillRate, round(ap, prev, 4))
-				}
+			eligible[k]++
+			if ap {
+				eligibleAp[k]++
 			}
-			if c.Cycle >= 4 && ap > 0 {
-				deep = true
+			if _, p := s.first[c-1]; p && c > 1 {
+				prevEligible[k]++
 			}
 		}
 	}
-	if !deep {
-		t.Error("retention: the data should reach cycle 4")
+	for p, iv := range interval {
+		if got.IntervalDays[p] != iv {
+			t.Errorf("retention: interval of product %s %d days, want %d", p, got.IntervalDays[p], iv)
+		}
+	}
+	if len(got.Groups) != len(cohort) {
+		t.Errorf("retention by %s %s..%s: %d groups, want %d", by, from, to, len(got.Groups), len(cohort))
+	}
+	var partial, complete, deep int
+	for _, g := range got.Groups {
+		if g.Subscriptions != cohort[g.Group] || len(g.Cycles) != top[g.Group] {
+			t.Errorf("retention %s: %d subscriptions %d cycles, want %d and %d", g.Group, g.Subscriptions, len(g.Cycles), cohort[g.Group], top[g.Group])
+			continue
+		}
+		for _, c := range g.Cycles {
+			k := key{g.Group, c.Cycle}
+			if c.Approvals != approvals[k] || c.Declines != declines[k] || c.Eligible != eligible[k] || c.EligibleApprovals != eligibleAp[k] {
+				t.Errorf("retention %s cycle %d: %d approvals %d declines %d eligible (%d approved), want %d %d %d (%d)", g.Group, c.Cycle,
+					c.Approvals, c.Declines, c.Eligible, c.EligibleApprovals, approvals[k], declines[k], eligible[k], eligibleAp[k])
+			}
+			if c.Retention.String() != round(eligibleAp[k], eligible[k], 4) || c.RetentionAll.String() != round(approvals[k], approvals[key{g.Group, 1}], 4) {
+				t.Errorf("retention %s cycle %d: retention %s all %s", g.Group, c.Cycle, c.Retention, c.RetentionAll)
+			}
+			if c.Cycle > 1 && c.RebillRate.String() != round(eligibleAp[k], prevEligible[k], 4) {
+				t.Errorf("retention %s cycle %d: rebill rate %s, want %s", g.Group, c.Cycle, c.RebillRate, round(eligibleAp[k], prevEligible[k], 4))
+			}
+			if c.Partial != (eligible[k] < cohort[g.Group]) {
+				t.Errorf("retention %s cycle %d: partial %v", g.Group, c.Cycle, c.Partial)
+			}
+			if c.Partial {
+				partial++
+			} else {
+				complete++
+			}
+			if c.Cycle >= 4 && c.EligibleApprovals > 0 {
+				deep++
+			}
+		}
+	}
+	if from.IsZero() && (partial == 0 || complete == 0 || deep == 0) {
+		t.Errorf("retention: %d partial, %d complete cycles, %d mature past cycle 3; the data should have each", partial, complete, deep)
 	}
 }
 
 func checkChargebacks(t *testing.T, w *world, id int64, loc *time.Location) {
 	t.Helper()
-	th := report.Thresholds{Ratio: decimal.RequireFromString("0.01"), Count: 2}
-	got, err := report.Chargebacks(context.Background(), w.query(id, loc, ""), th, th)
+	th := report.Thresholds{Ratio: decimal.RequireFromString("0.01"), Count: 1}
+	early := report.Thresholds{Ratio: decimal.RequireFromString("0.005")}
+	got, err := report.Chargebacks(context.Background(), w.query(id, loc, ""), th, th, early)
 	if err != nil {
 		t.Fatal(err)
 	}
-	type key struct{ mid, month string }
+	// Independently, per merchant, brand (from the card number synth drew,
+	// by cardnum's IIN list) and month, and over all cards.
+	type key struct{ mid, brand, month string }
 	sales := map[key]int64{}
 	cbs := map[key]int64{}
 	cbc := map[key]int64{}
 	for _, c := range w.customers {
+		brand := ""
+		if c.Payment.CardNumber != "" {
+			brand = cardnum.Brand(c.Payment.CardNumber)
+		}
 		for i := range c.Transactions {
 			tx := &c.Transactions[i].Transaction
 			if !tx.IsSale() {
 				continue
 			}
-			sales[key{tx.MerchantID, day(tx.Created.UTC, loc).String()[:7]}]++
-			if tx.Chargedback {
-				k := key{tx.MerchantID, tx.ChargebackDay.String()[:7]}
-				cbs[k]++
-				cbc[k] += int64(tx.ChargebackAmt)
+			for _, b := range []string{brand, report.AllCards} {
+				sales[key{tx.MerchantID, b, day(tx.Created.UTC, loc).String()[:7]}]++
+				if tx.Chargedback {
+					k := key{tx.MerchantID, b, tx.ChargebackDay.String()[:7]}
+					cbs[k]++
+					cbc[k] += int64(tx.ChargebackAmt)
+				}
 			}
 		}
 	}
@@ -568,27 +706,50 @@ func checkChargebacks(t *testing.T, w *world, id int64, loc *time.Location) {
 	if len(got.Months) != len(keys) {
 		t.Errorf("chargebacks in %s: %d rows, want %d", loc, len(got.Months), len(keys))
 	}
-	flags := 0
+	flags := map[string]int{}
+	brands := map[string]bool{}
+	over := func(n, d, pct, per int64, count int64) bool { return d > 0 && n >= count && n*per >= d*pct } // n/d >= pct/per
 	for _, m := range got.Months {
-		k := key{m.Merchant, m.Month}
+		k := key{m.Merchant, m.Brand, m.Month}
+		brands[m.Brand] = true
 		pt, _ := time.Parse("2006-01", m.Month)
-		prev := key{m.Merchant, pt.AddDate(0, -1, 0).Format("2006-01")}
+		prev := key{m.Merchant, m.Brand, pt.AddDate(0, -1, 0).Format("2006-01")}
 		if m.Sales != sales[k] || m.Chargebacks != cbs[k] || int64(m.ChargebackAmount) != cbc[k] || m.SalesPrevMonth != sales[prev] {
 			t.Errorf("chargebacks %v: got %+v; want sales %d prev %d chargebacks %d (%d cents)", k, m, sales[k], sales[prev], cbs[k], cbc[k])
 		}
 		if m.VisaRatio.String() != round(cbs[k], sales[k], 4) || m.MastercardRatio.String() != round(cbs[k], sales[prev], 4) {
 			t.Errorf("chargebacks %v: ratios %s %s", k, m.VisaRatio, m.MastercardRatio)
 		}
-		over := func(n, d int64) bool { return d > 0 && n >= 2 && n*100 >= d } // n/d >= 1%
-		if m.VisaFlag != over(cbs[k], sales[k]) || m.MastercardFlag != over(cbs[k], sales[prev]) {
-			t.Errorf("chargebacks %v: flags %v %v", k, m.VisaFlag, m.MastercardFlag)
+		visa := m.Brand == "Visa" && over(cbs[k], sales[k], 1, 100, 1)
+		mc := m.Brand == "Mastercard" && over(cbs[k], sales[prev], 1, 100, 1)
+		ew := (m.Brand == "Visa" && over(cbs[k], sales[k], 5, 1000, 0)) || (m.Brand == "Mastercard" && over(cbs[k], sales[prev], 5, 1000, 0))
+		if m.VisaFlag != visa || m.MastercardFlag != mc || m.EarlyWarning != ew {
+			t.Errorf("chargebacks %v: flags %v %v %v, want %v %v %v", k, m.VisaFlag, m.MastercardFlag, m.EarlyWarning, visa, mc, ew)
+		}
+		nflags := 0
+		for _, f := range []bool{m.VisaFlag, m.MastercardFlag, m.EarlyWarning} {
+			if f {
+				nflags++
+			}
+		}
+		if len(m.Rules) != nflags {
+			t.Errorf("chargebacks %v: %d flags, rules %q", k, nflags, m.Rules)
 		}
 		if m.VisaFlag {
-			flags++
+			flags["visa"]++
+		}
+		if m.MastercardFlag {
+			flags["mc"]++
+		}
+		if m.EarlyWarning {
+			flags["early"]++
 		}
 	}
-	if flags == 0 {
-		t.Error("chargebacks: no month flagged; the thresholds should catch some")
+	if flags["visa"] == 0 || flags["mc"] == 0 || flags["early"] == 0 {
+		t.Errorf("chargebacks: flags %v; the thresholds should catch some of each", flags)
+	}
+	if !brands["Visa"] || !brands["Mastercard"] || !brands["American Express"] || !brands[report.AllCards] {
+		t.Errorf("chargebacks: brands %v", brands)
 	}
 }
 
@@ -659,8 +820,10 @@ func runAll(t *testing.T, w *world, id int64) {
 			checkReconcile(t, w, id, loc, ranges[4][0], ranges[4][1])
 		})
 	}
-	checkRetention(t, w, id, "product")
-	checkRetention(t, w, id, "campaign")
+	for _, r := range [][2]crm.Date{{}, {{Year: 2025, Month: time.March, Day: 1}, {Year: 2025, Month: time.June, Day: 30}}, {{Year: 2025, Month: time.September, Day: 1}, {}}} {
+		checkRetention(t, w, id, "product", time.UTC, r[0], r[1])
+		checkRetention(t, w, id, "campaign", mustLoc(t, account), r[0], r[1])
+	}
 }
 
 // outputs renders every report as JSON, for comparing backends and roads.
@@ -680,26 +843,37 @@ func outputs(t *testing.T, st *store.Store, id int64, withIDs, noRollup bool) ma
 		}
 		out[name] = b.String()
 	}
-	for _, zone := range []string{"America/New_York", "Australia/Sydney", "Asia/Kathmandu"} {
-		q := report.Query{Store: st, Integration: id, Loc: mustLoc(t, zone), NoRollup: noRollup}
-		for _, by := range append([]string{""}, report.ByValues...) {
-			q.By = by
-			s, err := report.Summary(ctx, q, ranges[1][0], ranges[1][1])
-			add(zone+" summary "+by, s, err)
-			l, err := report.LTV(ctx, q, report.LTVOptions{Cohort: "month", Days: report.DefaultDays, AsOf: genAsOf})
-			add(zone+" ltv "+by, l, err)
-		}
-		q.By = ""
-		c, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard)
-		add(zone+" chargebacks", c, err)
-		if withIDs {
-			r, err := report.Reconcile(ctx, q, ranges[1][0], ranges[1][1])
-			add(zone+" reconcile", r, err)
-		}
+	curs, err := report.Currencies(ctx, report.Query{Store: st, Integration: id})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, by := range []string{"product", "campaign"} {
-		r, err := report.Retention(ctx, report.Query{Store: st, Integration: id, Loc: time.UTC, By: by, NoRollup: noRollup})
-		add("retention "+by, r, err)
+	if len(curs) < 2 {
+		curs = []string{""}
+	}
+	for _, cur := range curs {
+		for _, zone := range []string{"America/New_York", "Australia/Sydney", "Asia/Kathmandu"} {
+			q := report.Query{Store: st, Integration: id, Loc: mustLoc(t, zone), NoRollup: noRollup, Currency: cur}
+			zone := cur + zone
+			for _, by := range append([]string{""}, report.ByValues...) {
+				q.By = by
+				s, err := report.Summary(ctx, q, ranges[1][0], ranges[1][1])
+				add(zone+" summary "+by, s, err)
+				l, err := report.LTV(ctx, q, report.LTVOptions{Cohort: "month", Days: report.DefaultDays, AsOf: genAsOf})
+				add(zone+" ltv "+by, l, err)
+			}
+			q.By = ""
+			c, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard, report.DefaultEarly)
+			add(zone+" chargebacks", c, err)
+			if withIDs {
+				r, err := report.Reconcile(ctx, q, ranges[1][0], ranges[1][1])
+				add(zone+" reconcile", r, err)
+			}
+		}
+		for _, by := range []string{"product", "campaign"} {
+			r, err := report.Retention(ctx, report.Query{Store: st, Integration: id, Loc: time.UTC, By: by, NoRollup: noRollup, Currency: cur},
+				report.RetentionOptions{AsOf: genAsOf, From: crm.Date{Year: 2025, Month: time.February, Day: 1}})
+			add(cur+"retention "+by, r, err)
+		}
 	}
 	return out
 }
@@ -720,9 +894,16 @@ func TestReportsAgainstIndependentComputation(t *testing.T) {
 				w.noRollup = raw
 				t.Run(fmt.Sprintf("legacy/no-rollup=%v", raw), func(t *testing.T) { runAll(t, w, w.legacyID) })
 				t.Run(fmt.Sprintf("api/no-rollup=%v", raw), func(t *testing.T) { runAll(t, w, w.apiID) })
+				t.Run(fmt.Sprintf("fx/no-rollup=%v", raw), func(t *testing.T) {
+					for _, zone := range []string{account, "Australia/Sydney"} {
+						checkFX(t, w, mustLoc(t, zone))
+					}
+					checkChargebacks(t, w, w.fxID, mustLoc(t, account))
+					checkRetention(t, w, w.fxID, "product", time.UTC, crm.Date{}, crm.Date{})
+				})
 			}
 			// The rollups give byte-identical reports, in more zones.
-			for _, id := range []int64{w.legacyID, w.apiID} {
+			for _, id := range []int64{w.legacyID, w.apiID, w.fxID} {
 				fast, slow := outputs(t, w.st, id, true, false), outputs(t, w.st, id, true, true)
 				for k, v := range slow {
 					if fast[k] != v {
@@ -739,6 +920,9 @@ func TestReportsAgainstIndependentComputation(t *testing.T) {
 				}
 			}
 			out := outputs(t, w.st, w.legacyID, true, false)
+			for k, v := range outputs(t, w.st, w.fxID, true, false) {
+				out["fx "+k] = v
+			}
 			if first == nil {
 				first = out
 				return
@@ -754,5 +938,107 @@ func TestReportsAgainstIndependentComputation(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkFX holds the account with names and two currencies to metrics.md's
+// money rule: never two currencies added together; per-currency figures
+// computed here from the generated data.
+func checkFX(t *testing.T, w *world, loc *time.Location) {
+	t.Helper()
+	ctx := context.Background()
+	from, to := ranges[3][0], ranges[3][1] // everything
+	q := w.query(w.fxID, loc, "")
+	if _, err := report.Summary(ctx, q, from, to); !report.IsMixedCurrencies(err) || !strings.Contains(err.Error(), "--by currency") {
+		t.Errorf("summary over EUR and USD: %v, want a refusal naming --currency and --by currency", err)
+	}
+	if _, err := report.LTV(ctx, q, report.LTVOptions{Cohort: "month", AsOf: w.asOf}); !report.IsMixedCurrencies(err) {
+		t.Errorf("ltv over EUR and USD: %v, want a refusal", err)
+	}
+	cur := func(t *crm.Transaction) string { return w.fxCur[t.ID] }
+	compare := func(name string, got *report.SummaryResult, want map[string]report.Figures) {
+		t.Helper()
+		gotMap := map[string]report.Figures{}
+		if got.By == "" {
+			gotMap[""] = got.Total
+		}
+		for _, f := range got.Groups {
+			f.Name = nil
+			gotMap[f.Group] = f
+		}
+		if len(gotMap) != len(want) {
+			t.Errorf("%s: %d groups, want %d", name, len(gotMap), len(want))
+		}
+		for g, wf := range want {
+			if gotMap[g] != wf {
+				t.Errorf("%s group %q:\n got %+v\nwant %+v", name, g, gotMap[g], wf)
+			}
+		}
+	}
+	q.By = "currency"
+	got, err := report.Summary(ctx, q, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := expectSummaryOf(w, loc, cur, nil, from, to)
+	if len(want) != 2 || want["EUR"].Gross == 0 || want["USD"].Gross == 0 {
+		t.Fatalf("the generated data should sell in EUR and USD: %v", want)
+	}
+	compare("summary by currency", got, want)
+	for _, c := range []string{"EUR", "USD"} {
+		for _, by := range []string{"", "product", "brand"} {
+			q := w.query(w.fxID, loc, by)
+			q.Currency = c
+			got, err := report.Summary(ctx, q, ranges[1][0], ranges[1][1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := expectSummaryOf(w, loc, func(t *crm.Transaction) string { return groupOf(by, t) },
+				func(t *crm.Transaction) bool { return cur(t) == c }, ranges[1][0], ranges[1][1])
+			if by == "" && len(want) == 0 {
+				want[""] = report.Figures{}
+			}
+			compare("summary in "+c+" by "+by, got, want)
+		}
+	}
+	// Names beside ids: the campaigns' and merchant accounts' names as the
+	// catalog has them; a filter takes the id or the name.
+	cat := synth.DefaultCatalog()
+	q = w.query(w.fxID, loc, "merchant")
+	q.Currency = "USD"
+	got, err = report.Summary(ctx, q, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range got.Groups {
+		id := 0
+		fmt.Sscan(g.Group, &id)
+		m, ok := cat.Merchant(id)
+		if !ok || g.Name == nil || *g.Name != m.Name {
+			t.Errorf("merchant %s named %v, want %v", g.Group, g.Name, m)
+		}
+	}
+	q.Currency, q.Only = "EUR", " checkout.com eu "
+	got, err = report.Summary(ctx, q, from, to)
+	if err != nil || len(got.Groups) != 1 || got.Groups[0].Group != "15" || *got.Groups[0].Name != "Checkout.com EU" {
+		t.Errorf("summary of merchant %q: %+v, %v", q.Only, got, err)
+	}
+	q.Only = "No Such MID"
+	if _, err := report.Summary(ctx, q, from, to); err == nil || !strings.Contains(err.Error(), "Checkout.com EU") {
+		t.Errorf("an unknown merchant: %v, want an error listing the known ones", err)
+	}
+	var tb bytes.Buffer
+	q = w.query(w.fxID, loc, "campaign")
+	q.Currency = "USD"
+	l, err := report.LTV(ctx, q, report.LTVOptions{Cohort: "month", AsOf: w.asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Write(&tb, "csv", l); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tb.String(), "campaign,campaign_name,cohort,customers,gross_day_0,net_day_0,partial_day_0,") ||
+		!strings.Contains(tb.String(), "Lumiere Skin Trial") || strings.Contains(tb.String(), "*") {
+		t.Errorf("ltv csv: names beside ids, partial cells in their own column:\n%.400s", tb.String())
 	}
 }

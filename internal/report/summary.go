@@ -15,6 +15,7 @@ import (
 // figures") for one group.
 type Figures struct {
 	Group           string
+	Name            *string // the group's name; nil for a breakdown without names
 	Sales           int64
 	Gross           int64 // cents of sales dated in the range
 	Declines        int64
@@ -34,6 +35,7 @@ type Figures struct {
 // documented ones; the rest split them further.
 type SummaryRow struct {
 	Group                 *string `json:"group,omitempty"`
+	GroupName             *string `json:"group_name,omitempty"`
 	GrossRevenue          Money   `json:"gross_revenue"`
 	Refunds               Money   `json:"refunds"`
 	RefundsKonnektiveView Money   `json:"refunds_konnektive_view"`
@@ -96,6 +98,7 @@ func (f *Figures) Row(grouped bool) SummaryRow {
 	if grouped {
 		g := f.Group
 		r.Group = &g
+		r.GroupName = f.Name
 	}
 	return r
 }
@@ -108,6 +111,8 @@ type SummaryResult struct {
 	By       string
 	Total    Figures   // without a breakdown
 	Groups   []Figures // with one (Total is then unset: orders and customers do not add up across groups)
+	Currency string    // the one currency the figures are restricted to, or ""
+	names    names
 }
 
 // MarshalJSON writes {"from":..,"to":..,"time_zone":..,<figures>} or, with a
@@ -117,8 +122,9 @@ func (s *SummaryResult) MarshalJSON() ([]byte, error) {
 		From     string `json:"from"`
 		To       string `json:"to"`
 		TimeZone string `json:"time_zone"`
+		Currency string `json:"currency,omitempty"`
 	}
-	h := head{s.From.String(), s.To.String(), s.TimeZone}
+	h := head{s.From.String(), s.To.String(), s.TimeZone, s.Currency}
 	if s.By == "" {
 		return marshalFlat(struct {
 			head
@@ -155,9 +161,9 @@ func (s *SummaryResult) Table() Table {
 	if s.By == "" {
 		return Table{Header: summaryColumns, Rows: [][]string{s.Total.Row(false).cells()}}
 	}
-	t := Table{Header: append([]string{s.By}, summaryColumns...)}
+	t := Table{Header: append(groupHeader(s.By, s.names), summaryColumns...)}
 	for i := range s.Groups {
-		t.Rows = append(t.Rows, append([]string{s.Groups[i].Group}, s.Groups[i].Row(true).cells()...))
+		t.Rows = append(t.Rows, append(groupCells(s.Groups[i].Group, s.names), s.Groups[i].Row(true).cells()...))
 	}
 	return t
 }
@@ -168,7 +174,14 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 	if to.Before(from) {
 		return nil, fmt.Errorf("summary: --to %s is before --from %s", to, from)
 	}
-	res := &SummaryResult{From: from, To: to, TimeZone: q.Loc.String(), By: q.By}
+	q, err := q.scoped(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	res := &SummaryResult{From: from, To: to, TimeZone: q.Loc.String(), By: q.By, Currency: q.Currency}
+	if err := res.prepare(ctx, q); err != nil {
+		return nil, err
+	}
 	groups := map[string]*Figures{}
 	get := func(g string) *Figures {
 		f, ok := groups[g]
@@ -189,7 +202,7 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 			return nil, err
 		}
 		slog.Debug("summary: from the rollups", "took", time.Since(start))
-		return res.finish(groups), nil
+		return res.finish(ctx, q, groups)
 	}
 	db := q.Store.DB()
 	grp, err := q.groupExpr("")
@@ -210,8 +223,8 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 		sum(ref, "1") + ", " + sum(ref, "amount_cents") + ", " +
 		sum(sale+" AND chargedback = 1", "1") + ", " + sum(sale+" AND chargedback = 1", "chargeback_cents") + ", " +
 		"COUNT(DISTINCT CASE WHEN " + sale + " AND order_id <> '' THEN order_id END)" +
-		" FROM transactions WHERE integration_id = ? AND created_utc >= ? AND created_utc < ?" + groupBy
-	rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), q.Integration, lo, hi)
+		" FROM transactions WHERE " + q.scope("") + " AND created_utc >= ? AND created_utc < ?" + groupBy
+	rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs(lo, hi)...)
 	if err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
@@ -235,9 +248,9 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 	// 2. Chargebacks received in the range: chargebackDate is a date that
 	// belongs to the day it names.
 	stmt = "SELECT " + grp + ", COUNT(*), " + sum("1 = 1", "chargeback_cents") +
-		" FROM transactions WHERE integration_id = ? AND chargedback = 1 AND " + sale +
+		" FROM transactions WHERE " + q.scope("") + " AND chargedback = 1 AND " + sale +
 		" AND chargeback_date >= ? AND chargeback_date <= ?" + groupBy
-	rows, err = db.QueryContext(ctx, q.Store.Rebind(stmt), q.Integration, from.String(), to.String())
+	rows, err = db.QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs(from.String(), to.String())...)
 	if err != nil {
 		return nil, fmt.Errorf("summary chargebacks: %w", err)
 	}
@@ -263,16 +276,16 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 	// first sales come from one ordered pass over the customer index; with a
 	// breakdown, the first sale's row gives the group (ties at the same
 	// second go to the smaller id).
-	firstSQL := "SELECT source, customer_id, MIN(created_utc) AS first_utc FROM transactions WHERE integration_id = ? AND " + saleCond("") +
+	firstSQL := "SELECT source, customer_id, MIN(created_utc) AS first_utc FROM transactions WHERE " + q.scope("") + " AND " + saleCond("") +
 		" GROUP BY source, customer_id HAVING MIN(created_utc) >= ? AND MIN(created_utc) < ?"
 	stmt = "SELECT f.source, f.customer_id, '', f.first_utc, '' FROM (" + firstSQL + ") f"
-	args := []any{q.Integration, lo, hi}
+	args := q.scopeArgs(lo, hi)
 	if q.By != "" {
 		tgrp, _ := q.groupExpr("t")
 		stmt = "SELECT f.source, f.customer_id, t.id, f.first_utc, " + tgrp + " FROM (" + firstSQL + ") f" +
-			" JOIN transactions t ON t.integration_id = ? AND t.source = f.source AND t.customer_id = f.customer_id" +
+			" JOIN transactions t ON " + q.scope("t.") + " AND t.source = f.source AND t.customer_id = f.customer_id" +
 			" AND t.created_utc = f.first_utc AND " + saleCond("t.")
-		args = append(args, q.Integration)
+		args = append(args, q.scopeArgs()...)
 	}
 	rows, err = db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
 	if err != nil {
@@ -303,23 +316,41 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 		get(f.group).NewCustomers++
 	}
 	slog.Debug("summary: new customers", "took", time.Since(start))
-	return res.finish(groups), nil
+	return res.finish(ctx, q, groups)
 }
 
-// finish puts the groups' figures into the result.
-func (res *SummaryResult) finish(groups map[string]*Figures) *SummaryResult {
+// prepare reads the breakdown's names.
+func (res *SummaryResult) prepare(ctx context.Context, q Query) error {
+	col, err := ByColumn(q.By)
+	if err != nil {
+		return err
+	}
+	res.names, err = namesOf(ctx, q, col)
+	return err
+}
+
+// finish puts the groups' figures into the result, named and filtered.
+func (res *SummaryResult) finish(ctx context.Context, q Query, groups map[string]*Figures) (*SummaryResult, error) {
 	if res.By == "" {
 		res.Total = Figures{}
 		if f := groups[""]; f != nil {
 			res.Total = *f
 		}
-		return res
+		return res, nil
+	}
+	keep, err := q.only(ctx)
+	if err != nil {
+		return nil, err
 	}
 	for _, f := range groups {
+		if keep != nil && !keep(f.Group) {
+			continue
+		}
+		f.Name = res.names.ptr(f.Group)
 		res.Groups = append(res.Groups, *f)
 	}
 	sort.Slice(res.Groups, func(i, j int) bool { return res.Groups[i].Group < res.Groups[j].Group })
-	return res
+	return res, nil
 }
 
 // summaryRollup reads the three parts of the summary from the rollups:

@@ -27,7 +27,7 @@ const reportsEnabled = true
 
 // Filter dimensions: internal/report groups by one of them; a value keeps
 // that group's figures only.
-var filterDims = []string{"campaign", "product", "affiliate", "merchant"}
+var filterDims = []string{"campaign", "product", "affiliate", "merchant", "currency", "brand"}
 
 // reportParams are a report page's filters, from the query string.
 type reportParams struct {
@@ -39,6 +39,8 @@ type reportParams struct {
 	Cohort      string
 	Metric      string // ltv heat map: net or gross
 	Month       string // chargebacks: the month the bars show
+	Currency    string // the one currency of every figure ("" when the data holds one)
+	Currencies  []string
 
 	in  *store.Integration
 	loc *time.Location
@@ -66,13 +68,16 @@ func (p *reportParams) query() string {
 	if p.Month != "" {
 		v.Set("month", p.Month)
 	}
+	if p.Currency != "" {
+		v.Set("currency", p.Currency)
+	}
 	return v.Encode()
 }
 
 // cacheKey names a report by the parameters it depends on, so pages that
 // share a report (the LTV table of two date ranges) share the cache.
 func (p *reportParams) cacheKey(kind string) string {
-	k := fmt.Sprintf("%s|%s|%s|%s|%s", kind, p.Integration, p.TZ, p.Dim, p.Value)
+	k := fmt.Sprintf("%s|%s|%s|%s|%s|%s", kind, p.Integration, p.TZ, p.Dim, p.Value, p.Currency)
 	switch kind {
 	case "summary", "reconcile":
 		k += "|" + p.From.String() + "|" + p.To.String()
@@ -90,7 +95,7 @@ func (s *Server) parseReportParams(ctx context.Context, q url.Values) (*reportPa
 		return nil, nil, "", err
 	}
 	p := &reportParams{Integration: q.Get("integration"), TZ: q.Get("tz"), Dim: q.Get("dim"), Value: strings.TrimSpace(q.Get("value")),
-		Cohort: q.Get("cohort"), Metric: q.Get("metric"), Month: q.Get("month")}
+		Cohort: q.Get("cohort"), Metric: q.Get("metric"), Month: q.Get("month"), Currency: strings.ToUpper(strings.TrimSpace(q.Get("currency")))}
 	if len(all) == 0 {
 		return p, all, "", nil
 	}
@@ -147,6 +152,26 @@ func (s *Server) parseReportParams(ctx context.Context, q url.Values) (*reportPa
 	if p.Metric != "gross" {
 		p.Metric = "net"
 	}
+	// Amounts of two currencies are never added: with several, the page
+	// shows one (USD when there is, else the first) and says so.
+	if p.Currencies, err = report.Currencies(ctx, report.Query{Store: s.st, Integration: p.in.ID}); err != nil {
+		return nil, nil, "", err
+	}
+	if p.Currency != "" && !contains(p.Currencies, p.Currency) {
+		msgs = append(msgs, fmt.Sprintf("No transactions in %q.", p.Currency))
+		p.Currency = ""
+	}
+	if len(p.Currencies) > 1 && p.Currency == "" && p.Dim != "currency" {
+		p.Currency = p.Currencies[0]
+		if contains(p.Currencies, "USD") {
+			p.Currency = "USD"
+		}
+		msgs = append(msgs, fmt.Sprintf("The data holds amounts in %s, which are never added together: showing %s; choose another currency above.",
+			strings.Join(p.Currencies, " and "), p.Currency))
+	}
+	if len(p.Currencies) <= 1 {
+		p.Currency = ""
+	}
 	return p, all, strings.Join(msgs, " "), nil
 }
 
@@ -160,7 +185,7 @@ func contains(list []string, v string) bool {
 }
 
 func (p *reportParams) rq(st *store.Store) report.Query {
-	return report.Query{Store: st, Integration: p.in.ID, Loc: p.loc, By: p.Dim}
+	return report.Query{Store: st, Integration: p.in.ID, Loc: p.loc, By: p.Dim, Only: p.Value, Currency: p.Currency}
 }
 
 // reportCache keeps computed reports until the integration's data changes
@@ -259,57 +284,31 @@ func cachedFor[T any](s *Server, ctx context.Context, in *store.Integration, key
 	return v, nil
 }
 
-// keep is the elements of xs that ok accepts, in order (nil when none).
-func keep[T any](xs []T, ok func(*T) bool) []T {
-	var out []T
-	for i := range xs {
-		if ok(&xs[i]) {
-			out = append(out, xs[i])
-		}
-	}
-	return out
-}
-
 func (s *Server) summary(ctx context.Context, p *reportParams) (*report.SummaryResult, error) {
 	return cached(s, ctx, p, "summary", func() (*report.SummaryResult, error) {
-		res, err := report.Summary(ctx, p.rq(s.st), p.From, p.To)
-		if err != nil || p.Value == "" {
-			return res, err
-		}
-		// keep the chosen group only
-		kept := *res
-		kept.Groups = keep(res.Groups, func(g *report.Figures) bool { return g.Group == p.Value })
-		return &kept, nil
+		// The report keeps the chosen group (by id or name).
+		return report.Summary(ctx, p.rq(s.st), p.From, p.To)
 	})
 }
 
 func (s *Server) reconcile(ctx context.Context, p *reportParams) (*report.ReconcileResult, error) {
 	return cached(s, ctx, p, "reconcile", func() (*report.ReconcileResult, error) {
-		return report.Reconcile(ctx, p.rq(s.st), p.From, p.To)
+		q := p.rq(s.st)
+		q.Only = ""
+		return report.Reconcile(ctx, q, p.From, p.To)
 	})
 }
 
 func (s *Server) ltv(ctx context.Context, p *reportParams) (*report.LTVResult, error) {
 	return cached(s, ctx, p, "ltv", func() (*report.LTVResult, error) {
-		res, err := report.LTV(ctx, p.rq(s.st), report.LTVOptions{Cohort: p.Cohort, AsOf: p.AsOf})
-		if err != nil || p.Value == "" {
-			return res, err
-		}
-		kept := *res
-		kept.Cohorts = keep(res.Cohorts, func(c *report.Cohort) bool { return c.Group != nil && *c.Group == p.Value })
-		return &kept, nil
+		return report.LTV(ctx, p.rq(s.st), report.LTVOptions{Cohort: p.Cohort, AsOf: p.AsOf})
 	})
 }
 
 func (s *Server) retention(ctx context.Context, p *reportParams) (*report.RetentionResult, error) {
 	return cached(s, ctx, p, "retention", func() (*report.RetentionResult, error) {
-		res, err := report.Retention(ctx, p.rq(s.st))
-		if err != nil || p.Value == "" {
-			return res, err
-		}
-		kept := *res
-		kept.Groups = keep(res.Groups, func(g *report.RetentionGroup) bool { return g.Group == p.Value })
-		return &kept, nil
+		// Every subscription, judged mature or not at the as-of date.
+		return report.Retention(ctx, p.rq(s.st), report.RetentionOptions{AsOf: p.AsOf})
 	})
 }
 
@@ -317,13 +316,10 @@ func (s *Server) chargebacks(ctx context.Context, p *reportParams) (*report.Char
 	return cached(s, ctx, p, "chargebacks", func() (*report.ChargebacksResult, error) {
 		q := p.rq(s.st)
 		q.By = ""
-		res, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard)
-		if err != nil || p.Dim != "merchant" || p.Value == "" {
-			return res, err
+		if p.Dim != "merchant" {
+			q.Only = ""
 		}
-		kept := *res
-		kept.Months = keep(res.Months, func(m *report.MIDMonth) bool { return m.Merchant == p.Value })
-		return &kept, nil
+		return report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard, report.DefaultEarly)
 	})
 }
 
@@ -491,6 +487,9 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 		for i := range res.Groups {
 			v.SumRows = append(v.SumRows, res.Groups[i].Row(true))
 			v.Groups = append(v.Groups, res.Groups[i].Group)
+			if n := res.Groups[i].Name; n != nil && *n != "" {
+				v.Groups = append(v.Groups, *n) // the filter takes either
+			}
 		}
 		if p.Value != "" && len(v.SumRows) == 1 {
 			v.Summary = &v.SumRows[0]
@@ -511,7 +510,7 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 			v.Charts = append(v.Charts, svg.BarChart{Title: "Gross revenue by " + p.Dim, Bars: bars}.Render())
 		}
 	}
-	v.Table = res.Table()
+	v.Table = res.Table().Marked()
 	if p.Value != "" {
 		return nil // the reconciliation covers the whole account
 	}
@@ -566,11 +565,14 @@ func (s *Server) fillLTV(ctx context.Context, p *reportParams, v *reportView) er
 		return err
 	}
 	v.LTV = res
-	v.Table = res.Table()
+	v.Table = res.Table().Marked()
 	if len(res.Cohorts) == 0 {
 		return nil
 	}
 	for _, c := range res.Cohorts {
+		if c.GroupName != nil && *c.GroupName != "" && !contains(v.Groups, *c.GroupName) {
+			v.Groups = append(v.Groups, *c.GroupName)
+		}
 		if c.Group != nil && !contains(v.Groups, *c.Group) {
 			v.Groups = append(v.Groups, *c.Group)
 		}
@@ -648,10 +650,13 @@ func (s *Server) fillRetention(ctx context.Context, p *reportParams, v *reportVi
 		return err
 	}
 	v.Retention = res
-	v.Table = res.Table()
+	v.Table = res.Table().Marked()
 	maxCycle := 0
 	for _, g := range res.Groups {
 		v.Groups = append(v.Groups, g.Group)
+		if g.GroupName != nil && *g.GroupName != "" {
+			v.Groups = append(v.Groups, *g.GroupName)
+		}
 		for _, c := range g.Cycles {
 			maxCycle = max(maxCycle, c.Cycle)
 		}
@@ -697,7 +702,7 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 		return err
 	}
 	v.CB = res
-	v.Table = res.Table()
+	v.Table = res.Table().Marked()
 	seen := map[string]bool{}
 	for _, m := range res.Months {
 		if !seen[m.Month] {
@@ -706,6 +711,9 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 		}
 		if !contains(v.Groups, m.Merchant) {
 			v.Groups = append(v.Groups, m.Merchant)
+			if m.MerchantName != nil && *m.MerchantName != "" {
+				v.Groups = append(v.Groups, *m.MerchantName)
+			}
 		}
 	}
 	sort.Strings(v.CBMonths)
@@ -719,19 +727,29 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 	}
 	visa := svg.BarChart{Title: "Visa-style ratio, " + month + " (chargebacks received ÷ sales that month)", Threshold: pctF(report.DefaultVisa.Ratio), ThresholdLabel: "threshold " + res.Visa}
 	mc := svg.BarChart{Title: "Mastercard-style ratio, " + month + " (chargebacks received ÷ sales the month before)", Threshold: pctF(report.DefaultMastercard.Ratio), ThresholdLabel: "threshold " + res.Mastercard}
+	// Each network's ratio over its own cards (metrics.md).
+	visa.Title = "Visa-style ratio of Visa cards, " + month + " (chargebacks received ÷ sales that month)"
+	mc.Title = "Mastercard-style ratio of Mastercard cards, " + month + " (chargebacks received ÷ sales the month before)"
 	for _, m := range res.Months {
 		if m.Month != month {
 			continue
 		}
-		visa.Bars = append(visa.Bars, svg.Bar{Label: "MID " + groupLabel(m.Merchant), Value: rateF(m.VisaRatio) * 100, ValueLabel: pct(m.VisaRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.VisaFlag})
-		mc.Bars = append(mc.Bars, svg.Bar{Label: "MID " + groupLabel(m.Merchant), Value: rateF(m.MastercardRatio) * 100, ValueLabel: pct(m.MastercardRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.MastercardFlag})
-	}
-	for i := range visa.Bars {
-		if math.IsNaN(visa.Bars[i].Value) {
-			visa.Bars[i].Value = 0
+		label := "MID " + groupLabel(m.Merchant)
+		if m.MerchantName != nil && *m.MerchantName != "" {
+			label += " " + *m.MerchantName
 		}
-		if math.IsNaN(mc.Bars[i].Value) {
-			mc.Bars[i].Value = 0
+		switch m.Brand {
+		case report.BrandVisa:
+			visa.Bars = append(visa.Bars, svg.Bar{Label: label, Value: rateF(m.VisaRatio) * 100, ValueLabel: pct(m.VisaRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.VisaFlag || m.EarlyWarning})
+		case report.BrandMastercard:
+			mc.Bars = append(mc.Bars, svg.Bar{Label: label, Value: rateF(m.MastercardRatio) * 100, ValueLabel: pct(m.MastercardRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.MastercardFlag || m.EarlyWarning})
+		}
+	}
+	for _, bars := range [][]svg.Bar{visa.Bars, mc.Bars} {
+		for i := range bars {
+			if math.IsNaN(bars[i].Value) {
+				bars[i].Value = 0
+			}
 		}
 	}
 	v.Charts = append(v.Charts, visa.Render(), mc.Render())
