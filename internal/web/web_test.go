@@ -560,7 +560,9 @@ func TestReportPagesMatchReport(t *testing.T) {
 	in, _ := e.st.Integration(ctx, "acme")
 	loc, _ := time.LoadLocation("America/New_York")
 	from, to := crm.Date{Year: 2026, Month: 4, Day: 1}, crm.Date{Year: 2026, Month: 6, Day: 30}
-	want, err := report.Summary(ctx, report.Query{Store: e.st, Integration: in.ID, Loc: loc}, from, to)
+	// The fake sells in USD and EUR: the page shows USD (and says so)
+	// rather than add them together.
+	want, err := report.Summary(ctx, report.Query{Store: e.st, Integration: in.ID, Loc: loc, Currency: "USD"}, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -572,6 +574,9 @@ func TestReportPagesMatchReport(t *testing.T) {
 	resp, body := e.do("GET", "/reports?"+q, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("reports %d", resp.StatusCode)
+	}
+	if !strings.Contains(body, "never added together: showing USD") {
+		t.Error("the page does not say it shows USD only")
 	}
 	for id, v := range map[string]string{"gross_revenue": row.GrossRevenue.String(), "refunds": row.Refunds.String(),
 		"refunds_konnektive_view": row.RefundsKonnektiveView.String(), "net_revenue": row.NetRevenue.String()} {
@@ -585,7 +590,7 @@ func TestReportPagesMatchReport(t *testing.T) {
 		t.Errorf("summary.csv:\n%s\nwant\n%s", got, csvWant.String())
 	}
 	// a filter keeps one group's row: the same figures report gives that group
-	byCamp, err := report.Summary(ctx, report.Query{Store: e.st, Integration: in.ID, Loc: loc, By: "campaign"}, from, to)
+	byCamp, err := report.Summary(ctx, report.Query{Store: e.st, Integration: in.ID, Loc: loc, By: "campaign", Currency: "USD"}, from, to)
 	if err != nil || len(byCamp.Groups) == 0 {
 		t.Fatalf("by campaign: %v", err)
 	}
@@ -593,6 +598,14 @@ func TestReportPagesMatchReport(t *testing.T) {
 	_, body = e.do("GET", "/reports?"+q+"&dim=campaign&value="+url.QueryEscape(g.Group), nil)
 	if !strings.Contains(body, `id="gross_revenue">`+report.Money(g.Gross).String()+`<`) {
 		t.Errorf("campaign %s: gross %s not shown", g.Group, report.Money(g.Gross))
+	}
+	// by its name too
+	if g.Name == nil || *g.Name == "" {
+		t.Fatalf("campaign %s has no name", g.Group)
+	}
+	_, body = e.do("GET", "/reports?"+q+"&dim=campaign&value="+url.QueryEscape(*g.Name), nil)
+	if !strings.Contains(body, `id="gross_revenue">`+report.Money(g.Gross).String()+`<`) {
+		t.Errorf("campaign %q: gross %s not shown", *g.Name, report.Money(g.Gross))
 	}
 	_, csvBody := e.do("GET", "/reports/csv/summary.csv?"+q+"&dim=campaign&value="+url.QueryEscape(g.Group), nil)
 	if lines := strings.Count(csvBody, "\n"); lines != 2 || !strings.HasPrefix(csvBody, "campaign,") {
