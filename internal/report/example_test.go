@@ -1,8 +1,11 @@
 package report_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,6 +136,21 @@ func TestWorkedExample(t *testing.T) {
 	}
 	if c := ltv(ny, crm.Date{Year: 2025, Month: time.May, Day: 15}); !c.Cells[3].Partial || c.Cells[1].Partial {
 		t.Errorf("as of May 15: %+v", c.Cells)
+	}
+	// CSV: the partial mark in its own column, every money cell a number.
+	for asOf, want := range map[crm.Date]string{{Year: 2025, Month: time.May, Day: 15}: "true", {Year: 2025, Month: time.June, Day: 30}: "false"} {
+		r, err := report.LTV(ctx, q, report.LTVOptions{Cohort: "month", Days: []int{0, 60}, AsOf: asOf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := report.Write(&b, "csv", r); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(&b).ReadAll()
+		if err != nil || len(recs) < 2 || recs[0][7] != "partial_day_60" || recs[1][7] != want || strings.Contains(b.String(), "*") {
+			t.Errorf("ltv csv as of %s: %v %v", asOf, recs, err)
+		}
 	}
 	if c.Customers != 2 {
 		t.Errorf("cohort 2025-03 in New York: %d customers", c.Customers)
