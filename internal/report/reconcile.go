@@ -18,13 +18,14 @@ const (
 
 // ReconcileLine is one chargeback that at least one view counts.
 type ReconcileLine struct {
-	TransactionID  string `json:"transaction_id"`
-	CustomerID     string `json:"customer_id"`
-	Merchant       string `json:"merchant"`
-	SaleDay        string `json:"sale_date"` // the sale's calendar day in the display time zone
-	ChargebackDate string `json:"chargeback_date"`
-	Amount         Money  `json:"amount"`
-	View           string `json:"counted_in"` // both, default or konnektive
+	TransactionID  string  `json:"transaction_id"`
+	CustomerID     string  `json:"customer_id"`
+	Merchant       string  `json:"merchant"`
+	MerchantName   *string `json:"merchant_name,omitempty"`
+	SaleDay        string  `json:"sale_date"` // the sale's calendar day in the display time zone
+	ChargebackDate string  `json:"chargeback_date"`
+	Amount         Money   `json:"amount"`
+	View           string  `json:"counted_in"` // both, default or konnektive
 }
 
 // ReconcileResult explains refunds − refunds_konnektive_view.
@@ -40,22 +41,24 @@ type ReconcileResult struct {
 	OnlyKonnektive Money           `json:"only_konnektive"` // chargebacks counted only by Konnektive's view
 	Both           Money           `json:"in_both"`
 	Lines          []ReconcileLine `json:"chargebacks"`
+	names          names
 }
 
 // Table has one row per chargeback.
 func (r *ReconcileResult) Table() Table {
-	t := Table{Header: []string{"transaction_id", "customer_id", "merchant", "sale_date", "chargeback_date", "amount", "counted_in"}}
+	t := Table{Header: append(append([]string{"transaction_id", "customer_id"}, groupHeader("merchant", r.names)...), "sale_date", "chargeback_date", "amount", "counted_in")}
+	blank := make([]string, len(groupHeader("merchant", r.names)))
 	for _, l := range r.Lines {
-		t.Rows = append(t.Rows, []string{l.TransactionID, l.CustomerID, l.Merchant, l.SaleDay, l.ChargebackDate, l.Amount.String(), l.View})
+		t.Rows = append(t.Rows, append(append([]string{l.TransactionID, l.CustomerID}, groupCells(l.Merchant, r.names)...), l.SaleDay, l.ChargebackDate, l.Amount.String(), l.View))
 	}
 	// Totals: the difference between the views is only default − only konnektive.
 	for _, x := range []struct {
 		name string
 		m    Money
 	}{{ViewKonnektive, r.OnlyKonnektive}, {ViewDefault, r.OnlyDefault}, {ViewBoth, r.Both}} {
-		t.Rows = append(t.Rows, []string{"total", "", "", "", "", x.m.String(), x.name})
+		t.Rows = append(t.Rows, append(append([]string{"total", ""}, blank...), "", "", x.m.String(), x.name))
 	}
-	t.Rows = append(t.Rows, []string{"refunds - refunds_konnektive_view", "", "", "", "", r.Difference.String(), "default - konnektive"})
+	t.Rows = append(t.Rows, append(append([]string{"refunds - refunds_konnektive_view", ""}, blank...), "", "", r.Difference.String(), "default - konnektive"))
 	return t
 }
 
@@ -84,6 +87,9 @@ func Reconcile(ctx context.Context, q Query, from, to crm.Date) (*ReconcileResul
 	res := &ReconcileResult{From: from.String(), To: to.String(), TimeZone: q.Loc.String(), RefundAmount: Money(f.RefundCents),
 		Refunds: Money(f.RefundCents + f.CBCents), RefundsKView: Money(f.RefundCents + f.KCBCents), Difference: Money(f.CBCents - f.KCBCents),
 		Lines: []ReconcileLine{}}
+	if res.names, err = namesOf(ctx, q, "merchant_id"); err != nil {
+		return nil, err
+	}
 	fromS, toS := from.String(), to.String()
 	for rows.Next() {
 		var l ReconcileLine
@@ -93,6 +99,7 @@ func Reconcile(ctx context.Context, q Query, from, to crm.Date) (*ReconcileResul
 			return nil, fmt.Errorf("reconcile: %w", err)
 		}
 		l.SaleDay = localDay(at, q.Loc).String()
+		l.MerchantName = res.names.ptr(l.Merchant)
 		l.ChargebackDate = cbDate.String
 		l.Amount = Money(cents)
 		received := cbDate.Valid && cbDate.String >= fromS && cbDate.String <= toS
