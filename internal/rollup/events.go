@@ -5,11 +5,20 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/konduit/konduit/internal/crm"
 )
 
 // Dims are the breakdowns the rollups keep, by transactions column; index
-// 0 is no breakdown. The index is the dim column of the rollup tables.
-var Dims = []string{"", "campaign_id", "product_id", "aff_id", "sub_aff_id", "merchant_id", "country"}
+// 0 is no breakdown. The index is the dim column of the rollup tables: the
+// first six of crm.Breakdowns (the one list), whose order is stored.
+var Dims = func() []string {
+	d := []string{""}
+	for _, b := range crm.Breakdowns[:6] {
+		d = append(d, b.Column)
+	}
+	return d
+}()
 
 // Dim is the index in Dims of a transactions column ("" is 0).
 func Dim(column string) (int, error) {
@@ -57,18 +66,12 @@ func (e *event) scan(rows *sql.Rows) (ok bool, err error) {
 	return at.Valid, nil
 }
 
-// metrics.md's events, as report spells them in SQL.
-func (e *event) sale() bool {
-	return (e.typ == "SALE" || e.typ == "CAPTURE") && e.resp == "SUCCESS"
-}
+// metrics.md's events: crm's one definition.
+func (e *event) sale() bool { return crm.IsSaleOf(e.typ, e.resp) }
 
-func (e *event) decline() bool {
-	return (e.typ == "SALE" || e.typ == "AUTHORIZE") && e.resp != "SUCCESS" && e.resp != ""
-}
+func (e *event) decline() bool { return crm.IsDeclineOf(e.typ, e.resp) }
 
-func (e *event) refund() bool {
-	return (e.typ == "REFUND" || e.typ == "VOID") && e.resp == "SUCCESS"
-}
+func (e *event) refund() bool { return crm.IsRefundOf(e.typ, e.resp) }
 
 // subscription is the retention report's subscription key: the purchase,
 // or for rows without one the customer's product.

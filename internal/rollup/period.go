@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -146,7 +147,7 @@ func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrati
 	read := func(where string, args []any) error {
 		rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT chargeback_date, chargeback_cents, campaign_id, product_id, aff_id, sub_aff_id, merchant_id, country"+
 			" FROM transactions WHERE integration_id = ? AND chargedback = 1 AND chargeback_date IS NOT NULL"+
-			" AND txn_type IN ('SALE', 'CAPTURE') AND response_type = 'SUCCESS'"+where), args...)
+			" AND "+crm.SaleSQL("")+where), args...)
 		if err != nil {
 			return fmt.Errorf("rollup chargebacks: %w", err)
 		}

@@ -236,7 +236,8 @@ func rebuild(ctx context.Context, st *store.Store, in *store.Integration, loc *t
 		// New customers by the bucket of their first sale (floored, also
 		// before 1970).
 		for d, col := range Dims {
-			const bucket = "first_sale_utc - ((first_sale_utc % 900) + 900) % 900"
+			// store.Bucket in SQL: the width is the store's (BucketSeconds).
+			bucket := fmt.Sprintf("first_sale_utc - ((first_sale_utc %% %[1]d) + %[1]d) %% %[1]d", store.BucketSeconds)
 			grp, by := "''", ""
 			if col != "" {
 				grp, by = col, ", "+col

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -392,5 +393,13 @@ func TestBucket(t *testing.T) {
 				t.Fatalf("%s: midnight of day %d at %d is not on a bucket boundary", zone, d, m)
 			}
 		}
+	}
+}
+
+// The rollups' breakdowns are crm's, in their stored order.
+func TestDimsAreCRMBreakdowns(t *testing.T) {
+	want := []string{"", "campaign_id", "product_id", "aff_id", "sub_aff_id", "merchant_id", "country"}
+	if !reflect.DeepEqual(rollup.Dims, want) {
+		t.Errorf("Dims = %v, want %v (the dim numbers are stored in the rollup tables)", rollup.Dims, want)
 	}
 }

@@ -25,9 +25,9 @@ import (
 // reportsEnabled says whether the Reports pages are in the navigation.
 const reportsEnabled = true
 
-// Filter dimensions: internal/report groups by one of them; a value keeps
-// that group's figures only.
-var filterDims = []string{"campaign", "product", "affiliate", "merchant", "currency", "brand"}
+// Filter dimensions: internal/report groups by one of them (crm's one
+// list); a value, an id or a name, keeps that group's figures only.
+var filterDims = report.ByValues
 
 // reportParams are a report page's filters, from the query string.
 type reportParams struct {
