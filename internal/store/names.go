@@ -95,3 +95,27 @@ func (s *Store) Names(ctx context.Context, integrationID int64, column string) (
 	}
 	return out, nil
 }
+
+// SetNames stores names of the ids of a transactions column (id → name),
+// as the catalog queries give them; a column without names is ignored.
+func (s *Store) SetNames(ctx context.Context, integrationID int64, column string, names map[string]string) error {
+	if len(names) == 0 || !Named(column) {
+		return nil
+	}
+	rows := make([]crm.Transaction, 0, len(names))
+	for id, name := range names {
+		t := crm.Transaction{}
+		switch column {
+		case "campaign_id":
+			t.CampaignID, t.Names.Campaign = id, name
+		case "product_id":
+			t.ProductID, t.Names.Product = id, name
+		case "merchant_id":
+			t.MerchantID, t.Names.Merchant = id, name
+		case "aff_id":
+			t.AffID, t.Names.Affiliate = id, name
+		}
+		rows = append(rows, t)
+	}
+	return s.Update(ctx, func(tx *Tx) error { return tx.upsertNames(ctx, integrationID, rows) })
+}

@@ -301,6 +301,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			return r.sum, err
 		}
 	}
+	// Names the rows did not carry, from the campaign and product queries.
+	r.fillNames(ctx)
 	// The reports' rollups follow what this run wrote.
 	if _, err := rollup.Refresh(ctx, opts.Store, opts.Integration); err != nil {
 		return r.sum, err
@@ -323,6 +325,8 @@ type runner struct {
 	requests0    int64 // the request count already recorded
 	retriesStart int64
 	expected     map[string]int64 // per entity: rows its pass in progress holds, by the API's counts
+
+	unnamed unnamed // ids the rows did not name (names.go)
 }
 
 func (r *runner) today() crm.Date { return crm.DateOf(r.opts.Now().In(r.loc)) }
@@ -690,5 +694,6 @@ func (x *entityRun) delta(p konnektive.Page) store.RunDelta {
 	for i := range p.Transactions {
 		countDST(p.Transactions[i].Created, p.Transactions[i].Updated)
 	}
+	x.r.unnamed.note(p.Transactions)
 	return delta
 }

@@ -68,6 +68,11 @@ type Options struct {
 	// part of startDate/endDate.
 	HonourTimes bool
 
+	// RowsWithoutNames leaves campaignName and the items' product names
+	// out of transaction rows, as an account whose rows lack them: the
+	// campaign and product queries still name them.
+	RowsWithoutNames bool
+
 	Clock     func() time.Time // "now"; time.Now when nil
 	RateLimit float64          // requests a second before 429s; 0 is no limit
 	Faults    Faults

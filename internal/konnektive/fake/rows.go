@@ -165,7 +165,11 @@ func (s *Server) renderTxn(w *jw, r *rec) {
 	}
 	w.null("cascadeId")
 	w.id("campaignId", t.CampaignID)
-	w.str("campaignName", s.campaignName(t.CampaignID))
+	if s.opts.RowsWithoutNames {
+		w.str("campaignName", "")
+	} else {
+		w.str("campaignName", s.campaignName(t.CampaignID))
+	}
 	w.str("campaignCategoryName", "")
 	if m := s.merchant(t.MerchantID); m != nil {
 		w.str("merchant", m.Name)
@@ -234,6 +238,9 @@ func (s *Server) item(w *jw, itemID, productID string, price crm.Money) {
 	name, sku := "", ""
 	if p := s.product(productID); p != nil {
 		name, sku = p.Name, p.SKU
+	}
+	if s.opts.RowsWithoutNames {
+		name = ""
 	}
 	w.str("name", name)
 	w.str("productSku", sku)
