@@ -268,6 +268,9 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 			}
 			started, d0, d0n, group = true, day, dayNum(day), g
 		}
+		if q.By == "currency" && g != group {
+			continue // never add another currency's amounts to the cohort's
+		}
 		if isSale {
 			add(day, amt, true)
 			if cb != 0 && cbDate.Valid {

@@ -73,6 +73,9 @@ func Match(ctx context.Context, q Query, by, value string) (map[string]bool, err
 		return nil, fmt.Errorf("a filter needs a breakdown (--by)")
 	}
 	value = strings.TrimSpace(value)
+	if col == "currency" || col == "country" {
+		value = strings.ToUpper(value) // codes are stored in capitals
+	}
 	n, err := namesOf(ctx, q, col)
 	if err != nil {
 		return nil, err

@@ -1027,6 +1027,31 @@ func checkFX(t *testing.T, w *world, loc *time.Location) {
 	if _, err := report.Summary(ctx, q, from, to); err == nil || !strings.Contains(err.Error(), "Checkout.com EU") {
 		t.Errorf("an unknown merchant: %v, want an error listing the known ones", err)
 	}
+	// LTV by currency is each currency's LTV (synth's customers pay in one).
+	byCur, err := report.LTV(ctx, w.query(w.fxID, loc, "currency"), report.LTVOptions{Cohort: "month", AsOf: w.asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"EUR", "USD"} {
+		q := w.query(w.fxID, loc, "")
+		q.Currency = c
+		one, err := report.LTV(ctx, q, report.LTVOptions{Cohort: "month", AsOf: w.asOf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine []report.Cohort
+		for _, co := range byCur.Cohorts {
+			if *co.Group == c {
+				co.Group = nil
+				mine = append(mine, co)
+			}
+		}
+		a, _ := json.Marshal(mine)
+		b, _ := json.Marshal(one.Cohorts)
+		if string(a) != string(b) || len(mine) == 0 {
+			t.Errorf("ltv in %s:\nby currency %s\n--currency  %s", c, a, b)
+		}
+	}
 	var tb bytes.Buffer
 	q = w.query(w.fxID, loc, "campaign")
 	q.Currency = "USD"
