@@ -469,7 +469,7 @@ func (c *converter) checkMapping() error {
 					if err != nil {
 						bad("%s.%s: %v", k, name, err)
 					}
-					if tl.clock {
+					if tl.Clock {
 						needZone = true
 					}
 				}
@@ -1291,19 +1291,19 @@ func (c *converter) format(cc *compiledCol, v string, rc *rowCtx) (string, error
 			c.report.Adjusted++
 		}
 		if cc.spec.Format == fmtDate {
-			if !l.clock && !l.zoned {
+			if !l.Clock && !l.Zoned {
 				return t.Format(crm.DateLayout), nil
 			}
 			return t.In(c.account).Format(crm.DateLayout), nil
 		}
-		if !l.clock && !l.zoned {
+		if !l.Clock && !l.Zoned {
 			return t.Format(crm.WallLayout), nil // a date alone: midnight
 		}
 		return t.In(c.account).Format(crm.WallLayout), nil
 	case fmtAmount:
 		return c.amount(cc, v, rc)
 	case fmtPhone:
-		return phone(v), nil
+		return phone(v)
 	case fmtDigits:
 		return digitsOnly(v), nil
 	case fmtCard:

@@ -193,7 +193,7 @@ func sampleTable(ctx context.Context, t source.Table, n int) (*tableStats, error
 	for i, cs := range ts.cols {
 		if cs.nonEmpty > 0 && len(layouts[i]) > 0 && cs.amount == 0 {
 			cs.layout = layouts[i][0]
-			cs.clock = compiled[cs.layout].clock
+			cs.clock = compiled[cs.layout].Clock
 		}
 		if cs.card > 0 || cs.email > 0 || cs.phone > 0 {
 			cs.distinct, cs.tooMany = nil, true // never copy these values

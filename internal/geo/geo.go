@@ -43,6 +43,9 @@ func loadCountries() {
 			if n := names.Name(r); n != "" {
 				countryNames[norm(n)] = code
 			}
+			if a3 := r.ISO3(); len(a3) == 3 {
+				countryNames[norm(a3)] = code // "DEU", "usa"
+			}
 		}
 	}
 	for alias, code := range countryAliases {
@@ -67,7 +70,8 @@ var countryAliases = map[string]string{
 }
 
 // CountryCode returns the ISO code a country name or code means ("us",
-// "USA", "United States" -> US), or "" when it is unknown.
+// "USA", "United States" -> US; alpha-3 codes too), or "" when it is
+// unknown. A code ISO 3166-1 only reserves (ZZ, EU, UK) is unknown.
 func CountryCode(s string) string {
 	countriesOnce.Do(loadCountries)
 	t := strings.TrimSpace(s)
