@@ -934,7 +934,7 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 	if err := lw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", k.FileName(), err)
 	}
-	c.countTable(ti, nread, len(drv.Dropped()))
+	c.countTable(ti, nread, drv.DroppedValues())
 	c.report.Outputs = append(c.report.Outputs, info)
 	for _, cc := range cols {
 		for _, how := range []string{InventedConstant, InventedDefault, InventedDummy} {
@@ -946,15 +946,15 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 	return ctx.Err()
 }
 
-// countTable records a table's rows and dropped values once, however many
-// outputs read it.
+// countTable records a table's rows and discarded (non-empty) CVV-like
+// values once, however many outputs read it.
 func (c *converter) countTable(ti *TableInfo, rows, dropped int) {
 	if ti.counted {
 		return
 	}
 	ti.counted = true
 	ti.Rows = rows
-	c.report.DroppedValues += rows * dropped
+	c.report.DroppedValues += dropped
 }
 
 func growRows(r [][]int32, n int) [][]int32 {
@@ -1050,7 +1050,7 @@ func (c *converter) buildJoin(ctx context.Context, k legacy.Kind, o *OutputSpec,
 	first := map[string]int32{}
 	ti := c.infos[name]
 	nread := 0
-	defer func() { c.countTable(ti, nread, len(r.Dropped())) }()
+	defer func() { c.countTable(ti, nread, r.DroppedValues()) }()
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
