@@ -247,6 +247,7 @@ type compiledCol struct {
 	minus     []ref
 	defaults  []compiledDefault
 	patches   []compiledPatch
+	when      *compiledCond
 	sensitive bool
 	counts    map[string]int
 }
@@ -738,9 +739,13 @@ func (c *converter) assign(ctx context.Context) error {
 			for _, t := range cand {
 				taken[t.Name()] = true
 			}
-		case len(cand) == 1:
+		case len(cand) == 1 || len(cand) > 1 && allSameHeader(cand, headers):
+			// By header: one table, or several with one header (a
+			// split export).
 			c.tables[name] = cand
-			taken[cand[0].Name()] = true
+			for _, t := range cand {
+				taken[t.Name()] = true
+			}
 		default:
 			pending = append(pending, name)
 		}
@@ -777,6 +782,15 @@ func (c *converter) assign(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func allSameHeader(ts []source.Table, headers map[string][]string) bool {
+	for _, t := range ts[1:] {
+		if !sameHeader(headers[ts[0].Name()], headers[t.Name()]) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameHeader(a, b []string) bool {
@@ -1335,6 +1349,9 @@ func (c *converter) compileCol(col legacy.Column, cs *ColumnSpec, resolve func(s
 		}
 		cc.srcLoc = loc
 	}
+	if cs.When != nil {
+		cc.when = compileCond(cs.When, resolve)
+	}
 	for _, p := range cs.Patch {
 		cp := compiledPatch{with: p.With}
 		if p.Value != nil {
@@ -1409,6 +1426,9 @@ func (c *converter) eval(k legacy.Kind, cc *compiledCol, rc *rowCtx) string {
 		c.problem(p)
 	}
 	var v string
+	if cc.when != nil && !cc.when.match(rc) {
+		return ""
+	}
 	if cs.Const != nil {
 		cc.counts[InventedConstant]++
 		return *cs.Const
@@ -1549,6 +1569,8 @@ func (c *converter) format(cc *compiledCol, v string, rc *rowCtx) (string, error
 		return bit(v)
 	case fmtCountry:
 		return country(v)
+	case fmtState:
+		return state(v)
 	case fmtUpper:
 		return strings.ToUpper(v), nil
 	case fmtLower:

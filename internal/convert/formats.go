@@ -25,6 +25,7 @@ const (
 	fmtExpYear   = "expiry_year"
 	fmtBit       = "bit"
 	fmtCountry   = "country"
+	fmtState     = "state"
 	fmtUpper     = "upper"
 	fmtLower     = "lower"
 	fmtPostal    = "postal"
@@ -33,7 +34,7 @@ const (
 var knownFormats = map[string]bool{
 	fmtText: true, fmtDatetime: true, fmtDate: true, fmtAmount: true, fmtPhone: true,
 	fmtDigits: true, fmtCard: true, fmtFirstName: true, fmtLastName: true, fmtExpMonth: true,
-	fmtExpYear: true, fmtBit: true, fmtCountry: true, fmtUpper: true, fmtLower: true, fmtPostal: true,
+	fmtExpYear: true, fmtBit: true, fmtCountry: true, fmtState: true, fmtUpper: true, fmtLower: true, fmtPostal: true,
 }
 
 // The readers of dates, amounts, phones, expiries, bits and countries are
@@ -131,4 +132,19 @@ func country(v string) (string, error) {
 		return "", errors.New("is not an ISO 3166-1 country (a code, an alpha-3 code or an English name); use a value map")
 	}
 	return c, nil
+}
+
+// state reads a US state or Canadian province as its postal code: a code
+// in any case, or a full name ("California", "Québec"). Anything else is
+// kept, upper-cased when it is two letters (a state of another country).
+func state(v string) (string, error) {
+	for _, c := range []string{"US", "CA"} {
+		if s, ok := normalize.State(c, v); ok {
+			return s, nil
+		}
+	}
+	if t := strings.TrimSpace(v); len([]rune(t)) == 2 {
+		return strings.ToUpper(t), nil
+	}
+	return strings.TrimSpace(v), nil
 }

@@ -203,7 +203,10 @@ type ColumnSpec struct {
 	// own id from its sale's: suffix "-R").
 	Prefix string `yaml:"prefix"`
 	Suffix string `yaml:"suffix"`
-	line   int
+	// When leaves the column empty on rows where the condition does not
+	// hold (a chargeback amount only on charged-back rows).
+	When *Cond `yaml:"when"`
+	line int
 }
 
 // Patch is one repair of a source value: Value (exact, after trimming) or
