@@ -33,8 +33,8 @@ type columnStats struct {
 	amount   int
 	layout   string // a date layout every sampled value fits, or ""
 	clock    bool
-	aba      int // 9-digit values passing the ABA routing checksum
-	digits   int // values of digits only
+	aba      int            // 9-digit values passing the ABA routing checksum
+	digits   int            // values of digits only
 	distinct map[string]int // only for short, non-sensitive values
 	tooMany  bool
 	// values holds up to joinSample values for finding join keys; it is

@@ -143,8 +143,8 @@ func importFigures(t testing.TB, rows [][]string) migrationFigures {
 // person is a synthetic customer; the card is Luhn-valid, made at run time.
 type person struct {
 	first, last, email, phone, street, city, state, stateName, zip string
-	card, mm, yy                                                    string
-	aba, account                                                    string
+	card, mm, yy                                                   string
+	aba, account                                                   string
 }
 
 func people(rng *rand.Rand, n int) []person {
