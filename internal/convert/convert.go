@@ -153,32 +153,42 @@ type Provenance struct {
 	kinds map[legacy.Kind]*kindProv
 }
 
-// origin is a source row: table (an index into kindProv.names) and row; row
-// 0 when a join found nothing.
-type origin struct {
-	table int32
-	row   int32
-}
-
+// kindProv holds, per import row, the source row of its driving table and
+// of each joined table, column by column (a few bytes per row).
 type kindProv struct {
-	names   []string         // table names, indexed by origin.table
+	names   []string         // table names, indexed by tab values
 	nameIdx map[string]int32 // the reverse
 	parts   []map[string]int // per part: import column -> slot it was read from (0: driving)
-	rows    []provRow        // one per import row
+	part    []uint16         // per import row: its part
+	tab     [][]uint16       // [slot][import row]: table of the source row
+	row     [][]int32        // [slot][import row]: source row, 0 when a join found none
 }
 
-type provRow struct {
-	part int32
-	o    []origin // slot 0: the driving row; 1..: joined rows
-}
-
-func (kp *kindProv) table(name string) int32 {
+func (kp *kindProv) table(name string) uint16 {
 	if i, ok := kp.nameIdx[name]; ok {
-		return i
+		return uint16(i)
 	}
 	kp.nameIdx[name] = int32(len(kp.names))
 	kp.names = append(kp.names, name)
-	return kp.nameIdx[name]
+	return uint16(kp.nameIdx[name])
+}
+
+// add records one import row: its part, and the table and row of each slot.
+func (kp *kindProv) add(part int, tables []string, rows []int32) {
+	kp.part = append(kp.part, uint16(part))
+	for len(kp.tab) < len(rows) {
+		kp.tab = append(kp.tab, make([]uint16, len(kp.part)-1))
+		kp.row = append(kp.row, make([]int32, len(kp.part)-1))
+	}
+	for s := range kp.tab {
+		var t uint16
+		var r int32
+		if s < len(rows) && rows[s] > 0 {
+			t, r = kp.table(tables[s]), rows[s]
+		}
+		kp.tab[s] = append(kp.tab[s], t)
+		kp.row[s] = append(kp.row[s], r)
+	}
 }
 
 // Lookup returns the source of import row outRow (the header is row 1) of
@@ -186,15 +196,15 @@ func (kp *kindProv) table(name string) int32 {
 // from a join).
 func (p *Provenance) Lookup(k legacy.Kind, outRow int, column string) (Origin, bool) {
 	kp := p.kinds[k]
-	if kp == nil || outRow < 2 || outRow-2 >= len(kp.rows) {
+	if kp == nil || outRow < 2 || outRow-2 >= len(kp.part) {
 		return Origin{}, false
 	}
-	pr := kp.rows[outRow-2]
-	o := pr.o[0]
-	if i, ok := kp.parts[pr.part][column]; ok && i < len(pr.o) && pr.o[i].row > 0 {
-		o = pr.o[i]
+	i := outRow - 2
+	s := 0
+	if j, ok := kp.parts[kp.part[i]][column]; ok && kp.row[j][i] > 0 {
+		s = j
 	}
-	return Origin{Table: kp.names[o.table], Row: int(o.row)}, true
+	return Origin{Table: kp.names[kp.tab[s][i]], Row: int(kp.row[s][i])}, true
 }
 
 // WriteCSV writes the provenance table: kind, import row, source, source row.
@@ -208,8 +218,8 @@ func (p *Provenance) WriteCSV(w io.Writer) error {
 		if kp == nil {
 			continue
 		}
-		for i, pr := range kp.rows {
-			if err := lw.Write([]string{k.FileName(), fmt.Sprint(i + 2), kp.names[pr.o[0].table], fmt.Sprint(pr.o[0].row)}); err != nil {
+		for i := range kp.part {
+			if err := lw.Write([]string{k.FileName(), fmt.Sprint(i + 2), kp.names[kp.tab[0][i]], fmt.Sprint(kp.row[0][i])}); err != nil {
 				return err
 			}
 		}
@@ -1097,13 +1107,7 @@ func (c *converter) convertPart(ctx context.Context, k legacy.Kind, o *OutputSpe
 			return fmt.Errorf("write %s: %w", k.FileName(), err)
 		}
 		info.Rows++
-		pr := provRow{part: int32(part), o: make([]origin, 1+len(joins))}
-		for i := range pr.o {
-			if rc.rows[i] > 0 {
-				pr.o[i] = origin{table: kp.table(rc.tables[i]), row: rc.rows[i]}
-			}
-		}
-		kp.rows = append(kp.rows, pr)
+		kp.add(part, rc.tables, rc.rows)
 	}
 	for _, cc := range cols {
 		for _, how := range []string{InventedConstant, InventedDefault, InventedDummy} {
