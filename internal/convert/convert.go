@@ -19,6 +19,7 @@ import (
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/legacy"
+	"github.com/konduit/konduit/internal/normalize"
 	"github.com/konduit/konduit/internal/source"
 	"github.com/shopspring/decimal"
 )
@@ -1580,7 +1581,7 @@ func (c *converter) format(cc *compiledCol, v string, rc *rowCtx) (string, error
 	case fmtLower:
 		return strings.ToLower(v), nil
 	case fmtPostal:
-		return strings.TrimSpace(strings.TrimPrefix(v, "'")), nil
+		return normalize.Postal(v), nil
 	}
 	return v, nil
 }
