@@ -770,7 +770,14 @@ func (c *converter) assign(ctx context.Context) error {
 		}
 	}
 	if len(pending) > 0 {
-		if len(pending) == len(free) {
+		if len(pending) == 1 && len(free) > 1 && allSameHeader(free, headers) {
+			// One source left and several files with one header: a
+			// split export.
+			c.tables[pending[0]] = free
+			for _, t := range free {
+				taken[t.Name()] = true
+			}
+		} else if len(pending) == len(free) {
 			for i, name := range pending {
 				c.tables[name] = []source.Table{free[i]}
 				taken[free[i].Name()] = true
