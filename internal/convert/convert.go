@@ -863,6 +863,7 @@ type multiReader struct {
 	tables []source.Table
 	i      int
 	cur    *source.Reader
+	name   string // the name of the table being read
 	nread  int
 }
 
@@ -893,9 +894,12 @@ func (mr *multiReader) open() error {
 	}
 	ti := mr.c.infos[t.Name()]
 	ti.Encoding, ti.Delimiter, ti.Dropped = r.Encoding(), fmt.Sprintf("%q", r.Delimiter()), r.Dropped()
-	mr.cur, mr.nread = r, 0
+	mr.cur, mr.nread, mr.name = r, 0, t.Name()
 	return nil
 }
+
+// Current is the name of the table the last record came from.
+func (mr *multiReader) Current() string { return mr.name }
 
 // Header is the header of the source's first table (all share it).
 func (mr *multiReader) Header() []string { return mr.cur.Header() }
@@ -932,10 +936,6 @@ func (mr *multiReader) finish() {
 
 // Close releases the table being read.
 func (mr *multiReader) Close() error { return mr.cur.Close() }
-
-func tableName(rec source.Record) string {
-	return source.Table{File: rec.File, Entry: rec.Entry}.Name()
-}
 
 // convertKind writes every driving table of k into w.
 func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer) error {
@@ -1066,7 +1066,7 @@ func (c *converter) convertPart(ctx context.Context, k legacy.Kind, o *OutputSpe
 		if err != nil {
 			return err
 		}
-		tbl := tableName(rec)
+		tbl := drv.Current()
 		rc.fields[0], rc.tables[0], rc.rows[0] = rec.Fields, tbl, int32(rec.Row)
 		skip := false
 		for _, s := range skips {
@@ -1268,7 +1268,7 @@ func (c *converter) buildJoin(ctx context.Context, k legacy.Kind, o *OutputSpec,
 		if err != nil {
 			return nil, err
 		}
-		tbl := tableName(rec)
+		tbl := r.Current()
 		key := strings.TrimSpace(rec.Fields[keyIdx])
 		if j.IgnoreCase {
 			key = strings.ToLower(key)
@@ -1513,7 +1513,7 @@ func (c *converter) eval(k legacy.Kind, cc *compiledCol, rc *rowCtx) string {
 			v = string(r[len(r)-cs.KeepLast:])
 		}
 	}
-	if v != "" {
+	if v != "" && (cs.Prefix != "" || cs.Suffix != "") {
 		v = cs.Prefix + v + cs.Suffix
 	}
 	if v == "" {

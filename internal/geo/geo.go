@@ -75,8 +75,13 @@ var countryAliases = map[string]string{
 func CountryCode(s string) string {
 	countriesOnce.Do(loadCountries)
 	t := strings.TrimSpace(s)
-	if u := strings.ToUpper(t); IsCountry(u) {
-		return u
+	if len(t) == 2 {
+		if u := strings.ToUpper(t); IsCountry(u) {
+			return u
+		}
+	}
+	if c, ok := countryNames[strings.ToLower(t)]; ok {
+		return c // the common case: no runs of spaces to fold
 	}
 	return countryNames[norm(t)]
 }

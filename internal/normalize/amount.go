@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -19,7 +20,7 @@ func CleanAmount(v, decimalSep string) (string, error) {
 	if decimalSep == "" {
 		decimalSep = "."
 	}
-	thousands := ','
+	thousands, point := ',', rune(decimalSep[0])
 	if decimalSep == "," {
 		thousands = '.'
 	}
@@ -37,79 +38,70 @@ func CleanAmount(v, decimalSep string) (string, error) {
 	}
 	// Leading currency (symbols, codes, spaces) and at most one sign.
 	signed := false
-	rs := []rune(s)
 	i := 0
-	for ; i < len(rs); i++ {
-		c := rs[i]
-		switch {
-		case isCurrency(c):
-		case (c == '-' || c == '+') && !signed:
+	for i < len(s) {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		if isCurrency(c) {
+			i += n
+			continue
+		}
+		if (c == '-' || c == '+') && !signed {
 			signed = true
 			if c == '-' {
 				neg = !neg
 			}
-		default:
-			goto body
+			i += n
+			continue
 		}
+		break
 	}
-body:
-	j := len(rs)
-	for j > i && isCurrency(rs[j-1]) {
-		j--
-	}
-	rs = rs[i:j]
-	if len(rs) == 0 {
+	body := strings.TrimRightFunc(s[i:], isCurrency)
+	if body == "" {
 		return "", errors.New("no digits")
 	}
-	var whole, frac strings.Builder
-	var groups []int // digits in each group of the whole part
-	n, dot := 0, false
-	for _, c := range rs {
+	var b strings.Builder
+	b.Grow(len(body) + 2)
+	if neg {
+		b.WriteByte('-')
+	}
+	// ng counts thousands groups seen; n the digits since the last one.
+	ng, n, dot, whole, frac := 0, 0, false, 0, 0
+	for _, c := range body {
 		switch {
 		case c >= '0' && c <= '9':
+			b.WriteRune(c)
 			if dot {
-				frac.WriteRune(c)
+				frac++
 			} else {
-				whole.WriteRune(c)
+				whole++
 				n++
 			}
-		case string(c) == decimalSep && !dot:
+		case c == point && !dot:
+			if whole == 0 {
+				b.WriteByte('0')
+			}
+			b.WriteByte('.')
 			dot = true
 		case !dot && (c == thousands || c == ' ' || c == '\u00a0' || c == '\u202f' || c == '\''):
-			groups = append(groups, n)
+			if ng == 0 && (n < 1 || n > 3) || ng > 0 && n != 3 {
+				return "", errors.New("thousands separators that do not group by three")
+			}
+			ng++
 			n = 0
 		default:
 			return "", fmt.Errorf("unexpected %q", c)
 		}
 	}
-	if len(groups) > 0 {
-		groups = append(groups, n)
-		if groups[0] < 1 || groups[0] > 3 {
-			return "", errors.New("thousands separators that do not group by three")
-		}
-		for _, g := range groups[1:] {
-			if g != 3 {
-				return "", errors.New("thousands separators that do not group by three")
-			}
-		}
+	if ng > 0 && n != 3 {
+		return "", errors.New("thousands separators that do not group by three")
 	}
-	if whole.Len() == 0 && frac.Len() == 0 {
+	if whole == 0 && frac == 0 {
 		return "", errors.New("no digits")
 	}
-	out := whole.String()
-	if out == "" {
-		out = "0"
+	if dot && frac == 0 {
+		return "", errors.New("no digits after the decimal point")
 	}
-	if dot {
-		if frac.Len() == 0 {
-			return "", errors.New("no digits after the decimal point")
-		}
-		out += "." + frac.String()
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out, nil
+	return b.String(), nil
 }
 
 // Amount reads a written amount (CleanAmount) and writes it with exactly
