@@ -488,7 +488,7 @@ func chooseDriving(tables []*tableStats) *tableStats {
 // joinGuess finds, for table t, the column whose sampled values the
 // driving table (or a table joined before) names: t's key and the column
 // that names it. It reports the share of those rows that found a match.
-func (g *guesser) joinGuess(t *tableStats, earlier []*tableStats) (key, on string, share float64) {
+func (g *guesser) joinGuess(t *tableStats, earlier []*tableStats) (key, on string, share float64, email bool) {
 	best := 0
 	for _, from := range append([]*tableStats{g.drv}, earlier...) {
 		for _, c := range t.cols {
@@ -514,14 +514,15 @@ func (g *guesser) joinGuess(t *tableStats, earlier []*tableStats) (key, on strin
 					best, key = n, c.name
 					on = g.ref(from, d)
 					share = float64(n) / float64(len(d.values))
+					email = c.email > 0
 				}
 			}
 		}
 		if best > 0 {
-			return key, on, share
+			return key, on, share, email
 		}
 	}
-	return "", "", 0
+	return "", "", 0, false
 }
 
 func renderGuess(tables []*tableStats) string {
@@ -555,17 +556,23 @@ func renderGuess(tables []*tableStats) string {
 	var joinLines []string
 	var earlier []*tableStats
 	for _, t := range g.tables[1:] {
-		key, on, share := g.joinGuess(t, earlier)
+		key, on, share, email := g.joinGuess(t, earlier)
 		if key == "" {
 			joinLines = append(joinLines, fmt.Sprintf("    - {source: %s, key: null, on: null}   # REVIEW (low): no shared values found; name the key columns\n", t.name))
 			continue
 		}
 		g.joins[t] = true
 		earlier = append(earlier, t)
+		ic, icWhy := "", ""
+		if email {
+			// Values are compared lower-cased when sampled: emails match
+			// ignoring case.
+			ic, icWhy = ", ignore_case: true", " (email addresses: case ignored)"
+		}
 		if share >= 1 {
-			joinLines = append(joinLines, fmt.Sprintf("    - {source: %s, key: %s, on: %s, required: true}   # REVIEW (high): every sampled row found its %s row by these values\n", t.name, q(key), on, t.name))
+			joinLines = append(joinLines, fmt.Sprintf("    - {source: %s, key: %s, on: %s%s, required: true}   # REVIEW (high): every sampled row found its %s row by these values%s\n", t.name, q(key), on, ic, t.name, icWhy))
 		} else {
-			joinLines = append(joinLines, fmt.Sprintf("    - {source: %s, key: %s, on: %s}   # REVIEW (medium): a lookup: %.0f%% of sampled rows found a %s row; optional\n", t.name, q(key), on, 100*share, t.name))
+			joinLines = append(joinLines, fmt.Sprintf("    - {source: %s, key: %s, on: %s%s}   # REVIEW (medium): a lookup: %.0f%% of sampled rows found a %s row; optional%s\n", t.name, q(key), on, ic, 100*share, t.name, icWhy))
 		}
 	}
 	if len(joinLines) > 0 {
@@ -870,7 +877,8 @@ func (g *guesser) column(col legacy.Column, done map[string]*guess) *guess {
 		if c == nil {
 			return &guess{spec: `{dummy: "1111111111"}`, conf: "medium", why: "no phone column; the process FAQ's dummy value"}
 		}
-		return &guess{spec: fmt.Sprintf("{column: %s, format: phone, dummy: \"1111111111\"}", g.ref(t, c)), conf: "high", why: fmt.Sprintf("header %q of %s", c.name, t.name)}
+		gs := header(t, c, fmt.Sprintf("{column: %s, format: phone, dummy: \"1111111111\"}", g.ref(t, c)))
+		return gs
 	case legacy.FState, legacy.FShipState:
 		if gs := bySyn(filled); gs != nil {
 			gs.spec = fmt.Sprintf("{column: %s, format: state}", gs.spec)
