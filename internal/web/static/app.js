@@ -39,6 +39,10 @@
       .catch(function () { setTimeout(function () { waitReport(box); }, 2000); });
   }
   document.addEventListener("DOMContentLoaded", function () {
+    // Phones: the report filters start folded away (the summary line says
+    // what they are); wider screens show them open.
+    var filters = document.getElementById("filters-box");
+    if (filters && window.matchMedia("(max-width: 700px)").matches) { filters.open = false; }
     var computing = document.getElementById("computing");
     if (computing) { setTimeout(function () { waitReport(computing); }, 300); }
     document.querySelectorAll("[data-progress]").forEach(function (box) {

@@ -20,9 +20,14 @@ func FuzzLabels(f *testing.F) {
 			string(LineChart{Title: label, X: []string{col}, Series: []Series{{Name: row, Points: []float64{v}}}}.Render()),
 			string(BarChart{Title: label, Bars: []Bar{{Label: row, Value: v, ValueLabel: label, Flag: partial}}, Threshold: v, ThresholdLabel: col}.Render()),
 		}
-		for _, c := range charts {
-			if !strings.HasPrefix(c, "<svg ") || !strings.HasSuffix(c, "</svg>") {
-				t.Fatalf("not one svg element: %q", c)
+		for i, c := range charts {
+			// the heat map is one div around its two svgs (labels, cells)
+			open, end := "<svg ", "</svg>"
+			if i == 0 {
+				open, end = `<div class="heatmap-box"><svg `, "</svg></div>"
+			}
+			if !strings.HasPrefix(c, open) || !strings.HasSuffix(c, end) {
+				t.Fatalf("not one chart element: %q", c)
 			}
 			if strings.Contains(c, "NaN") {
 				t.Fatalf("NaN in output: %q", c)

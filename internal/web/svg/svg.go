@@ -59,7 +59,7 @@ type Heatmap struct {
 const (
 	hmCellW  = 78
 	hmCellH  = 24
-	hmLeft   = 170
+	hmLeft   = 124
 	hmTop    = 44
 	hmLegend = 28
 )
@@ -97,18 +97,27 @@ func (h Heatmap) Render() template.HTML {
 			lo, hi = math.Min(lo, c.Value), math.Max(hi, c.Value)
 		}
 	}
-	w := max(hmLeft+hmCellW*len(h.Cols)+8, 560)
+	// Two SVGs side by side: the row labels, which the page keeps in view
+	// (sticky) while the cells beside them scroll sideways on a narrow
+	// screen, and the cells with the title, column labels and legend.
+	w := max(hmCellW*len(h.Cols)+8, 560-hmLeft)
 	ht := hmTop + hmCellH*len(h.Rows) + hmLegend + 8
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`, w, ht, w, ht, esc(h.Title))
-	b.WriteString(`<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#ffffff" stroke-width="2" stroke-opacity="0.6"/></pattern></defs>`)
-	fmt.Fprintf(&b, `<text class="title" x="0" y="16">%s</text>`, esc(h.Title))
-	for j, c := range h.Cols {
-		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d" text-anchor="middle">%s</text>`, hmLeft+hmCellW*j+hmCellW/2, hmTop-8, esc(c))
-	}
+	b.WriteString(`<div class="heatmap-box">`)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap-labels" viewBox="0 0 %d %d" width="%d" height="%d" font-size="12" aria-hidden="true">`, hmLeft, ht, hmLeft, ht)
 	for i, r := range h.Rows {
 		y := hmTop + hmCellH*i
 		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d" text-anchor="end">%s</text>`, hmLeft-6, y+hmCellH/2+4, esc(r))
+	}
+	b.WriteString(`</svg>`)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" viewBox="0 0 %d %d" width="%d" height="%d" font-size="12" role="img" aria-label="%s">`, w, ht, w, ht, esc(h.Title))
+	b.WriteString(`<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#ffffff" stroke-width="2" stroke-opacity="0.6"/></pattern></defs>`)
+	fmt.Fprintf(&b, `<text class="title" x="0" y="16">%s</text>`, esc(h.Title))
+	for j, c := range h.Cols {
+		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d" text-anchor="middle">%s</text>`, hmCellW*j+hmCellW/2, hmTop-8, esc(c))
+	}
+	for i := range h.Rows {
+		y := hmTop + hmCellH*i
 		for j := range h.Cols {
 			var c Cell
 			if i < len(h.Cells) && j < len(h.Cells[i]) {
@@ -116,7 +125,7 @@ func (h Heatmap) Render() template.HTML {
 			} else {
 				c.Empty = true
 			}
-			x := hmLeft + hmCellW*j
+			x := hmCellW * j
 			title := c.Title
 			if title == "" {
 				title = c.Label
@@ -139,9 +148,9 @@ func (h Heatmap) Render() template.HTML {
 		}
 	}
 	ly := hmTop + hmCellH*len(h.Rows) + 18
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="14" height="12" fill="#7fa3cf"/><rect x="%d" y="%d" width="14" height="12" fill="url(#hatch)"/>`, hmLeft, ly-10, hmLeft, ly-10)
-	fmt.Fprintf(&b, `<text class="legend" x="%d" y="%d">* partial: some customers of the cohort have not reached this day yet</text>`, hmLeft+20, ly)
-	b.WriteString(`</svg>`)
+	fmt.Fprintf(&b, `<rect x="0" y="%d" width="14" height="12" fill="#7fa3cf"/><rect x="0" y="%d" width="14" height="12" fill="url(#hatch)"/>`, ly-10, ly-10)
+	fmt.Fprintf(&b, `<text class="legend" x="20" y="%d">* partial: not every customer of the cohort has reached this day</text>`, ly)
+	b.WriteString(`</svg></div>`)
 	return template.HTML(b.String())
 }
 
@@ -215,17 +224,17 @@ func (c LineChart) Render() template.HTML {
 	}
 	yOf := func(v float64) float64 { return top + ph - ph*math.Max(0, v)/ymax }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart line" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`, w, h, w, h, esc(c.Title))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart line" viewBox="0 0 %d %d" width="%d" height="%d" font-size="12" role="img" aria-label="%s">`, w, h, w, h, esc(c.Title))
 	fmt.Fprintf(&b, `<text class="title" x="0" y="16">%s</text>`, esc(c.Title))
-	for k := 0; k <= 4; k++ {
+	for k := 0; k <= 4; k++ { // five y ticks
 		v := ymax * float64(k) / 4
 		y := yOf(v)
 		fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%s" x2="%s" y2="%s" stroke="#e3e7ec"/>`, left, num(y), num(left+pw), num(y))
 		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%s" text-anchor="end">%s</text>`, left-6, num(y+4), esc(yl(v)))
 	}
-	step := 1
-	if n > 12 {
-		step = (n + 11) / 12
+	step := 1 // at most 8 x labels, so they never crowd
+	if n > 8 {
+		step = (n + 7) / 8
 	}
 	for i := 0; i < n; i += step {
 		fmt.Fprintf(&b, `<text class="axis" x="%s" y="%d" text-anchor="middle">%s</text>`, num(xOf(i)), h-bottom+18, esc(c.X[i]))
@@ -305,7 +314,7 @@ func (c BarChart) Render() template.HTML {
 	pw := float64(w - left - right)
 	xOf := func(v float64) float64 { return left + pw*math.Max(0, v)/xmax }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart bar" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`, w, h, w, h, esc(c.Title))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart bar" viewBox="0 0 %d %d" width="%d" height="%d" font-size="12" role="img" aria-label="%s">`, w, h, w, h, esc(c.Title))
 	fmt.Fprintf(&b, `<text class="title" x="0" y="16">%s</text>`, esc(c.Title))
 	for i, bar := range c.Bars {
 		y := top + (barH+gap)*i
