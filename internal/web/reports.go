@@ -353,13 +353,25 @@ type reportView struct {
 	CB        *report.ChargebacksResult
 	CBMonths  []string
 	Charts    []template.HTML
-	Table     report.Table
+	Table     shownTable
 	Elapsed   time.Duration
 	Computing bool         // the report is still being computed
 	StatusURL template.URL // where the computing page polls
 	Rows      int64        // transactions the report reads
 
 	Quarantined string // rows the sync set aside, in words ("3 transactions"); empty when none
+}
+
+// Cur is the one currency the page's amounts are in: the chosen one,
+// else the data's only one ("" when there is none).
+func (p *reportParams) Cur() string {
+	if p.Currency != "" {
+		return p.Currency
+	}
+	if len(p.Currencies) == 1 {
+		return p.Currencies[0]
+	}
+	return ""
 }
 
 // fill is what a report tab computes.
@@ -501,7 +513,7 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 			// gross revenue by group, largest first, at most 15 bars
 			bars := make([]svg.Bar, 0, len(res.Groups))
 			for _, g := range res.Groups {
-				bars = append(bars, svg.Bar{Label: groupLabel(g.Group), Value: float64(g.Gross) / 100, ValueLabel: report.Money(g.Gross).String()})
+				bars = append(bars, svg.Bar{Label: groupLabel(g.Group), Value: float64(g.Gross) / 100, ValueLabel: money(report.Money(g.Gross).String(), p.Cur())})
 			}
 			sort.SliceStable(bars, func(i, j int) bool { return bars[i].Value > bars[j].Value })
 			if len(bars) > 15 {
@@ -510,7 +522,7 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 			v.Charts = append(v.Charts, svg.BarChart{Title: "Gross revenue by " + p.Dim, Bars: bars}.Render())
 		}
 	}
-	v.Table = res.Table().Marked()
+	v.Table = showTable(res.Table().Marked(), p.Cur())
 	if p.Value != "" {
 		return nil // the reconciliation covers the whole account
 	}
@@ -565,7 +577,7 @@ func (s *Server) fillLTV(ctx context.Context, p *reportParams, v *reportView) er
 		return err
 	}
 	v.LTV = res
-	v.Table = res.Table().Marked()
+	v.Table = showTable(res.Table().Marked(), p.Cur())
 	if len(res.Cohorts) == 0 {
 		return nil
 	}
@@ -594,17 +606,17 @@ func (s *Server) fillLTV(ctx context.Context, p *reportParams, v *reportView) er
 			if p.Metric == "gross" {
 				ph = cell.GrossLTV
 			}
-			title := fmt.Sprintf("%s, %s: gross %s, net %s per customer (%d customers)", cohortLabel(c), cellName(cell), cell.GrossLTV, cell.NetLTV, c.Customers)
+			title := fmt.Sprintf("%s, %s: gross %s, net %s per customer (%d customers)", cohortLabel(c), cellName(cell), money(cell.GrossLTV.String(), p.Cur()), money(cell.NetLTV.String(), p.Cur()), c.Customers)
 			if cell.Partial {
 				title += "; partial: some customers have not reached this day"
 			}
-			row = append(row, svg.Cell{Value: perHead(ph), Label: ph.String(), Title: title, Partial: cell.Partial, Empty: ph.N == 0})
+			row = append(row, svg.Cell{Value: perHead(ph), Label: money(ph.String(), p.Cur()), Title: title, Partial: cell.Partial, Empty: ph.N == 0})
 		}
 		hm.Cells = append(hm.Cells, row)
 	}
 	v.Charts = append(v.Charts, hm.Render())
 	// curves: gross LTV over the cells, the latest 12 cohorts
-	lc := svg.LineChart{Title: "Gross LTV curves (hollow points are partial)", Width: 760, YLabel: func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }}
+	lc := svg.LineChart{Title: "Gross LTV curves (hollow points are partial)", Width: 760, YLabel: func(f float64) string { return money(strconv.FormatFloat(f, 'f', 2, 64), p.Cur()) }}
 	for _, c := range res.Cohorts[0].Cells {
 		lc.X = append(lc.X, cellName(c))
 	}
@@ -650,7 +662,7 @@ func (s *Server) fillRetention(ctx context.Context, p *reportParams, v *reportVi
 		return err
 	}
 	v.Retention = res
-	v.Table = res.Table().Marked()
+	v.Table = showTable(res.Table().Marked(), p.Cur())
 	maxCycle := 0
 	for _, g := range res.Groups {
 		v.Groups = append(v.Groups, g.Group)
@@ -702,7 +714,7 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 		return err
 	}
 	v.CB = res
-	v.Table = res.Table().Marked()
+	v.Table = showTable(res.Table().Marked(), p.Cur())
 	seen := map[string]bool{}
 	for _, m := range res.Months {
 		if !seen[m.Month] {
@@ -759,19 +771,6 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 func pctF(d decimal.Decimal) float64 {
 	f, _ := d.Mul(decimal.NewFromInt(100)).Float64()
 	return f
-}
-
-// pct shows a four-place rate string ("0.1234") as a percentage ("12.34%")
-// by moving the decimal point: exact, no float.
-func pct(s string) string {
-	if s == "" {
-		return "–"
-	}
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return s
-	}
-	return d.Shift(2).StringFixed(2) + "%"
 }
 
 // reportCSV downloads a report table: the same CSV `konduit report

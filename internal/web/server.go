@@ -204,6 +204,7 @@ func parsePages() (map[string]*template.Template, error) {
 		"base":           filepath.Base,
 		"reportsEnabled": func() bool { return reportsEnabled },
 		"pct":            pct,
+		"money":          money,
 		"list3":          func(a, b, c string) []string { return []string{a, b, c} },
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -223,24 +224,6 @@ func parsePages() (map[string]*template.Template, error) {
 		pages[base] = t
 	}
 	return pages, nil
-}
-
-// formatInt writes n with thousands separators.
-func formatInt(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 func (s *Server) routes() http.Handler {

@@ -580,8 +580,8 @@ func TestReportPagesMatchReport(t *testing.T) {
 	}
 	for id, v := range map[string]string{"gross_revenue": row.GrossRevenue.String(), "refunds": row.Refunds.String(),
 		"refunds_konnektive_view": row.RefundsKonnektiveView.String(), "net_revenue": row.NetRevenue.String()} {
-		if !strings.Contains(body, `id="`+id+`">`+v+`<`) {
-			t.Errorf("%s: page does not show %s", id, v)
+		if !strings.Contains(body, `id="`+id+`">`+money(v, "USD")+`<`) {
+			t.Errorf("%s: page does not show %s", id, money(v, "USD"))
 		}
 	}
 	var csvWant bytes.Buffer
@@ -596,7 +596,7 @@ func TestReportPagesMatchReport(t *testing.T) {
 	}
 	g := byCamp.Groups[0]
 	_, body = e.do("GET", "/reports?"+q+"&dim=campaign&value="+url.QueryEscape(g.Group), nil)
-	if !strings.Contains(body, `id="gross_revenue">`+report.Money(g.Gross).String()+`<`) {
+	if !strings.Contains(body, `id="gross_revenue">`+money(report.Money(g.Gross).String(), "USD")+`<`) {
 		t.Errorf("campaign %s: gross %s not shown", g.Group, report.Money(g.Gross))
 	}
 	// by its name too
@@ -604,7 +604,7 @@ func TestReportPagesMatchReport(t *testing.T) {
 		t.Fatalf("campaign %s has no name", g.Group)
 	}
 	_, body = e.do("GET", "/reports?"+q+"&dim=campaign&value="+url.QueryEscape(*g.Name), nil)
-	if !strings.Contains(body, `id="gross_revenue">`+report.Money(g.Gross).String()+`<`) {
+	if !strings.Contains(body, `id="gross_revenue">`+money(report.Money(g.Gross).String(), "USD")+`<`) {
 		t.Errorf("campaign %q: gross %s not shown", *g.Name, report.Money(g.Gross))
 	}
 	_, csvBody := e.do("GET", "/reports/csv/summary.csv?"+q+"&dim=campaign&value="+url.QueryEscape(g.Group), nil)
