@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +22,15 @@ import (
 // dashboard's admin password.
 const envAdminPassword = "KONDUIT_ADMIN_PASSWORD"
 
+// envViewerPassword is the password --add-viewer gives the viewer (else it
+// is read from the first line of standard input).
+const envViewerPassword = "KONDUIT_VIEWER_PASSWORD"
+
 type serveOptions struct {
+	addViewer    string
+	removeViewer string
+	listViewers  bool
+
 	addr        string
 	db          string
 	allowRemote bool
@@ -43,9 +54,20 @@ fetched from the internet.
 The dashboard has one admin. On first run, set the password by opening the
 setup link serve prints, or start serve with $KONDUIT_ADMIN_PASSWORD set. The
 password is kept hashed (bcrypt) beside a SQLite database (PATH.admin), or in
-the user config directory for PostgreSQL.`,
+the user config directory for PostgreSQL.
+
+Read-only viewers (a colleague, an accountant) log in with their own name and
+password; they see every page and download but cannot connect, sync, upload
+or fix. The admin manages them from the command line, then serve exits:
+  konduit serve --add-viewer NAME      password from $KONDUIT_VIEWER_PASSWORD,
+                                       else the first line of standard input
+  konduit serve --remove-viewer NAME   (their sessions end at once)
+  konduit serve --list-viewers`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.addViewer != "" || o.removeViewer != "" || o.listViewers {
+				return manageViewers(cmd.Context(), g, o, cmd.InOrStdin())
+			}
 			return runServe(cmd.Context(), g, o)
 		},
 	}
@@ -55,6 +77,9 @@ the user config directory for PostgreSQL.`,
 	f.BoolVar(&o.allowRemote, "allow-remote", false, "allow a non-loopback --addr (put TLS in front of it)")
 	f.Int64Var(&o.maxUploadMB, "max-upload-mb", 256, "largest legacy import upload, in MiB")
 	f.Float64Var(&o.syncRate, "sync-rate", 5, "requests per second a sync sends Konnektive; 0 for no limit")
+	f.StringVar(&o.addViewer, "add-viewer", "", "add a read-only viewer NAME (or set their password) and exit; password from $"+envViewerPassword+" or stdin")
+	f.StringVar(&o.removeViewer, "remove-viewer", "", "remove the viewer NAME and exit")
+	f.BoolVar(&o.listViewers, "list-viewers", false, "list the viewers and exit")
 	return cmd
 }
 
@@ -186,5 +211,61 @@ func serveDashboard(ctx context.Context, g *globalOptions, ln net.Listener, opts
 	stopRun()
 	<-scheduled
 	fmt.Fprintln(g.stderr, "dashboard stopped")
+	return nil
+}
+
+// manageViewers adds, removes or lists the dashboard's read-only viewers.
+func manageViewers(ctx context.Context, g *globalOptions, o serveOptions, stdin io.Reader) error {
+	n := 0
+	for _, b := range []bool{o.addViewer != "", o.removeViewer != "", o.listViewers} {
+		if b {
+			n++
+		}
+	}
+	if n > 1 {
+		return usageErrorf("give one of --add-viewer, --remove-viewer, --list-viewers")
+	}
+	s, dsn, err := openStore(ctx, o.db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	adminFile, err := web.AdminFilePath(dsn)
+	if err != nil {
+		return err
+	}
+	path := web.ViewersFilePath(adminFile)
+	switch {
+	case o.listViewers:
+		names, err := web.Viewers(path)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			fmt.Fprintln(g.stdout, n)
+		}
+		return nil
+	case o.removeViewer != "":
+		if err := web.RemoveViewer(ctx, path, o.removeViewer); err != nil {
+			return usageErrorf("%v", err)
+		}
+		fmt.Fprintf(g.stdout, "removed viewer %s\n", o.removeViewer)
+		return nil
+	}
+	pw := os.Getenv(envViewerPassword)
+	if pw == "" {
+		line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read the viewer's password from stdin: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if pw == "" {
+		return usageErrorf("--add-viewer: give the password in $%s or on standard input (never on a flag)", envViewerPassword)
+	}
+	if err := web.SetViewer(ctx, path, o.addViewer, pw); err != nil {
+		return usageErrorf("%v", err)
+	}
+	fmt.Fprintf(g.stdout, "viewer %s can log in (read-only)\n", o.addViewer)
 	return nil
 }

@@ -87,17 +87,24 @@ func checkAdminPassword(path, password string) (bool, error) {
 // sessions are kept in memory: a restart logs everyone out.
 type sessions struct {
 	mu   sync.Mutex
-	byID map[string]time.Time // id -> expiry
+	byID map[string]session
 	ttl  time.Duration
 	now  func() time.Time
 }
 
-func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{byID: map[string]time.Time{}, ttl: ttl, now: now}
+// session is who is logged in, and until when.
+type session struct {
+	exp  time.Time
+	user string // AdminUser or a viewer's name
+	role Role
 }
 
-// create starts a session and returns its id: 32 random bytes, hex.
-func (s *sessions) create() (string, error) {
+func newSessions(ttl time.Duration, now func() time.Time) *sessions {
+	return &sessions{byID: map[string]session{}, ttl: ttl, now: now}
+}
+
+// create starts a session of user and returns its id: 32 random bytes, hex.
+func (s *sessions) create(user string, role Role) (string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", fmt.Errorf("new session: %w", err)
@@ -106,33 +113,35 @@ func (s *sessions) create() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for k, exp := range s.byID { // drop expired sessions as new ones come
-		if now.After(exp) {
+	for k, se := range s.byID { // drop expired sessions as new ones come
+		if now.After(se.exp) {
 			delete(s.byID, k)
 		}
 	}
-	s.byID[id] = now.Add(s.ttl)
+	s.byID[id] = session{exp: now.Add(s.ttl), user: user, role: role}
 	return id, nil
 }
 
-// valid says whether id is a live session, and extends it (sliding expiry).
-func (s *sessions) valid(id string) bool {
+// valid says whether id is a live session, and whose, and extends it
+// (sliding expiry).
+func (s *sessions) valid(id string) (session, bool) {
 	if len(id) != 64 {
-		return false
+		return session{}, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	exp, ok := s.byID[id]
+	se, ok := s.byID[id]
 	now := s.now()
 	if !ok {
-		return false
+		return session{}, false
 	}
-	if now.After(exp) {
+	if now.After(se.exp) {
 		delete(s.byID, id)
-		return false
+		return session{}, false
 	}
-	s.byID[id] = now.Add(s.ttl)
-	return true
+	se.exp = now.Add(s.ttl)
+	s.byID[id] = se
+	return se, true
 }
 
 func (s *sessions) end(id string) {

@@ -323,7 +323,7 @@ func (s *Server) chargebacks(ctx context.Context, p *reportParams) (*report.Char
 	})
 }
 
-func (s *Server) reportRoutes(mux *http.ServeMux, auth func(http.HandlerFunc) http.Handler) {
+func (s *Server) reportRoutes(mux *routeMux, auth func(http.HandlerFunc) http.Handler) {
 	mux.Handle("GET /reports", auth(s.reportPage("summary")))
 	mux.Handle("GET /reports/ltv", auth(s.reportPage("ltv")))
 	mux.Handle("GET /reports/retention", auth(s.reportPage("retention")))

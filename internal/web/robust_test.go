@@ -463,7 +463,7 @@ func TestLongRoutesOutliveWriteTimeout(t *testing.T) {
 	e := newEnv(t, true, func(o *Options) { o.WriteTimeout = 300 * time.Millisecond })
 	// a session without the login page: bcrypt may take longer than 300ms
 	// (under -race)
-	id, err := e.srv.sessions.create()
+	id, err := e.srv.sessions.create(AdminUser, RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}

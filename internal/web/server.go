@@ -106,6 +106,7 @@ type Server struct {
 	reports  reportCache
 	jobs     jobs
 	handler  http.Handler
+	patterns []string // every route, as registered (routeMux)
 }
 
 // New builds the dashboard.
@@ -168,6 +169,9 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// viewersFile holds the read-only viewers (ViewersFilePath).
+func (s *Server) viewersFile() string { return ViewersFilePath(s.opts.AdminFile) }
+
 // Handler is the dashboard's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -227,7 +231,7 @@ func parsePages() (map[string]*template.Template, error) {
 }
 
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	mux.HandleFunc("GET /login", s.loginPage)
@@ -252,6 +256,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /import/{id}/fixed.zip", auth(s.fixedZip))
 	mux.Handle("GET /import/{id}/changes.csv", auth(s.changesCSV))
 	s.reportRoutes(mux, auth)
+	s.patterns = mux.patterns
 
 	cop := http.NewCrossOriginProtection()
 	return securityHeaders(s.limits(s.recoverPanics(cop.Handler(mux))))
@@ -285,12 +290,26 @@ func securityHeaders(h http.Handler) http.Handler {
 func (s *Server) requireLogin(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
-		if err != nil || !s.sessions.valid(c.Value) {
+		var se session
+		ok := err == nil
+		if ok {
+			se, ok = s.sessions.valid(c.Value)
+		}
+		if ok && se.role == RoleViewer && !viewerExists(s.viewersFile(), se.user) {
+			s.sessions.end(c.Value) // the viewer was removed
+			ok = false
+		}
+		if !ok {
 			if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, ".csv") && !strings.HasSuffix(r.URL.Path, "/progress") && !strings.HasSuffix(r.URL.Path, "/status") {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
 			http.Error(w, "log in first", http.StatusUnauthorized)
+			return
+		}
+		if se.role != RoleAdmin && !readOnly(r) {
+			s.log.Warn("dashboard: a viewer's change refused", "user", se.user, "method", r.Method, "path", r.URL.Path)
+			http.Error(w, "read-only access: only the admin can change this", http.StatusForbidden)
 			return
 		}
 		h(w, r)
@@ -365,7 +384,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := r.PostFormValue("password")
-	ok, err := s.limiter.check(r.Context(), func() (bool, error) { return checkAdminPassword(s.opts.AdminFile, password) })
+	user := strings.ToLower(strings.TrimSpace(r.PostFormValue("user")))
+	if user == "" {
+		user = AdminUser
+	}
+	role := RoleAdmin
+	check := func() (bool, error) { return checkAdminPassword(s.opts.AdminFile, password) }
+	if user != AdminUser {
+		role = RoleViewer
+		check = func() (bool, error) { return checkViewerPassword(s.viewersFile(), user, password) }
+	}
+	ok, err := s.limiter.check(r.Context(), check)
 	if errors.Is(err, ErrNoAdmin) {
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return
@@ -376,11 +405,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		s.log.Warn("dashboard: failed login", "remote", r.RemoteAddr)
-		s.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "Wrong password.", Data: map[string]string{"Next": next}})
+		s.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "Wrong user or password.", Data: map[string]string{"Next": next}})
 		return
 	}
 	s.limiter.succeeded(addr)
-	s.startSession(w, r, next)
+	s.startSession(w, r, next, user, role)
 }
 
 // tooManyAttempts answers 429 with the page p and when to try again.
@@ -391,8 +420,8 @@ func (s *Server) tooManyAttempts(w http.ResponseWriter, name string, p page, wai
 	s.render(w, http.StatusTooManyRequests, name, p)
 }
 
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, next string) {
-	id, err := s.sessions.create()
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, next, user string, role Role) {
+	id, err := s.sessions.create(user, role)
 	if err != nil {
 		s.fail(w, r, "login", err)
 		return
@@ -452,7 +481,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("dashboard: admin password set", "file", s.opts.AdminFile)
-	s.startSession(w, r, "/integrations")
+	s.startSession(w, r, "/integrations", AdminUser, RoleAdmin)
 }
 
 // IsLoopback says whether a listen address is on the loopback interface.

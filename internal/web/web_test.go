@@ -130,7 +130,7 @@ func TestLoginRequiredAndSessionCookie(t *testing.T) {
 		t.Fatalf("progress without a session: %d", resp.StatusCode)
 	}
 	resp, body := e.do("POST", "/login", url.Values{"password": {"wrong password!"}})
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong password") {
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong user or password") {
 		t.Fatalf("wrong password: %d", resp.StatusCode)
 	}
 	// one failure does not stop the right password (TestLoginLimiter)
