@@ -233,12 +233,12 @@ func safeName(name string) string {
 }
 
 func (s *Server) importPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "import", page{Title: "Legacy import", Nav: "import", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
+	s.render(w, r, http.StatusOK, "import", page{Title: "Legacy import", Nav: "import", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
 }
 
 // uploadTooLarge answers an upload over MaxUpload.
-func (s *Server) uploadTooLarge(w http.ResponseWriter) {
-	s.render(w, http.StatusRequestEntityTooLarge, "import", page{Title: "Legacy import", Nav: "import", Error: fmt.Sprintf("The upload is larger than %d MiB.", s.opts.MaxUpload>>20), Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
+func (s *Server) uploadTooLarge(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusRequestEntityTooLarge, "import", page{Title: "Legacy import", Nav: "import", Error: fmt.Sprintf("The upload is larger than %d MiB.", s.opts.MaxUpload>>20), Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
 }
 
 // upload streams the posted files to disk (never into memory), validates
@@ -284,7 +284,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			s.uploadTooLarge(w)
+			s.uploadTooLarge(w, r)
 			return
 		}
 		if err != nil {
@@ -311,7 +311,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		})
 		part.Close()
 		if errors.As(err, &mbe) {
-			s.uploadTooLarge(w)
+			s.uploadTooLarge(w, r)
 			return
 		}
 		if err != nil {
@@ -321,13 +321,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		u.Names = append(u.Names, name)
 	}
 	if len(u.Names) == 0 {
-		s.render(w, http.StatusBadRequest, "import", page{Title: "Legacy import", Nav: "import", Error: "Choose at least one file.", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
+		s.render(w, r, http.StatusBadRequest, "import", page{Title: "Legacy import", Nav: "import", Error: "Choose at least one file.", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
 		return
 	}
 	rep, err := s.validateUpload(ctx, u)
 	if err != nil {
 		if errors.Is(err, errInternal) {
-			s.render(w, http.StatusInternalServerError, "import", page{Title: "Legacy import", Nav: "import", Error: "The files could not be checked: an internal error (logged on the server). They were deleted.", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
+			s.render(w, r, http.StatusInternalServerError, "import", page{Title: "Legacy import", Nav: "import", Error: "The files could not be checked: an internal error (logged on the server). They were deleted.", Data: map[string]any{"MaxMiB": s.opts.MaxUpload >> 20}})
 			return
 		}
 		s.fail(w, r, "validate", err)
@@ -421,7 +421,7 @@ func (s *Server) importResult(w http.ResponseWriter, r *http.Request) {
 		data["Blocked"] = blocked
 	}
 	u.release()
-	s.render(w, http.StatusOK, "import", page{Title: "Legacy import", Nav: "import", Data: data})
+	s.render(w, r, http.StatusOK, "import", page{Title: "Legacy import", Nav: "import", Data: data})
 }
 
 func (s *Server) findingsCSV(w http.ResponseWriter, r *http.Request) {

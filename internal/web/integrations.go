@@ -130,7 +130,7 @@ func (s *Server) renderIntegrations(w http.ResponseWriter, r *http.Request, stat
 	for i, f := range Frequencies {
 		freqs[i] = map[string]any{"Label": f.Label, "Seconds": int64(f.Every.Seconds())}
 	}
-	s.render(w, status, "integrations", page{Title: "Integrations", Nav: "integrations", Flash: flash, Error: errMsg,
+	s.render(w, r, status, "integrations", page{Title: "Integrations", Nav: "integrations", Flash: flash, Error: errMsg,
 		Data: map[string]any{"Integrations": views, "Form": form, "Zones": Zones, "Frequencies": freqs}})
 }
 

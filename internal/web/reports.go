@@ -399,7 +399,7 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 		v := &reportView{Tab: tab, P: p, Integrations: all, Zones: Zones, Dims: filterDims}
 		if p.in == nil {
 			v.Empty = true
-			s.render(w, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
+			s.render(w, r, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
 			return
 		}
 		v.Query = template.URL(p.query()) // url.Values.Encode output: already escaped
@@ -419,7 +419,7 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 		err = fill(context.WithValue(ctx, cacheOnly{}, true), p, v)
 		if err == nil {
 			v.Elapsed = time.Since(began)
-			s.render(w, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
+			s.render(w, r, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
 			return
 		}
 		if !errors.Is(err, errNotCached) {
@@ -443,7 +443,7 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 			v.Computing = true
 			v.StatusURL = template.URL("/reports/status?tab=" + tab + "&" + p.query())
 			v.Rows = s.rowCount(ctx, p)
-			s.render(w, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
+			s.render(w, r, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
 			return
 		case <-ctx.Done():
 			return
@@ -459,7 +459,7 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 			msg = strings.TrimSpace(msg + " The report failed: " + err.Error())
 		}
 		v.Elapsed = time.Since(began)
-		s.render(w, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
+		s.render(w, r, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports", Error: msg, Data: v})
 	}
 }
 

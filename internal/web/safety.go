@@ -230,7 +230,7 @@ func (s *Server) limits(h http.Handler) http.Handler {
 			// 256 KiB of the body before answering
 			w.Header().Set("Connection", "close")
 			if kind == routeUpload {
-				s.uploadTooLarge(w)
+				s.uploadTooLarge(w, r)
 			} else {
 				http.Error(w, fmt.Sprintf("the request body is larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
 			}

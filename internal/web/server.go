@@ -312,22 +312,30 @@ func (s *Server) requireLogin(h http.HandlerFunc) http.Handler {
 			http.Error(w, "read-only access: only the admin can change this", http.StatusForbidden)
 			return
 		}
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, se)))
 	})
 }
 
+// sessionKey carries a request's session in its context.
+type sessionKey struct{}
+
 // page is what every template gets.
 type page struct {
-	Title string
-	Nav   string
-	Flash string
-	Error string
-	Data  any
+	User     string // who is logged in ("" on the login and setup pages)
+	ReadOnly bool   // a viewer: the page hides what they may not do
+	Title    string
+	Nav      string
+	Flash    string
+	Error    string
+	Data     any
 }
 
 // render writes a page, buffering it so a template error becomes a 500
 // rather than half a page.
-func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	if se, ok := r.Context().Value(sessionKey{}).(session); ok {
+		p.User, p.ReadOnly = se.user, se.role != RoleAdmin
+	}
 	t, ok := s.pages[name]
 	if !ok {
 		http.Error(w, "no such page", http.StatusInternalServerError)
@@ -373,14 +381,14 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return
 	}
-	s.render(w, http.StatusOK, "login", page{Title: "Log in", Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
+	s.render(w, r, http.StatusOK, "login", page{Title: "Log in", Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	addr := clientKey(r.RemoteAddr)
 	if d, ok := s.limiter.reserve(addr); !ok {
-		s.tooManyAttempts(w, "login", page{Title: "Log in", Data: map[string]string{"Next": next}}, d)
+		s.tooManyAttempts(w, r, "login", page{Title: "Log in", Data: map[string]string{"Next": next}}, d)
 		return
 	}
 	password := r.PostFormValue("password")
@@ -405,7 +413,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		s.log.Warn("dashboard: failed login", "remote", r.RemoteAddr)
-		s.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "Wrong user or password.", Data: map[string]string{"Next": next}})
+		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "Wrong user or password.", Data: map[string]string{"Next": next}})
 		return
 	}
 	s.limiter.succeeded(addr)
@@ -413,11 +421,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // tooManyAttempts answers 429 with the page p and when to try again.
-func (s *Server) tooManyAttempts(w http.ResponseWriter, name string, p page, wait time.Duration) {
+func (s *Server) tooManyAttempts(w http.ResponseWriter, r *http.Request, name string, p page, wait time.Duration) {
 	secs := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", fmt.Sprint(secs))
 	p.Error = fmt.Sprintf("Too many failed attempts from your address: try again in %s.", time.Duration(secs)*time.Second)
-	s.render(w, http.StatusTooManyRequests, name, p)
+	s.render(w, r, http.StatusTooManyRequests, name, p)
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, next, user string, role Role) {
@@ -448,7 +456,7 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	s.render(w, http.StatusOK, "setup", page{Title: "Set the admin password", Data: map[string]any{"Token": r.URL.Query().Get("token"), "Min": MinPasswordLen, "Enabled": s.opts.SetupToken != ""}})
+	s.render(w, r, http.StatusOK, "setup", page{Title: "Set the admin password", Data: map[string]any{"Token": r.URL.Query().Get("token"), "Min": MinPasswordLen, "Enabled": s.opts.SetupToken != ""}})
 }
 
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
@@ -463,21 +471,21 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Token": r.PostFormValue("token"), "Min": MinPasswordLen, "Enabled": s.opts.SetupToken != ""}
 	if d, ok := s.limiter.reserve(clientKey(r.RemoteAddr)); !ok {
-		s.tooManyAttempts(w, "setup", page{Title: "Set the admin password", Data: data}, d)
+		s.tooManyAttempts(w, r, "setup", page{Title: "Set the admin password", Data: data}, d)
 		return
 	}
 	if s.opts.SetupToken == "" || !tokenEqual(r.PostFormValue("token"), s.opts.SetupToken) {
-		s.render(w, http.StatusForbidden, "setup", page{Title: "Set the admin password", Error: "The setup token is wrong: use the link konduit serve printed.", Data: data})
+		s.render(w, r, http.StatusForbidden, "setup", page{Title: "Set the admin password", Error: "The setup token is wrong: use the link konduit serve printed.", Data: data})
 		return
 	}
 	s.limiter.succeeded(clientKey(r.RemoteAddr))
 	pw, again := r.PostFormValue("password"), r.PostFormValue("confirm")
 	if pw != again {
-		s.render(w, http.StatusBadRequest, "setup", page{Title: "Set the admin password", Error: "The two passwords differ.", Data: data})
+		s.render(w, r, http.StatusBadRequest, "setup", page{Title: "Set the admin password", Error: "The two passwords differ.", Data: data})
 		return
 	}
 	if err := SetAdminPassword(r.Context(), s.opts.AdminFile, pw); err != nil {
-		s.render(w, http.StatusBadRequest, "setup", page{Title: "Set the admin password", Error: strings.TrimPrefix(err.Error(), "set admin password: "), Data: data})
+		s.render(w, r, http.StatusBadRequest, "setup", page{Title: "Set the admin password", Error: strings.TrimPrefix(err.Error(), "set admin password: "), Data: data})
 		return
 	}
 	s.log.Info("dashboard: admin password set", "file", s.opts.AdminFile)

@@ -55,6 +55,16 @@ func TestViewerReadsButCannotChange(t *testing.T) {
 		t.Fatalf("viewer login: %d", resp.StatusCode)
 	}
 
+	// the pages say so, and show no control that changes anything
+	_, body := viewer.do("GET", "/integrations", nil)
+	if !strings.Contains(body, `class="read-only"`) || !strings.Contains(body, "accountant (read-only)") {
+		t.Error("the integrations page does not say the viewer is read-only")
+	}
+	_, body = e.do("GET", "/integrations", nil)
+	if strings.Contains(body, `class="read-only"`) || !strings.Contains(body, `id="who">admin<`) {
+		t.Error("the admin's page is marked read-only")
+	}
+
 	fill := func(pattern string) string {
 		_, path, _ := strings.Cut(pattern, " ")
 		path = strings.NewReplacer("{name}", "acme", "{id}", uploadID, "{file}", "summary.csv", "{$}", "").Replace(path)
