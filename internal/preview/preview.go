@@ -21,6 +21,7 @@ import (
 
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/legacy"
 )
 
@@ -378,7 +379,7 @@ func (e *DataError) Error() string {
 func (e *DataError) Unwrap() error { return e.Err }
 
 // ExitCode: the data is at fault (status 1).
-func (e *DataError) ExitCode() int { return 1 }
+func (e *DataError) ExitCode() int { return exitcode.DataErrors }
 
 // each streams one file's data rows.
 func each(ctx context.Context, in Input, fn func(legacy.Kind, func(string) string) error) error {

@@ -22,6 +22,7 @@ import (
 	"sort"
 
 	"github.com/konduit/konduit/internal/atomicfile"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/legacy"
 )
 
@@ -122,7 +123,7 @@ func (e *InputError) Error() string {
 func (e *InputError) Unwrap() error { return e.Err }
 
 // ExitCode: the data is at fault (status 1).
-func (e *InputError) ExitCode() int { return 1 }
+func (e *InputError) ExitCode() int { return exitcode.DataErrors }
 
 type customer struct {
 	cases uint32

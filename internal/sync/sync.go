@@ -67,6 +67,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/konnektive"
 	"github.com/konduit/konduit/internal/rollup"
@@ -173,7 +174,7 @@ func (e *WindowError) Error() string {
 }
 
 // ExitCode is 3: the remote service did not give a consistent answer.
-func (e *WindowError) ExitCode() int { return 3 }
+func (e *WindowError) ExitCode() int { return exitcode.Remote }
 
 // Hint says what to do.
 func (e *WindowError) Hint() string {
