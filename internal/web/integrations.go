@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
-	"github.com/konduit/konduit/internal/rollup"
+	"github.com/konduit/konduit/internal/exitcode"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -158,65 +159,35 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	old, err := s.st.Integration(ctx, f.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		old = nil
-	case err != nil:
-		s.fail(w, r, "read integration", err)
-		return
-	}
-	if old != nil && old.Kind != store.KindKonnektive {
-		bad(fmt.Sprintf("%q names a %s data set; choose another name.", f.Name, old.Kind))
-		return
-	}
 	if password == "" {
+		old, err := s.st.Integration(ctx, f.Name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.fail(w, r, "read integration", err)
+			return
+		}
 		if old == nil || len(old.PasswordSealed) == 0 {
 			bad("The API password is required.")
 			return
 		}
-		in.PasswordSealed = old.PasswordSealed
-	} else {
-		key, err := s.storeKey(r)
-		if err != nil {
-			s.fail(w, r, "seal the API password", err)
-			return
-		}
-		in.PasswordSealed = key.Seal([]byte(password), in.Name)
 	}
-	if err := s.st.SaveIntegration(ctx, in); err != nil {
+	ch, err := integration.Save(ctx, s.st, s.opts.DSN, in, password)
+	var ue *exitcode.UsageError
+	switch {
+	case errors.As(err, &ue):
+		bad(ue.Msg + ".")
+		return
+	case err != nil:
 		s.fail(w, r, "save integration", err)
 		return
 	}
 	flash := fmt.Sprintf("Saved %s. No data is synced until you click Sync Data.", in.Name)
-	if old != nil {
-		if old.ImportFrom != in.ImportFrom || old.ImportTo != in.ImportTo {
-			if err := s.st.ResetCheckpoints(ctx, in.ID); err != nil {
-				s.fail(w, r, "reset sync checkpoints", err)
-				return
-			}
-			flash += " The import range changed: the next sync backfills it again."
-		}
-		if old.TimeZone != in.TimeZone {
-			loc, _ := in.Location()
-			res, err := s.st.Retime(ctx, in.ID, loc)
-			if err != nil {
-				s.fail(w, r, "re-derive times", err)
-				return
-			}
-			if _, err := rollup.Refresh(ctx, s.st, in); err != nil {
-				s.fail(w, r, "rebuild report rollups", err)
-				return
-			}
-			flash += fmt.Sprintf(" The time zone changed: every stored time was re-derived from its wall-clock string (%d rows; %d ambiguous, %d in a DST gap); no re-sync is needed.", res.Rows, res.Ambiguous, res.Gap)
-		}
+	if ch.RangeChanged {
+		flash += " The import range (or the account) changed: the next sync backfills it again."
+	}
+	if ch.Retimed {
+		flash += fmt.Sprintf(" The time zone changed: every stored time was re-derived from its wall-clock string (%d rows; %d ambiguous, %d in a DST gap); no re-sync is needed.", ch.Retime.Rows, ch.Retime.Ambiguous, ch.Retime.Gap)
 	}
 	s.renderIntegrations(w, r, http.StatusOK, flash, "", nil)
-}
-
-// storeKey loads (or, on first use, creates) the key sealing API passwords.
-func (s *Server) storeKey(r *http.Request) (*store.Key, error) {
-	return store.LoadKey(r.Context(), s.opts.DSN, true)
 }
 
 // validateConnect checks the form; msg says what is wrong, for the user.

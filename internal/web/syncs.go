@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/store"
 	ksync "github.com/konduit/konduit/internal/sync"
 )
@@ -102,31 +100,11 @@ func (y *syncer) start(ctx context.Context, name string) error {
 	return nil
 }
 
-// run is one sync: it opens the saved password and calls internal/sync.
+// run is one sync of in (integration.Sync: its lock, password, client).
 func (y *syncer) run(ctx context.Context, in *store.Integration) (ksync.Summary, error) {
-	if len(in.PasswordSealed) == 0 {
-		return ksync.Summary{}, fmt.Errorf("integration %s has no saved API password: connect it again", in.Name)
-	}
-	key, err := store.LoadKey(ctx, y.s.opts.DSN, false)
-	if err != nil {
-		return ksync.Summary{}, fmt.Errorf("open the saved API password: %w", err)
-	}
-	pw, err := key.Open(in.PasswordSealed, in.Name)
-	if err != nil {
-		return ksync.Summary{}, fmt.Errorf("open the saved API password: %w", err)
-	}
-	loc, err := in.Location()
-	if err != nil {
-		return ksync.Summary{}, err
-	}
-	counter := ksync.NewRetryCounter(y.s.log.Handler())
-	client, err := konnektive.New(konnektive.Config{BaseURL: in.BaseURL, LoginID: in.LoginID, Password: string(pw), Location: loc,
-		Rate: y.s.opts.SyncRate, Logger: slog.New(counter), HTTPClient: &http.Client{}})
-	if err != nil {
-		return ksync.Summary{}, err
-	}
-	return ksync.Run(ctx, ksync.Options{
-		Store: y.s.st, API: client, Integration: in, Retries: counter.Count, Logger: y.s.log,
+	res, err := integration.Sync(ctx, integration.SyncOptions{
+		Store: y.s.st, DSN: y.s.opts.DSN, Integration: in, Logger: y.s.log,
+		Client: integration.ClientOptions{Rate: y.s.opts.SyncRate},
 		Progress: func(p ksync.Progress) {
 			y.mu.Lock()
 			defer y.mu.Unlock()
@@ -138,6 +116,7 @@ func (y *syncer) run(ctx context.Context, in *store.Integration) (ksync.Summary,
 			st.Day = p.Day.String()
 		},
 	})
+	return res.Summary, err
 }
 
 // wait blocks until no sync is running.
