@@ -116,8 +116,8 @@ type Options struct {
 	DSN   string // the store's DSN: River's connection, and the key of saved passwords
 	// Workers is how many jobs this process runs at once (DefaultWorkers
 	// when 0); negative: none, the scheduler only inserts jobs.
-	Workers     int
-	Tick        time.Duration // how often the leader looks for due integrations (DefaultTick)
+	Workers int
+	Tick    time.Duration // how often the leader looks for due integrations (DefaultTick)
 	// JobTimeout bounds one attempt of a job (DefaultJobTimeout): a longer
 	// sync (a big backfill) is cut there and goes on at once from its last
 	// committed page, as a new attempt that does not count as a failure.
