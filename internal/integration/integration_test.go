@@ -271,9 +271,11 @@ func TestLockExclusive(t *testing.T) {
 	})
 }
 
-// TestLockKill9 takes the lock in a subprocess, kills it with SIGKILL, and
-// holds that the lock is still held right after, and taken over once its
-// heartbeat is older than its time to live.
+// TestLockKill9 takes the lock in a subprocess that keeps it past its TTL
+// by its heartbeat, kills it with SIGKILL, and holds that the lock is taken
+// over at once (its holder ran on this machine and is gone); a holder on
+// another machine that went silent loses it once its heartbeat is older
+// than the TTL.
 func TestLockKill9(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
@@ -310,16 +312,31 @@ func TestLockKill9(t *testing.T) {
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
-		killed := time.Now()
-		if _, err := Acquire(ctx, s, in, ttl); !isBusy(err) {
-			t.Fatalf("right after kill -9: %v", err)
+		// its holder ran here and is gone: taken over at once
+		l, err := Acquire(ctx, s, in, ttl)
+		if err != nil {
+			t.Fatalf("right after kill -9 of a holder on this machine: %v", err)
 		}
-		l, err := AcquireWait(ctx, s, in, ttl, 100*time.Millisecond)
+		l.Release(ctx)
+		// a holder on another machine that stopped renewing: taken over once
+		// its heartbeat is older than the TTL
+		if err := s.Update(ctx, func(tx *store.Tx) error {
+			now := time.Now().UnixMilli()
+			_, err := tx.Exec(ctx, `INSERT INTO sync_locks (integration_id, owner, since_ms, heartbeat_ms) VALUES (?, 'elsewhere:4242:aa:bb', ?, ?)`, in.ID, now, now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		silent := time.Now()
+		if _, err := Acquire(ctx, s, in, ttl); !isBusy(err) {
+			t.Fatalf("a fresh lock of another machine: %v", err)
+		}
+		l, err = AcquireWait(ctx, s, in, ttl, 100*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if took := time.Since(killed); took > 2*ttl {
-			t.Fatalf("the dead holder's lock was taken over after %s (ttl %s)", took, ttl)
+		if took := time.Since(silent); took < ttl || took > 2*ttl {
+			t.Fatalf("a silent holder's lock was taken over after %s (ttl %s)", took, ttl)
 		}
 		l.Release(ctx)
 	})

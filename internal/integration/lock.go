@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,7 +93,27 @@ func Acquire(ctx context.Context, s *store.Store, in *store.Integration, ttl tim
 		if err != nil {
 			return nil, fmt.Errorf("read the sync lock of %s: %w", in.Name, err)
 		}
-		return nil, &BusyError{Integration: in.Name, Owner: holder, Since: time.UnixMilli(since)}
+		if !deadHere(holder) {
+			return nil, &BusyError{Integration: in.Name, Owner: holder, Since: time.UnixMilli(since)}
+		}
+		// its holder ran on this machine and is gone (kill -9): take it
+		// over now rather than after the TTL, if no one else did
+		err = s.Update(ctx, func(tx *store.Tx) error {
+			now := time.Now().UnixMilli()
+			r, err := tx.Exec(ctx, `UPDATE sync_locks SET owner = ?, since_ms = ?, heartbeat_ms = ? WHERE integration_id = ? AND owner = ?`, owner, now, now, in.ID, holder)
+			if err != nil {
+				return err
+			}
+			n, err := r.RowsAffected()
+			took = n == 1
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("take the sync lock of %s: %w", in.Name, err)
+		}
+		if !took {
+			return Acquire(ctx, s, in, ttl)
+		}
 	}
 	l := &Lock{s: s, id: in.ID, owner: owner, stop: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{})}
 	go l.heartbeat(ttl)
@@ -116,6 +138,22 @@ func AcquireWait(ctx context.Context, s *store.Store, in *store.Integration, ttl
 		case <-time.After(poll):
 		}
 	}
+}
+
+// deadHere reports whether a lock's owner (host:pid:nonce:nonce) ran on
+// this machine and its process is gone.
+func deadHere(owner string) bool {
+	parts := strings.Split(owner, ":")
+	if len(parts) < 3 {
+		return false
+	}
+	h, _ := os.Hostname()
+	pid, err := strconv.Atoi(parts[len(parts)-3])
+	host := strings.Join(parts[:len(parts)-3], ":")
+	if err != nil || host != h || pid <= 0 {
+		return false
+	}
+	return pid != os.Getpid() && !processAlive(pid)
 }
 
 func newNonce() string {
