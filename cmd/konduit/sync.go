@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/schedule"
 	"github.com/konduit/konduit/internal/store"
 	ksync "github.com/konduit/konduit/internal/sync"
 )
@@ -118,7 +118,7 @@ $KONNEKTIVE_PASSWORD, when set, overrides the saved password.`,
 	f.StringVar(&o.from, "from", "", "ad hoc: first day to import, YYYY-MM-DD")
 	f.StringVar(&o.to, "to", "", "ad hoc: last day to backfill, YYYY-MM-DD (default today)")
 	f.IntVar(&o.lookback, "lookback", ksync.DefaultLookback, "days an incremental sync re-reads before the last sync")
-	f.BoolVar(&o.watch, "watch", false, "keep running: sync again at the integration's sync frequency")
+	f.BoolVar(&o.watch, "watch", false, "keep running: sync every saved integration at its frequency (as \"konduit worker\" does), retrying after failures")
 	f.BoolVar(&o.wait, "wait", false, "when the integration is already syncing (another process), wait for that sync to end and sync then, instead of exiting 0")
 	return cmd
 }
@@ -146,28 +146,28 @@ func runSync(ctx context.Context, g *globalOptions, o syncOptions) error {
 			return err
 		}
 	}
+	if o.watch && (adhoc || in.SyncEvery <= 0) {
+		return usageErrorf("--watch syncs saved integrations at their frequency: save %s with \"konduit connect konnektive --every 1h\" (or run \"konduit worker\")", in.Name)
+	}
 	password, err := syncPassword(ctx, dsn, in)
 	if err != nil {
 		return err
 	}
-	for {
-		if err := syncOnce(ctx, g, o, s, in, password); err != nil {
-			return err
-		}
-		if !o.watch {
-			return nil
-		}
-		every := in.SyncEvery
-		if every <= 0 {
-			every = 24 * time.Hour
-		}
-		slog.Info("next sync", "integration", in.Name, "at", time.Now().Add(every).Format(time.RFC3339))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
+	if err := syncOnce(ctx, g, o, s, in, password); err != nil || !o.watch {
+		return err
 	}
+	// --watch: this process works the scheduler's jobs, as konduit worker
+	// and serve do: every integration with a frequency, not only this one
+	return runScheduler(ctx, g, s, dsn, schedule.Options{Workers: 1, Lookback: opts0(o.lookback),
+		Client: integration.ClientOptions{Rate: o.rate, PageSize: o.pageSize}})
+}
+
+// opts0 is --lookback as integration.SyncOptions takes it (0: none).
+func opts0(lookback int) int {
+	if lookback == 0 {
+		return -1
+	}
+	return lookback
 }
 
 // adhocIntegration saves (or reuses) the integration an ad hoc sync keeps
@@ -217,11 +217,8 @@ func syncPassword(ctx context.Context, dsn string, in *store.Integration) (strin
 
 func syncOnce(ctx context.Context, g *globalOptions, o syncOptions, s *store.Store, in *store.Integration, password string) error {
 	bar := newProgressBar(g)
-	opts := integration.SyncOptions{Store: s, Integration: in, Password: password, Lookback: o.lookback, Wait: o.wait,
+	opts := integration.SyncOptions{Store: s, Integration: in, Password: password, Lookback: opts0(o.lookback), Wait: o.wait,
 		Client: integration.ClientOptions{Rate: o.rate, PageSize: o.pageSize}}
-	if o.lookback == 0 {
-		opts.Lookback = -1
-	}
 	if bar != nil {
 		opts.Progress = bar.update
 	}

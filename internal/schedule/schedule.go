@@ -322,10 +322,24 @@ func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 // Run works jobs until ctx is done, then stops: running syncs are
 // cancelled (their committed pages stay; the job is retried).
 func (s *Scheduler) Run(ctx context.Context) error {
-	if err := s.client.Start(ctx); err != nil {
-		return fmt.Errorf("start the job client: %w", err)
+	if err := s.Start(); err != nil {
+		return err
 	}
 	<-ctx.Done()
+	return s.Stop()
+}
+
+// Start starts working jobs in the background; Stop stops.
+func (s *Scheduler) Start() error {
+	if err := s.client.Start(context.Background()); err != nil {
+		return fmt.Errorf("start the job client: %w", err)
+	}
+	return nil
+}
+
+// Stop stops working jobs: running syncs are cancelled (their committed
+// pages stay; the job is retried).
+func (s *Scheduler) Stop() error {
 	stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if sc, ok := s.client.(interface{ StopAndCancel(context.Context) error }); ok {
@@ -371,27 +385,26 @@ func (s *Scheduler) Wait(ctx context.Context, jobID int64) (*rivertype.JobRow, e
 	}
 }
 
-// Due inserts a sync job for every integration due at now.
-func (s *Scheduler) Due(ctx context.Context) (int, error) {
-	sts, err := integration.Statuses(ctx, s.opts.Store, s.opts.Now())
-	if err != nil {
-		return 0, err
-	}
-	n := 0
+// Due queues a sync of every integration due at now and returns the ids
+// of their jobs (a job already queued or running for one is its id).
+func (s *Scheduler) Due(ctx context.Context) ([]int64, error) {
 	now := s.opts.Now()
+	sts, err := integration.Statuses(ctx, s.opts.Store, now)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
 	for _, st := range sts {
 		if st.Next.IsZero() || st.Next.After(now) {
 			continue
 		}
 		res, err := s.client.Insert(ctx, SyncArgs{IntegrationID: st.ID}, nil)
 		if err != nil {
-			return n, fmt.Errorf("schedule %s: %w", st.Name, err)
+			return ids, fmt.Errorf("schedule %s: %w", st.Name, err)
 		}
-		if !res.UniqueSkippedAsDuplicate {
-			n++
-		}
+		ids = append(ids, res.Job.ID)
 	}
-	return n, nil
+	return ids, nil
 }
 
 type tickWorker struct {
@@ -400,9 +413,9 @@ type tickWorker struct {
 }
 
 func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
-	n, err := w.s.Due(ctx)
-	if n > 0 {
-		w.s.opts.Logger.Debug("scheduler: syncs queued", "count", n)
+	ids, err := w.s.Due(ctx)
+	if len(ids) > 0 {
+		w.s.opts.Logger.Debug("scheduler: syncs due", "count", len(ids))
 	}
 	return err
 }
