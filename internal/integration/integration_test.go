@@ -43,6 +43,7 @@ func forEachBackend(t *testing.T, body func(t *testing.T, dsn string)) {
 func open(t *testing.T, dsn string) *store.Store {
 	t.Helper()
 	t.Setenv(store.SecretKeyEnv, "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // the key of a PostgreSQL DSN, never in the user's config
 	s, _, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)

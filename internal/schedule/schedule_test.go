@@ -192,6 +192,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func TestScheduleSQLiteInProcess(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "k.db")
 	t.Setenv(store.SecretKeyEnv, "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // the key of a PostgreSQL DSN, never in the user's config
 	ms := fleet(t, dsn, 6, 25, 3*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -294,6 +295,7 @@ func startWorker(t *testing.T, dsn, failpoint string) *exec.Cmd {
 func TestSchedulePostgresTwoWorkers(t *testing.T) {
 	dsn := pgtest.Database(t)
 	t.Setenv(store.SecretKeyEnv, "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // the key of a PostgreSQL DSN, never in the user's config
 	n, every := 20, 5*time.Second
 	if testing.Short() {
 		n = 6
@@ -363,5 +365,67 @@ func TestSchedulePostgresTwoWorkers(t *testing.T) {
 	b.Wait()
 	checkFigures(t, s, ms)
 	runs := checkNoOverlap(t, s, ms)
+	// the integration whose sync was killed holds what one uninterrupted
+	// sync of its fake writes, row for row
+	for _, m := range ms {
+		if m.name == interrupted {
+			checkEqualsUninterrupted(t, s, m)
+		}
+	}
 	t.Logf("%d integrations, %d runs over %s; %s's killed run was resumed by the other worker", n, runs, time.Since(start).Round(time.Second), interrupted)
+}
+
+// rowDigests is every row of an integration: table, id and row_hash (the
+// digest of every column the sync writes).
+func rowDigests(t *testing.T, s *store.Store, id int64) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, tb := range []string{"customers", "orders", "transactions", "purchases"} {
+		rows, err := s.DB().Query(s.Rebind(`SELECT id, row_hash FROM `+tb+` WHERE integration_id = ?`), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var k, h string
+			if err := rows.Scan(&k, &h); err != nil {
+				t.Fatal(err)
+			}
+			out[tb+"/"+k] = h
+		}
+		rows.Close()
+	}
+	return out
+}
+
+// checkEqualsUninterrupted syncs m's fake once, uninterrupted, into a new
+// SQLite database and holds the two databases' rows equal.
+func checkEqualsUninterrupted(t *testing.T, s *store.Store, m *merchant) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "ref.db")
+	ref, _, err := integration.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	got, err := s.Integration(ctx, m.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &store.Integration{Kind: store.KindKonnektive, Name: m.name, BaseURL: m.url, LoginID: testLogin, TimeZone: testZone, ImportFrom: got.ImportFrom}
+	if _, err := integration.Save(ctx, ref, dsn, in, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := integration.Sync(ctx, integration.SyncOptions{Store: ref, DSN: dsn, Integration: in}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := rowDigests(t, s, got.ID), rowDigests(t, ref, in.ID)
+	if len(a) != len(b) || len(a) == 0 {
+		t.Fatalf("%s: %d rows after the kill and resume, %d in an uninterrupted sync", m.name, len(a), len(b))
+	}
+	for k, h := range b {
+		if a[k] != h {
+			t.Fatalf("%s: %s differs from an uninterrupted sync (%q, want %q)", m.name, k, a[k], h)
+		}
+	}
 }
