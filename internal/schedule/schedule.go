@@ -13,7 +13,9 @@
 //     discards it and the next tick schedules the integration again, so an
 //     outage never ends its schedule. A sync that finds the integration's
 //     lock held (a CLI sync, or a killed worker whose lock has not expired)
-//     snoozes and tries again. An attempt is bounded (JobTimeout): a longer
+//     snoozes and tries again. A refusal (login, allow-list, permission)
+//     or a bad setting ends the job at once (retrying cannot cure it); the
+//     next run is the next tick's. An attempt is bounded (JobTimeout): a longer
 //     sync goes on from its last committed page as a new attempt.
 //   - A rollup job (RollupArgs) refreshes the integration's rollups after a
 //     sync, as its own job (unique per integration likewise). Reports stay
@@ -49,7 +51,9 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/integration"
+	"github.com/konduit/konduit/internal/konnektive"
 	"github.com/konduit/konduit/internal/store"
 	ksync "github.com/konduit/konduit/internal/sync"
 )
@@ -482,10 +486,23 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 			err = ierr
 		}
 	}
+	if err != nil && final(err) {
+		// retrying cannot help (a refusal: login, IP allow-list,
+		// permission; a setting): the job ends, the next tick tries again
+		o.Logger.Warn("scheduled sync refused; not retried until its next run", "integration", in.Name, "err", err)
+		return river.JobCancel(err)
+	}
 	if err != nil {
 		o.Logger.Warn("scheduled sync failed; it will be retried", "integration", in.Name, "attempt", job.Attempt, "err", err)
 	}
 	return err
+}
+
+// final reports whether a sync error is one a retry cannot cure.
+func final(err error) bool {
+	var ue *exitcode.UsageError
+	var ae *konnektive.AuthError
+	return errors.As(err, &ue) || errors.As(err, &ae)
 }
 
 type rollupWorker struct {

@@ -41,10 +41,11 @@ const (
 // merchant is one fake Konnektive account behind a switch that takes it
 // down (every request answered by a load balancer's 502 page).
 type merchant struct {
-	name string
-	srv  *fake.Server
-	down *atomic.Bool
-	url  string
+	name  string
+	clock *fake.Clock // the fake's now: stopped, so its rows do not grow while a test compares
+	srv   *fake.Server
+	down  *atomic.Bool
+	url   string
 }
 
 // fleet is n fake merchants, each saved as an integration synced every
@@ -61,14 +62,15 @@ func fleet(t *testing.T, dsn string, n, customers int, every time.Duration) []*m
 	var out []*merchant
 	asOf := crm.DateOf(time.Now().In(loc))
 	for i := range n {
-		srv, err := fake.New(fake.Options{LoginID: testLogin, Password: testPassword, Location: loc, Logger: slog.New(slog.DiscardHandler)})
+		clock := fake.NewClock(time.Now())
+		srv, err := fake.New(fake.Options{LoginID: testLogin, Password: testPassword, Location: loc, Clock: clock.Now, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := fake.Generate(ctx, srv, synth.Options{Customers: customers, Seed: uint64(100 + i), AsOf: asOf, Months: 1, TimeZone: loc}); err != nil {
 			t.Fatal(err)
 		}
-		m := &merchant{name: fmt.Sprintf("m%02d", i), srv: srv, down: new(atomic.Bool)}
+		m := &merchant{name: fmt.Sprintf("m%02d", i), clock: clock, srv: srv, down: new(atomic.Bool)}
 		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if m.down.Load() {
 				w.Header().Set("Content-Type", "text/html")
@@ -90,8 +92,13 @@ func fleet(t *testing.T, dsn string, n, customers int, every time.Duration) []*m
 	return out
 }
 
+// setDown takes every fake down, or brings it back with its clock moved to
+// now (what happened meanwhile appears: the catch-up reads it).
 func setDown(ms []*merchant, down bool) {
 	for _, m := range ms {
+		if !down {
+			m.clock.Set(time.Now())
+		}
 		m.down.Store(down)
 	}
 }
@@ -293,13 +300,24 @@ func startWorker(t *testing.T, dsn, failpoint string) *exec.Cmd {
 // while: the schedules continue and catch up. No two runs of one
 // integration overlap.
 func TestSchedulePostgresTwoWorkers(t *testing.T) {
-	dsn := pgtest.Database(t)
-	t.Setenv(store.SecretKeyEnv, "")
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // the key of a PostgreSQL DSN, never in the user's config
-	n, every := 20, 5*time.Second
+	n := 20
 	if testing.Short() {
 		n = 6
 	}
+	twoWorkers(t, pgtest.Database(t), n)
+}
+
+// TestScheduleSQLiteKill9: the same on the SQLite default, with two worker
+// processes sharing the file: riversqlite's state survives a kill -9 and
+// the job is picked up.
+func TestScheduleSQLiteKill9(t *testing.T) {
+	twoWorkers(t, "sqlite:"+filepath.Join(t.TempDir(), "k.db"), 6)
+}
+
+func twoWorkers(t *testing.T, dsn string, n int) {
+	t.Setenv(store.SecretKeyEnv, "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // the key of a PostgreSQL DSN, never in the user's config
+	every := 5 * time.Second
 	ms := fleet(t, dsn, n, 40, every)
 	// store.LoadKey kept the key beside... PostgreSQL: in the user config
 	// dir; the workers find it the same way.
@@ -315,7 +333,11 @@ func TestSchedulePostgresTwoWorkers(t *testing.T) {
 				t.Logf("%s run %d %s..%s %s rows %d %s", m.name, r.ID, r.Started.Format(time.TimeOnly), r.Finished.Format(time.TimeOnly), r.Status, r.Rows.Total(), r.Error)
 			}
 		}
-		rows, _ := s.DB().Query(`SELECT id, kind, state, attempt, args::text, COALESCE(errors[array_length(errors,1)]::text, '') FROM river_job ORDER BY id`)
+		q := `SELECT id, kind, state, attempt, args::text, COALESCE(errors[array_length(errors,1)]::text, '') FROM river_job ORDER BY id`
+		if s.Backend() == store.SQLite {
+			q = `SELECT id, kind, state, attempt, CAST(args AS TEXT), '' FROM river_job ORDER BY id`
+		}
+		rows, _ := s.DB().Query(q)
 		for rows != nil && rows.Next() {
 			var id, att int64
 			var kind, state, args, e string
