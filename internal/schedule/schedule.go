@@ -244,12 +244,7 @@ func (s *Scheduler) openPostgres(ctx context.Context, cfg *river.Config) error {
 			return err
 		}
 		defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7046813)`)
-		m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return err
-		}
-		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-		return err
+		return migrate(ctx, driver)
 	}()
 	if err != nil {
 		pool.Close()
@@ -279,13 +274,20 @@ func (s *Scheduler) openSQLite(ctx context.Context, cfg *river.Config) error {
 	// busy timeout).
 	db.SetMaxOpenConns(1)
 	driver := riversqlite.New(db)
-	tx, err := db.BeginTx(ctx, nil)
-	if err == nil {
-		if err = migrate(ctx, driver, tx); err == nil {
-			err = tx.Commit()
-		} else {
-			tx.Rollback()
+	// River's migrator, a transaction per version; two processes opening a
+	// new file together: the one that loses the race finds the versions
+	// applied when it tries again
+	for try := 0; ; try++ {
+		if err = migrate(ctx, driver); err == nil || try == 3 {
+			break
 		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(time.Duration(try+1) * 300 * time.Millisecond):
+			continue
+		}
+		break
 	}
 	if err != nil {
 		db.Close()
@@ -300,12 +302,12 @@ func (s *Scheduler) openSQLite(ctx context.Context, cfg *river.Config) error {
 	return nil
 }
 
-func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], tx TTx) error {
+func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
 	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
-	_, err = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	return err
 }
 

@@ -317,7 +317,15 @@ func TestScheduleSQLiteKill9(t *testing.T) {
 func twoWorkers(t *testing.T, dsn string, n int) {
 	t.Setenv(store.SecretKeyEnv, "")
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // the key of a PostgreSQL DSN, never in the user's config
-	every := 5 * time.Second
+	// CI runs a short schedule; the run (every 20 s for two
+	// minutes) is KONDUIT_SCHEDULE_EVERY=20s KONDUIT_SCHEDULE_FOR=2m
+	every, soak := 5*time.Second, time.Duration(0)
+	if v, err := time.ParseDuration(os.Getenv("KONDUIT_SCHEDULE_EVERY")); err == nil && v > 0 {
+		every = v
+	}
+	if v, err := time.ParseDuration(os.Getenv("KONDUIT_SCHEDULE_FOR")); err == nil {
+		soak = v
+	}
 	ms := fleet(t, dsn, n, 40, every)
 	// store.LoadKey kept the key beside... PostgreSQL: in the user config
 	// dir; the workers find it the same way.
@@ -382,7 +390,10 @@ func twoWorkers(t *testing.T, dsn string, n int) {
 	time.Sleep(2 * every)
 	up := time.Now()
 	setDown(ms, false)
-	waitFor(t, 120*time.Second, "every integration caught up after the outage", func() bool { return okAfter(t, s, ms, up.Add(time.Second)) })
+	waitFor(t, 120*time.Second+every, "every integration caught up after the outage", func() bool { return okAfter(t, s, ms, up.Add(time.Second)) })
+	if rest := soak - time.Since(start); rest > 0 {
+		time.Sleep(rest) // the schedule keeps running
+	}
 	b.Process.Signal(syscall.SIGTERM)
 	b.Wait()
 	checkFigures(t, s, ms)
