@@ -343,6 +343,30 @@ func TestLockKill9(t *testing.T) {
 	})
 }
 
+// TestLockLiveHolderKeepsIt: a holder alive on this machine keeps its lock
+// however old its heartbeat (a long transaction can delay it).
+func TestLockLiveHolderKeepsIt(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := open(t, dsn)
+		in := kon("m")
+		if _, err := Save(ctx, s, dsn, in, "pw-synthetic"); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := os.Hostname()
+		owner := fmt.Sprintf("%s:%d:aa:bb", h, os.Getppid()) // the go tool running this test: alive
+		if err := s.Update(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO sync_locks (integration_id, owner, since_ms, heartbeat_ms) VALUES (?, ?, 1, 1)`, in.ID, owner)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Acquire(ctx, s, in, time.Second); !isBusy(err) {
+			t.Fatalf("a live local holder with a stale heartbeat lost its lock: %v", err)
+		}
+	})
+}
+
 func isBusy(err error) bool {
 	var be *BusyError
 	return errors.As(err, &be)

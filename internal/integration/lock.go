@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,9 +36,9 @@ func (e *BusyError) Error() string {
 func (e *BusyError) ExitCode() int { return 0 }
 
 // Lock is a held sync lock: one row of sync_locks, renewed by a heartbeat
-// until Release. Lost is closed when the lock was lost (the database
-// unreachable for a whole TTL, or the row taken over): the holder must stop
-// writing.
+// until Release. Lost is closed when the lock was taken over (this process
+// could not renew it for a whole TTL and another on another machine judged
+// it gone): the holder must stop writing.
 type Lock struct {
 	s     *store.Store
 	id    int64
@@ -61,63 +62,63 @@ func Owner() string {
 }
 
 // Acquire takes in's sync lock, or returns a *BusyError naming its holder.
-// A lock whose heartbeat is older than ttl (DefaultLockTTL when 0) is
-// taken over. The take-over is one atomic statement (INSERT ... ON
-// CONFLICT DO UPDATE ... WHERE stale), so of two processes racing for it
-// exactly one wins, on SQLite and PostgreSQL alike.
+// A free lock is taken with one INSERT ... ON CONFLICT DO NOTHING, so of
+// two processes racing for it exactly one wins, on SQLite and PostgreSQL
+// alike. A held lock is taken over (compare and swap on its owner) only
+// when its holder is gone: it ran on this machine and its process is dead
+// (kill -9: at once), or it ran elsewhere and its heartbeat is older than
+// ttl (DefaultLockTTL when 0). A holder alive on this machine keeps it,
+// however late its heartbeat (a long rollup transaction on SQLite).
 func Acquire(ctx context.Context, s *store.Store, in *store.Integration, ttl time.Duration) (*Lock, error) {
 	if ttl <= 0 {
 		ttl = DefaultLockTTL
 	}
 	owner := Owner() + ":" + newNonce()
-	var took bool
-	err := s.Update(ctx, func(tx *store.Tx) error {
+	for {
 		now := time.Now().UnixMilli()
-		r, err := tx.Exec(ctx, `INSERT INTO sync_locks (integration_id, owner, since_ms, heartbeat_ms) VALUES (?, ?, ?, ?)
-			ON CONFLICT (integration_id) DO UPDATE SET owner = excluded.owner, since_ms = excluded.since_ms, heartbeat_ms = excluded.heartbeat_ms
-			WHERE sync_locks.heartbeat_ms < ?`, in.ID, owner, now, now, now-ttl.Milliseconds())
-		if err != nil {
-			return err
-		}
-		n, err := r.RowsAffected()
-		took = n == 1
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("take the sync lock of %s: %w", in.Name, err)
-	}
-	if !took {
-		var holder string
-		var since int64
-		err := s.DB().QueryRowContext(ctx, s.Rebind(`SELECT owner, since_ms FROM sync_locks WHERE integration_id = ?`), in.ID).Scan(&holder, &since)
-		if err != nil {
-			return nil, fmt.Errorf("read the sync lock of %s: %w", in.Name, err)
-		}
-		if !deadHere(holder) {
-			return nil, &BusyError{Integration: in.Name, Owner: holder, Since: time.UnixMilli(since)}
-		}
-		// its holder ran on this machine and is gone (kill -9): take it
-		// over now rather than after the TTL, if no one else did
-		err = s.Update(ctx, func(tx *store.Tx) error {
-			now := time.Now().UnixMilli()
-			r, err := tx.Exec(ctx, `UPDATE sync_locks SET owner = ?, since_ms = ?, heartbeat_ms = ? WHERE integration_id = ? AND owner = ?`, owner, now, now, in.ID, holder)
-			if err != nil {
-				return err
-			}
-			n, err := r.RowsAffected()
-			took = n == 1
-			return err
-		})
+		took, err := execOne(ctx, s, `INSERT INTO sync_locks (integration_id, owner, since_ms, heartbeat_ms) VALUES (?, ?, ?, ?) ON CONFLICT (integration_id) DO NOTHING`,
+			in.ID, owner, now, now)
 		if err != nil {
 			return nil, fmt.Errorf("take the sync lock of %s: %w", in.Name, err)
 		}
 		if !took {
-			return Acquire(ctx, s, in, ttl)
+			var holder string
+			var since, beat int64
+			err := s.DB().QueryRowContext(ctx, s.Rebind(`SELECT owner, since_ms, heartbeat_ms FROM sync_locks WHERE integration_id = ?`), in.ID).Scan(&holder, &since, &beat)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // released meanwhile
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read the sync lock of %s: %w", in.Name, err)
+			}
+			here, dead := holderHere(holder)
+			if !dead && (here || beat >= now-ttl.Milliseconds()) {
+				return nil, &BusyError{Integration: in.Name, Owner: holder, Since: time.UnixMilli(since)}
+			}
+			took, err = execOne(ctx, s, `UPDATE sync_locks SET owner = ?, since_ms = ?, heartbeat_ms = ? WHERE integration_id = ? AND owner = ?`, owner, now, now, in.ID, holder)
+			if err != nil {
+				return nil, fmt.Errorf("take over the sync lock of %s: %w", in.Name, err)
+			}
+			if !took {
+				continue // another took it over first: look again
+			}
 		}
+		l := &Lock{s: s, id: in.ID, owner: owner, stop: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{})}
+		go l.heartbeat(ttl)
+		return l, nil
 	}
-	l := &Lock{s: s, id: in.ID, owner: owner, stop: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{})}
-	go l.heartbeat(ttl)
-	return l, nil
+}
+
+// execOne runs a write on the store's pool (not its write connection, so a
+// heartbeat never waits behind a sync's transaction on PostgreSQL) and
+// reports whether it changed one row.
+func execOne(ctx context.Context, s *store.Store, query string, args ...any) (bool, error) {
+	r, err := s.DB().ExecContext(ctx, s.Rebind(query), args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
 }
 
 // AcquireWait takes the lock, waiting (polling every poll) while another
@@ -140,20 +141,20 @@ func AcquireWait(ctx context.Context, s *store.Store, in *store.Integration, ttl
 	}
 }
 
-// deadHere reports whether a lock's owner (host:pid:nonce:nonce) ran on
-// this machine and its process is gone.
-func deadHere(owner string) bool {
+// holderHere reports whether a lock's owner (host:pid:nonce:nonce) ran on
+// this machine, and if so whether its process is gone.
+func holderHere(owner string) (here, dead bool) {
 	parts := strings.Split(owner, ":")
-	if len(parts) < 3 {
-		return false
+	if len(parts) < 4 {
+		return false, false
 	}
 	h, _ := os.Hostname()
 	pid, err := strconv.Atoi(parts[len(parts)-3])
 	host := strings.Join(parts[:len(parts)-3], ":")
 	if err != nil || host != h || pid <= 0 {
-		return false
+		return false, false
 	}
-	return pid != os.Getpid() && !processAlive(pid)
+	return true, pid != os.Getpid() && !processAlive(pid)
 }
 
 func newNonce() string {
@@ -166,7 +167,6 @@ func (l *Lock) heartbeat(ttl time.Duration) {
 	defer close(l.done)
 	t := time.NewTicker(ttl / 3)
 	defer t.Stop()
-	last := time.Now()
 	for {
 		select {
 		case <-l.stop:
@@ -174,24 +174,14 @@ func (l *Lock) heartbeat(ttl time.Duration) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-		var n int64
-		err := l.s.Update(ctx, func(tx *store.Tx) error {
-			r, err := tx.Exec(ctx, `UPDATE sync_locks SET heartbeat_ms = ? WHERE integration_id = ? AND owner = ?`, time.Now().UnixMilli(), l.id, l.owner)
-			if err != nil {
-				return err
-			}
-			n, err = r.RowsAffected()
-			return err
-		})
+		ok, err := execOne(ctx, l.s, `UPDATE sync_locks SET heartbeat_ms = ? WHERE integration_id = ? AND owner = ?`, time.Now().UnixMilli(), l.id, l.owner)
 		cancel()
-		switch {
-		case err == nil && n == 1:
-			last = time.Now()
-		case err == nil || time.Since(last) > ttl:
-			// taken over, or not renewed for a whole TTL: another may hold it now
+		if err == nil && !ok {
+			// taken over: another process judged this one gone
 			l.once.Do(func() { close(l.lost) })
 			return
 		}
+		// an error (the database busy or away) is tried again next beat
 	}
 }
 
@@ -202,12 +192,7 @@ func (l *Lock) Lost() <-chan struct{} { return l.lost }
 func (l *Lock) Release(ctx context.Context) error {
 	close(l.stop)
 	<-l.done
-	ctx = context.WithoutCancel(ctx)
-	err := l.s.Update(ctx, func(tx *store.Tx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM sync_locks WHERE integration_id = ? AND owner = ?`, l.id, l.owner)
-		return err
-	})
-	if err != nil {
+	if _, err := execOne(context.WithoutCancel(ctx), l.s, `DELETE FROM sync_locks WHERE integration_id = ? AND owner = ?`, l.id, l.owner); err != nil {
 		return fmt.Errorf("release the sync lock: %w", err)
 	}
 	return nil
