@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -33,7 +34,7 @@ func (e *BusyError) Error() string {
 }
 
 // ExitCode is 0: the sync the caller wanted is under way.
-func (e *BusyError) ExitCode() int { return 0 }
+func (e *BusyError) ExitCode() int { return exitcode.OK }
 
 // Lock is a held sync lock: one row of sync_locks, renewed by a heartbeat
 // until Release. Lost is closed when the lock was taken over (this process
