@@ -181,6 +181,9 @@ func TestDeleteAndPause(t *testing.T) {
 		if err != nil || !st.Paused || !st.Next.IsZero() {
 			t.Fatalf("paused: %+v %v", st, err)
 		}
+		if st, err := StatusOf(ctx, s, b, time.Now()); err != nil || st.Paused || st.LastRun == nil || !st.Next.Equal(st.LastRun.Started.Add(b.SyncEvery)) {
+			t.Fatalf("b: next run %v, want its last start + its frequency (%v)", st.Next, err)
+		}
 		if err := Delete(ctx, s, "a"); err != nil {
 			t.Fatal(err)
 		}
