@@ -47,8 +47,11 @@ type Result struct {
 	Took      time.Duration
 }
 
-var tables = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles",
-	"rollup_dirty_customers", "rollup_dirty_buckets", "rollup_dirty_days"}
+// figures are the rollup tables a rebuild writes; tables adds the marks.
+var (
+	figures = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles"}
+	tables  = append(figures[:len(figures):len(figures)], "rollup_dirty_customers", "rollup_dirty_buckets", "rollup_dirty_days")
+)
 
 // Ready says whether the integration's rollups are built and current (no
 // write since the last refresh), and the time zone of their local days.
@@ -125,6 +128,11 @@ func Refresh(ctx context.Context, st *store.Store, in *store.Integration) (*Resu
 	})
 	if err == nil && full {
 		err = rebuild(ctx, st, in, loc, res)
+		if err == nil {
+			// The tables were rewritten whole: the planner's statistics
+			// follow (the reports' plans depend on them).
+			err = st.AnalyzeTables(ctx, figures...)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("refresh rollups: %w", err)
@@ -185,7 +193,7 @@ func readDirty(ctx context.Context, tx *store.Tx, id int64) (*dirty, error) {
 
 // finish drops emptied counts and records the rollups as current.
 func finish(ctx context.Context, tx *store.Tx, in *store.Integration) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM rollup_new WHERE integration_id = ? AND customers = 0`, in.ID); err != nil {
+	if err := dropEmpty(ctx, tx, in.ID); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM rollup_state WHERE integration_id = ?`, in.ID); err != nil {
@@ -218,6 +226,8 @@ func rebuild(ctx context.Context, st *store.Store, in *store.Integration, loc *t
 				return nil
 			}
 			res.Customers++
+			k := contribute(&c, evs, loc)
+			c.contrib = k.encode()
 			custRows = append(custRows, c.args(id))
 			if len(custRows) >= 20_000 {
 				if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", custRows); err != nil {
@@ -258,26 +268,40 @@ WHERE integration_id = ? AND first_sale_utc IS NOT NULL GROUP BY integration_id,
 		t0 := time.Now()
 		a := newAcc(id, loc)
 		shard, started := int64(0), false
-		cols := "t." + strings.ReplaceAll(eventCols, ", ", ", t.")
-		err := eachCustomer(ctx, st, "SELECT "+cols+" FROM rollup_customers c JOIN transactions t"+
-			" ON t.integration_id = c.integration_id AND t.source = c.source AND t.customer_id = c.customer_id"+
-			" WHERE c.integration_id = ? ORDER BY c.shard, c.source, c.customer_id", []any{id}, func(evs []event) error {
-			c, ok := summarize(evs, loc)
-			if !ok {
-				return nil
+		rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT "+strings.Join(customerCols[1:], ", ")+" FROM rollup_customers WHERE integration_id = ? ORDER BY shard"), id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			if n++; n%100_000 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 			}
-			if started && c.shard != shard {
+			c, err := scanCustomer(rows)
+			if err != nil {
+				return err
+			}
+			k, err := decodeContribution(c.contrib)
+			if err != nil {
+				return fmt.Errorf("customer %s: %w", c.id, err)
+			}
+			// Flushed between shards: every row but a shared order's
+			// span is written once.
+			if started && c.shard != shard && a.pending() >= flushAt {
 				if err := a.flush(ctx, tx); err != nil {
 					return err
 				}
 			}
 			shard, started = c.shard, true
-			a.addShard(&c, evs)
-			return nil
-		})
-		if err != nil {
+			a.apply(&c, &k, 1)
+		}
+		if err := rows.Err(); err != nil {
 			return err
 		}
+		rows.Close()
 		if err := a.flush(ctx, tx); err != nil {
 			return err
 		}
@@ -340,7 +364,10 @@ func eachCustomer(ctx context.Context, st *store.Store, query string, args []any
 	return nil
 }
 
-// update recomputes what the dirty marks name.
+// update recomputes what the dirty marks name: each dirty customer's
+// stored contribution is taken out of the customer-level tables and the
+// one their transactions now give is added; the dirty buckets and
+// chargeback days are recomputed from the transactions in them.
 func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *time.Location, d *dirty, res *Result) error {
 	a := newAcc(id, loc)
 	bySource := map[string][]string{}
@@ -348,9 +375,14 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 		bySource[k[0]] = append(bySource[k[0]], k[1])
 	}
 	shards := map[int64]bool{}
-	dirtyCust := map[[2]string]bool{}
 	var newRows [][]any
-	for src, ids := range bySource {
+	srcs := make([]string, 0, len(bySource))
+	for src := range bySource {
+		srcs = append(srcs, src)
+	}
+	sort.Strings(srcs)
+	for _, src := range srcs {
+		ids := bySource[src]
 		sort.Strings(ids)
 		err := chunks(ids, func(part []any) error {
 			in := inList(len(part))
@@ -362,13 +394,11 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 			}
 			var olds []customer
 			for rows.Next() {
-				var c customer
-				var first sql.NullInt64
-				if err := rows.Scan(&c.source, &c.id, &c.shard, &first, &c.firstID, &c.groups[1], &c.groups[2], &c.groups[3], &c.groups[4], &c.groups[5], &c.groups[6]); err != nil {
+				c, err := scanCustomer(rows)
+				if err != nil {
 					rows.Close()
 					return err
 				}
-				c.hasSale, c.firstAt = first.Valid, first.Int64
 				olds = append(olds, c)
 			}
 			rows.Close()
@@ -376,83 +406,31 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 				return err
 			}
 			for i := range olds {
+				k, err := decodeContribution(olds[i].contrib)
+				if err != nil {
+					return fmt.Errorf("customer %s: %w", olds[i].id, err)
+				}
 				shards[olds[i].shard] = true
 				a.addNew(&olds[i], -1)
+				a.apply(&olds[i], &k, -1)
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM rollup_customers WHERE integration_id = ? AND source = ? AND customer_id`+in, args...); err != nil {
-				return err
+			if len(olds) > 0 {
+				if _, err := tx.Exec(ctx, `DELETE FROM rollup_customers WHERE integration_id = ? AND source = ? AND customer_id`+in, args...); err != nil {
+					return err
+				}
 			}
-			// The customers as their transactions now say.
-			return eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+in+" ORDER BY source, customer_id", args, func(evs []event) error {
+			// The customers as their transactions now say: put them back.
+			err = eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+in+" ORDER BY source, customer_id", args, func(evs []event) error {
 				c, ok := summarize(evs, loc)
 				if !ok {
 					return nil
 				}
+				k := contribute(&c, evs, loc)
+				c.contrib = k.encode()
 				shards[c.shard] = true
 				a.addNew(&c, 1)
+				a.apply(&c, &k, 1)
 				newRows = append(newRows, c.args(id))
-				return nil
-			})
-		})
-		if err != nil {
-			return err
-		}
-		for _, c := range ids {
-			dirtyCust[[2]string{src, c}] = true
-		}
-	}
-	if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", newRows); err != nil {
-		return err
-	}
-	res.Customers = len(d.customers)
-	// Recompute the shards those customers left or joined, from all of
-	// their customers.
-	var shardList []any
-	for s := range shards {
-		shardList = append(shardList, s)
-	}
-	sort.Slice(shardList, func(i, j int) bool { return shardList[i].(int64) < shardList[j].(int64) })
-	res.Shards = len(shardList)
-	members := map[string][]string{}
-	for _, r := range newRows {
-		members[r[1].(string)] = append(members[r[1].(string)], r[2].(string))
-	}
-	err := chunks(shardList, func(part []any) error {
-		in := inList(len(part))
-		args := append([]any{id}, part...)
-		for _, t := range []string{"rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_order_spans"} {
-			if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE integration_id = ? AND shard`+in, args...); err != nil {
-				return err
-			}
-		}
-		rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT source, customer_id FROM rollup_customers WHERE integration_id = ? AND shard`+in), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var src, c string
-			if err := rows.Scan(&src, &c); err != nil {
-				return err
-			}
-			if !dirtyCust[[2]string{src, c}] {
-				members[src] = append(members[src], c)
-			}
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return err
-	}
-	for src, ids := range members {
-		sort.Strings(ids)
-		err := chunks(ids, func(part []any) error {
-			args := append([]any{id, src}, part...)
-			err := eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+inList(len(part))+" ORDER BY source, customer_id", args, func(evs []event) error {
-				c, ok := summarize(evs, loc)
-				if ok && shards[c.shard] {
-					a.addShard(&c, evs)
-				}
 				return nil
 			})
 			if err != nil {
@@ -467,9 +445,13 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 			return err
 		}
 	}
+	if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", newRows); err != nil {
+		return err
+	}
 	if err := a.flush(ctx, tx); err != nil {
 		return err
 	}
+	res.Customers, res.Shards = len(d.customers), len(shards)
 	// Buckets and chargeback days.
 	res.Buckets, res.Days = len(d.buckets), len(d.days)
 	for _, r := range ranges(d.buckets) {
