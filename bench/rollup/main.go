@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -37,7 +38,11 @@ func main() {
 	rebuild := flag.Bool("rebuild", false, "instead: time a full rebuild of the rollups")
 	compare := flag.Bool("compare", false, "time a full rebuild, the day's refresh and a full rebuild again, in one run")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the refresh to this file")
+	verbose := flag.Bool("v", false, "log the refresh's phases")
 	flag.Parse()
+	if *verbose {
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, *dsn)
 	if err != nil {

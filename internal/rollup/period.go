@@ -27,15 +27,25 @@ type dimGroup struct {
 	grp string
 }
 
-// buildPeriod recomputes rollup_period for the buckets in [lo, hi) (all
-// buckets when all is set) from the transactions, one bucket at a time.
-func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integrationID int64, all bool, lo, hi int64) error {
+// buildPeriod recomputes rollup_period for the buckets in the [lo, hi)
+// ranges rs (all buckets when all is set) from the transactions, one
+// bucket at a time: one statement deletes the ranges' rows and one query
+// reads their transactions.
+func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integrationID int64, all bool, rs [][2]int64) error {
 	where := ""
 	args := []any{integrationID}
 	if !all {
-		where = " AND created_utc >= ? AND created_utc < ?"
-		args = append(args, lo, hi)
-		if _, err := tx.Exec(ctx, `DELETE FROM rollup_period WHERE integration_id = ?`+dimIn()+` AND bucket >= ? AND bucket < ?`, integrationID, lo, hi); err != nil {
+		if len(rs) == 0 {
+			return nil
+		}
+		var created, bucket []string
+		for _, r := range rs {
+			created = append(created, "(created_utc >= ? AND created_utc < ?)")
+			bucket = append(bucket, "(bucket >= ? AND bucket < ?)")
+			args = append(args, r[0], r[1])
+		}
+		where = " AND (" + strings.Join(created, " OR ") + ")"
+		if _, err := tx.Exec(ctx, `DELETE FROM rollup_period WHERE integration_id = ?`+dimIn()+` AND (`+strings.Join(bucket, " OR ")+`)`, args...); err != nil {
 			return fmt.Errorf("rollup periods: %w", err)
 		}
 	}

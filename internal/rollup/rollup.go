@@ -307,7 +307,7 @@ WHERE integration_id = ? AND first_sale_utc IS NOT NULL GROUP BY integration_id,
 		}
 		slog.Debug("rollups: shards", "took", time.Since(t0))
 		t0 = time.Now()
-		if err := buildPeriod(ctx, st, tx, id, true, 0, 0); err != nil {
+		if err := buildPeriod(ctx, st, tx, id, true, nil); err != nil {
 			return err
 		}
 		slog.Debug("rollups: periods", "took", time.Since(t0))
@@ -369,6 +369,7 @@ func eachCustomer(ctx context.Context, st *store.Store, query string, args []any
 // one their transactions now give is added; the dirty buckets and
 // chargeback days are recomputed from the transactions in them.
 func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *time.Location, d *dirty, res *Result) error {
+	t0 := time.Now()
 	a := newAcc(id, loc)
 	bySource := map[string][]string{}
 	for _, k := range d.customers {
@@ -445,6 +446,8 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 			return err
 		}
 	}
+	slog.Debug("rollups: customers recomputed", "customers", len(d.customers), "took", time.Since(t0))
+	t0 = time.Now()
 	if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", newRows); err != nil {
 		return err
 	}
@@ -452,16 +455,20 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 		return err
 	}
 	res.Customers, res.Shards = len(d.customers), len(shards)
+	slog.Debug("rollups: contributions written", "took", time.Since(t0))
+	t0 = time.Now()
 	// Buckets and chargeback days.
 	res.Buckets, res.Days = len(d.buckets), len(d.days)
-	for _, r := range ranges(d.buckets) {
-		if err := buildPeriod(ctx, st, tx, id, false, r[0], r[1]); err != nil {
+	rs := ranges(d.buckets)
+	for start := 0; start < len(rs); start += 100 {
+		if err := buildPeriod(ctx, st, tx, id, false, rs[start:min(start+100, len(rs))]); err != nil {
 			return err
 		}
 	}
 	if err := buildReceived(ctx, st, tx, id, false, d.days); err != nil {
 		return err
 	}
+	slog.Debug("rollups: buckets and chargeback days recomputed", "took", time.Since(t0))
 	// The marks read are done (a writer that ran meanwhile left its own).
 	for src, ids := range bySource {
 		err := chunks(ids, func(part []any) error {
