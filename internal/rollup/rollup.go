@@ -14,11 +14,46 @@
 // derived from the transactions only (store migration 0002).
 //
 // Writes mark what they change (store.Tx.UpsertTransactions records the
-// customers, buckets and chargeback days of the old and new rows); Refresh
-// recomputes exactly those, or everything when nothing was built yet, the
-// time zone changed, or most customers changed. Customer-level figures are
-// kept per shard (the account-zone day of a customer's first sale), so a
-// changed customer costs a recomputation of one day of customers.
+// customers, buckets and chargeback days of the old and new version of
+// every row that changed); Refresh recomputes exactly those, or everything
+// when nothing was built yet, the time zone changed, or most customers
+// changed.
+//
+// # Per-customer contributions
+//
+// The customer-level tables (cohorts, lifetime value, retention cycles,
+// order spans) are sums over customers: each customer adds its own entries
+// (contribute), and nothing in one customer's entries depends on another
+// customer. Each customer's entries are kept, encoded, in its
+// rollup_customers row (contrib). A refresh takes a dirty customer's stored
+// entries out of the tables (sign -1), computes the customer again from its
+// transactions and adds the new entries (sign +1), so its cost follows the
+// dirty customers and their transactions, not the cohort days they sit in.
+// Every customer-level row counts the customers contributing to it, and a
+// row whose count falls to zero is deleted. The invariants, which the tests
+// check table by table against a rebuild over random writes on both
+// engines:
+//
+//   - every customer with a dated transaction has one rollup_customers row,
+//     whose contrib is what contribute gives for its transactions now;
+//   - every customer-level row is the sum of the contributions of the
+//     customers rows hold, and exists exactly when at least one customer
+//     contributes to it (its customers column);
+//   - rollup_period and rollup_cb rows are those of their transactions;
+//   - hence after any sequence of writes and refreshes the tables equal a
+//     full rebuild's, row for row.
+//
+// A customer's contribution counts its own orders and subscriptions: an
+// order whose sales fall in several buckets, and the distinct
+// subscriptions approved in a cycle, are counted per customer, which
+// equals the reports' count as long as an order and a subscription belong
+// to one customer, as they do in the CRM.
+//
+// A full rebuild makes two passes: customers in id order (first sale,
+// shard, contribution), then the stored contributions in shard order (the
+// account-zone day of the first sale), summed and written shard by shard,
+// so every row is written once; then it refreshes the planner's statistics
+// of the rollup tables.
 //
 // Refresh expects no other writer on the integration while it runs; load
 // and sync call it when their writes are done.
