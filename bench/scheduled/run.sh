@@ -12,7 +12,13 @@ P=${PORT:-8599}
 D=${DB:-sqlite:$O/scheduled.db}
 export KONNEKTIVE_PASSWORD=bench-pw
 asof=2026-12-01
-start_fake() { $K fake-konnektive --login-id bench --customers 6000 --months 12 --as-of $asof --now "$1" --addr 127.0.0.1:$P --timezone America/New_York > $O/scheduled-fake.log 2>&1 & FAKE=$!; sleep 3; }
+# The fake generates its merchant before it listens: wait for that, so no
+# sync is timed against a fake still starting.
+start_fake() {
+  $K fake-konnektive --login-id bench --customers 6000 --months 12 --as-of $asof --now "$1" --addr 127.0.0.1:$P --timezone America/New_York > $O/scheduled-fake.log 2>&1 & FAKE=$!
+  for i in $(seq 120); do grep -q listening $O/scheduled-fake.log && break; sleep 0.5; done
+  sleep 1
+}
 sync() { /usr/bin/time -f "%e s %M KB" $K ${VERBOSE:+-v} sync --db "$D" --api-url http://127.0.0.1:$P --login-id bench --timezone America/New_York --from 2025-11-01 --rate 0 2>$O/scheduled-$1.log | grep -E "synced|rows read|requests"; tail -1 $O/scheduled-$1.log; }
 rm -f $O/scheduled.db*
 start_fake "2026-11-30 20:00:00"
