@@ -532,3 +532,28 @@ func TestRefreshPropertyRandomWrites(t *testing.T) {
 		})
 	}
 }
+
+// A full rebuild leaves the planner statistics of the rollup tables
+// current (the reports' plans depend on them).
+func TestRebuildAnalyzes(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, b.dsn(t), 40)
+			if res, err := rollup.Refresh(ctx, w.st, w.in); err != nil || !res.Full {
+				t.Fatalf("rebuild: %+v, %v", res, err)
+			}
+			q := `SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'rollup_ltv'`
+			if w.st.Backend() == store.Postgres {
+				q = `SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'rollup_ltv' AND last_analyze IS NOT NULL`
+			}
+			var n int
+			if err := w.st.DB().QueryRowContext(ctx, q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				t.Error("no statistics of rollup_ltv after a rebuild")
+			}
+		})
+	}
+}
