@@ -19,7 +19,7 @@ start_fake() {
   for i in $(seq 120); do grep -q listening $O/scheduled-fake.log && break; sleep 0.5; done
   sleep 1
 }
-sync() { /usr/bin/time -f "%e s %M KB" $K ${VERBOSE:+-v} sync --db "$D" --api-url http://127.0.0.1:$P --login-id bench --timezone America/New_York --from 2025-11-01 --rate 0 2>$O/scheduled-$1.log | grep -E "synced|rows read|requests"; tail -1 $O/scheduled-$1.log; }
+sync() { /usr/bin/time -f "%e s wall, %U+%S s cpu, %M KB" $K ${VERBOSE:+-v} sync --db "$D" --api-url http://127.0.0.1:$P --login-id bench --timezone America/New_York --from 2025-11-01 --rate 0 2>$O/scheduled-$1.log | grep -E "synced|rows read|requests"; tail -1 $O/scheduled-$1.log; grep -h "rollups refreshed" $O/scheduled-$1.log | sed "s/.*took=/  rollup refresh /" || true; }
 rm -f $O/scheduled.db*
 start_fake "2026-11-30 20:00:00"
 echo "== backfill"; sync backfill
