@@ -156,7 +156,7 @@ func (a *acc) apply(c *customer, k *contribution, sign int64) {
 		a.cycles[key] = [3]int64{v[0] + sign*cell.approvals, v[1] + sign*cell.declines, v[2] + sign}
 	}
 	for _, cell := range k.spans {
-		a.spans[spanKey{cell.dim, cell.grp, cell.order, cell.bucket}] += sign
+		a.spans[spanKey(cell)] += sign
 	}
 }
 
