@@ -78,6 +78,8 @@ type Validation struct {
 	Ran      bool `json:"ran"`
 	Errors   int  `json:"errors"`
 	Warnings int  `json:"warnings"`
+	// AsOf is the reference date the date rules used ("" when none).
+	AsOf string `json:"as_of,omitempty"`
 }
 
 // File is one shipped file.
@@ -130,7 +132,7 @@ func Run(ctx context.Context, paths []string, sink Sink, opts Options) (*Manifes
 		if err != nil {
 			return nil, err
 		}
-		m.Validation = &Validation{Ran: true, Errors: rep.Errors(), Warnings: rep.Warnings()}
+		m.Validation = &Validation{Ran: true, Errors: rep.Errors(), Warnings: rep.Warnings(), AsOf: opts.Check.AsOf}
 		if rep.Errors() > 0 {
 			return m, &ValidationError{Report: rep}
 		}
