@@ -122,4 +122,3 @@ func TestHeaderDelimiter(t *testing.T) {
 		}
 	}
 }
-
