@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/pgp"
 	"github.com/konduit/konduit/internal/vault"
 )
@@ -160,9 +161,9 @@ func Run(ctx context.Context, paths []string, sink Sink, opts Options) (*Manifes
 
 // validate runs the import rules on the detokenized stream of each file.
 func validate(ctx context.Context, paths []string, opts Options) (*check.Report, error) {
-	inputs := make([]check.Input, len(paths))
+	inputs := make([]legacy.Input, len(paths))
 	for i, p := range paths {
-		inputs[i] = check.Input{Name: filepath.Base(p), Open: func() (io.ReadCloser, error) {
+		inputs[i] = legacy.Input{Name: filepath.Base(p), Open: func() (io.ReadCloser, error) {
 			return detokenizedStream(ctx, p, opts.Vault)
 		}}
 	}

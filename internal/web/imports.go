@@ -23,6 +23,7 @@ import (
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/fix"
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 // maxUploads is how many uploads are kept; older ones are deleted.
@@ -362,9 +363,9 @@ func (s *Server) validateUpload(ctx context.Context, u *upload) (rep *check.Repo
 // validateFiles validates files the server holds, naming them by their
 // base names (never the server's temporary paths).
 func (s *Server) validateFiles(ctx context.Context, paths []string) (*check.Report, error) {
-	inputs := make([]check.Input, len(paths))
+	inputs := make([]legacy.Input, len(paths))
 	for i, p := range paths {
-		inputs[i] = check.Input{Name: filepath.Base(p), Open: func() (io.ReadCloser, error) { return os.Open(p) }}
+		inputs[i] = legacy.Input{Name: filepath.Base(p), Open: func() (io.ReadCloser, error) { return os.Open(p) }}
 	}
 	return check.Validate(ctx, inputs, check.Options{AsOf: s.opts.Now().Format("2006-01-02"), MaxFindings: 5})
 }
