@@ -35,7 +35,8 @@ type Options struct {
 	MaxRecordBytes int
 }
 
-// Input is a file to validate (legacy.Input: the one input type).
+// Input is a file to validate: legacy.Input, the one input type (this alias
+// stays until internal/load and internal/convert name legacy.Input).
 type Input = legacy.Input
 
 // FileInputs turns paths into Inputs (legacy.FileInputs).
