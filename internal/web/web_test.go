@@ -850,3 +850,56 @@ func TestFixShowsWhatRemains(t *testing.T) {
 		t.Errorf("what remains should name the row:\n%s", fixSec)
 	}
 }
+
+// TestSemicolonUpload: a ';'-separated file (European Excel) is read with
+// its delimiter, named by csv-delimiter, and the fix offers it back
+// comma-separated with nothing left of that finding.
+func TestSemicolonUpload(t *testing.T) {
+	e := newEnv(t, true, nil)
+	e.login()
+	dir, names := brokenFiles(t)
+	tx := filepath.Join(dir, names[0])
+	b, err := os.ReadFile(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var semi bytes.Buffer
+	r := legacy.NewReader(bytes.NewReader(b))
+	for {
+		rec, err := r.Read()
+		if err != nil {
+			break
+		}
+		for i, f := range rec.Fields {
+			if i > 0 {
+				semi.WriteByte(';')
+			}
+			semi.WriteString(`"` + strings.ReplaceAll(f, `"`, `""`) + `"`)
+		}
+		semi.WriteByte('\n')
+	}
+	os.WriteFile(tx, semi.Bytes(), 0o600)
+	resp, _ := e.upload(tx)
+	loc := resp.Header.Get("Location")
+	_, body := e.do("GET", loc, nil)
+	if !strings.Contains(body, "csv-delimiter") || !strings.Contains(body, "invalid-datetime") || strings.Contains(body, "does not look like a CSV") {
+		t.Fatalf("a ';' file should be read with its delimiter:\n%s", body)
+	}
+	e.do("POST", loc+"/fix", url.Values{})
+	_, body = e.do("GET", loc, nil)
+	fixSec := body[strings.Index(body, `id="fix"`):]
+	left := fixSec[strings.Index(fixSec, `id="remaining"`):]
+	if strings.Contains(left, "csv-delimiter") || strings.Contains(left, "invalid-datetime") {
+		t.Fatalf("the fixed file should be comma-separated with its dates repaired:\n%s", left)
+	}
+	_, zb := e.do("GET", loc+"/fixed.zip", nil)
+	zr, err := zip.NewReader(strings.NewReader(zb), int64(len(zb)))
+	if err != nil || len(zr.File) != 1 {
+		t.Fatalf("zip: %v", err)
+	}
+	rc, _ := zr.File[0].Open()
+	fixed, _ := io.ReadAll(rc)
+	if !bytes.HasPrefix(fixed, []byte(`"`+legacy.FMerchantID+`","`)) && !bytes.Contains(fixed[:200], []byte(`","`)) {
+		t.Fatalf("not comma-separated: %.200q", fixed)
+	}
+}
