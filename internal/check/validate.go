@@ -104,7 +104,7 @@ type custInfo struct {
 // file validates one input. In the first pass, a notes or details file is
 // only recognised and deferred (deferred=true) to the second pass.
 func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (deferred bool, err error) {
-	lf, err := legacy.OpenMax(in, v.opts.MaxRecordBytes)
+	lf, err := legacy.OpenMax(ctx, in, v.opts.MaxRecordBytes)
 	if err != nil {
 		return false, &ReadError{File: in.Name, Err: errors.Unwrap(err)}
 	}

@@ -123,7 +123,7 @@ type plan struct {
 // survey is the first pass: it decides what the second pass does, and
 // finds the problems that block the file.
 func survey(ctx context.Context, in legacy.Input, opts Options) (*plan, error) {
-	lf, err := legacy.Open(in)
+	lf, err := legacy.Open(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +273,7 @@ func File(ctx context.Context, in legacy.Input, w io.Writer, opts Options, log C
 	if err := f.fileChanges(); err != nil {
 		return nil, err
 	}
-	lf, err := legacy.Open(in)
+	lf, err := legacy.Open(ctx, in)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package legacy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"testing"
@@ -60,7 +61,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte("\"customerId;dateCreated\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lf, err := NewFile("f.csv", bytes.NewReader(data), 64)
+		lf, err := NewFile(context.Background(), "f.csv", bytes.NewReader(data), 64)
 		if err != nil {
 			t.Fatalf("in-memory input: %v", err)
 		}

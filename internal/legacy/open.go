@@ -2,6 +2,7 @@ package legacy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -94,16 +95,19 @@ type File struct {
 
 // Open opens in and reads its header (OpenMax with the default record
 // limit).
-func Open(in Input) (*File, error) { return OpenMax(in, 0) }
+func Open(ctx context.Context, in Input) (*File, error) { return OpenMax(ctx, in, 0) }
 
 // OpenMax is Open with a record limit (<= 0: DefaultMaxRecordBytes). Close
 // the file when done.
-func OpenMax(in Input, maxRecord int) (*File, error) {
+func OpenMax(ctx context.Context, in Input, maxRecord int) (*File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	rc, err := in.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", in.Name, err)
 	}
-	f, err := NewFile(in.Name, rc, maxRecord)
+	f, err := NewFile(ctx, in.Name, rc, maxRecord)
 	if err != nil {
 		rc.Close()
 		return nil, err
@@ -114,7 +118,10 @@ func OpenMax(in Input, maxRecord int) (*File, error) {
 
 // NewFile reads the header of the legacy file r holds (a stream: it is read
 // once). Closing the File does not close r.
-func NewFile(name string, r io.Reader, maxRecord int) (*File, error) {
+func NewFile(ctx context.Context, name string, r io.Reader, maxRecord int) (*File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	// The first chunk holds the header of any file fit to read; look at it
 	// before deciding how to read the file.
 	peek := make([]byte, chunkSize)

@@ -1,6 +1,7 @@
 package legacy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -31,7 +32,7 @@ func TestOpen(t *testing.T) {
 		{"unknown", "a,b,c\n1,2,3\n", 0, 0, false, false, 1, []int{2}, []string{""}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := NewFile("f.csv", iotest.OneByteReader(strings.NewReader(tc.in)), 0)
+			f, err := NewFile(context.Background(), "f.csv", iotest.OneByteReader(strings.NewReader(tc.in)), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestOpenEmptyAndErrors(t *testing.T) {
-	f, err := NewFile("e.csv", strings.NewReader("\xEF\xBB\xBF"), 0)
+	f, err := NewFile(context.Background(), "e.csv", strings.NewReader("\xEF\xBB\xBF"), 0)
 	if err != nil || !f.Empty || !f.BOM {
 		t.Fatalf("empty: %+v %v", f, err)
 	}
@@ -75,11 +76,11 @@ func TestOpenEmptyAndErrors(t *testing.T) {
 	if err := f.CheckHeader(0); !errors.As(err, &de) || de.Row != 1 || !strings.Contains(err.Error(), "e.csv row 1: the file is empty") {
 		t.Fatalf("empty: %v", err)
 	}
-	f, _ = NewFile("u.csv", strings.NewReader("a,b\n"), 0)
+	f, _ = NewFile(context.Background(), "u.csv", strings.NewReader("a,b\n"), 0)
 	if err := f.CheckHeader(0); !errors.As(err, &de) || de.Row != 1 {
 		t.Fatalf("unknown: %v", err)
 	}
-	f, _ = NewFile("n.csv", strings.NewReader("customerId,dateCreated,noteText,agentName\nC1,x,\"bad\"x,y\n"), 0)
+	f, _ = NewFile(context.Background(), "n.csv", strings.NewReader("customerId,dateCreated,noteText,agentName\nC1,x,\"bad\"x,y\n"), 0)
 	if err := f.CheckHeader(Transactions); !errors.As(err, &de) || !strings.Contains(err.Error(), "not a transactions file") {
 		t.Fatalf("other kind: %v", err)
 	}
@@ -87,7 +88,7 @@ func TestOpenEmptyAndErrors(t *testing.T) {
 	if err = f.DataErrorOf(err); !errors.As(err, &de) || de.Row != 2 {
 		t.Fatalf("syntax error: %v", err)
 	}
-	if _, err := Open(Input{Name: "missing.csv", Open: func() (io.ReadCloser, error) { return nil, errors.New("no such file") }}); err == nil || !strings.HasPrefix(err.Error(), "open missing.csv: ") {
+	if _, err := Open(context.Background(), Input{Name: "missing.csv", Open: func() (io.ReadCloser, error) { return nil, errors.New("no such file") }}); err == nil || !strings.HasPrefix(err.Error(), "open missing.csv: ") {
 		t.Fatalf("open: %v", err)
 	}
 }

@@ -368,7 +368,7 @@ func buckets(m map[string]int) []Bucket {
 // each streams one file's data rows. A problem that stops the preview is a
 // *legacy.DataError at its row.
 func each(ctx context.Context, in Input, fn func(legacy.Kind, func(string) string) error) error {
-	f, err := legacy.Open(in)
+	f, err := legacy.Open(ctx, in)
 	if err != nil {
 		return err
 	}

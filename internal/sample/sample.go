@@ -152,8 +152,8 @@ type input struct {
 }
 
 // open opens a file through legacy.Open: its header read, its kind known.
-func open(path string) (*legacy.File, error) {
-	f, err := legacy.Open(legacy.FileInputs([]string{path})[0])
+func open(ctx context.Context, path string) (*legacy.File, error) {
+	f, err := legacy.Open(ctx, legacy.FileInputs([]string{path})[0])
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +165,8 @@ func open(path string) (*legacy.File, error) {
 }
 
 // kindOf reads a file's header to learn its kind.
-func kindOf(path string) (legacy.Kind, error) {
-	f, err := open(path)
+func kindOf(ctx context.Context, path string) (legacy.Kind, error) {
+	f, err := open(ctx, path)
 	if err != nil {
 		return 0, err
 	}
@@ -177,7 +177,7 @@ func kindOf(path string) (legacy.Kind, error) {
 // each streams a file's data rows: header is the file's, col reads a row's
 // value by column name.
 func each(ctx context.Context, path string, fn func(row int, header []string, fields []string, col func(string) string) error) error {
-	f, err := open(path)
+	f, err := open(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func Write(ctx context.Context, paths []string, dir string, opts Options) (*Resu
 	var tx []int
 	seenBase := map[string]bool{}
 	for _, p := range paths {
-		k, err := kindOf(p)
+		k, err := kindOf(ctx, p)
 		if err != nil {
 			return nil, err
 		}
@@ -362,7 +362,7 @@ func Write(ctx context.Context, paths []string, dir string, opts Options) (*Resu
 				return err
 			}
 			if first { // no data rows: still write the header
-				if err := writeHeader(in.path, lw); err != nil {
+				if err := writeHeader(ctx, in.path, lw); err != nil {
 					return err
 				}
 			}
@@ -381,8 +381,8 @@ func Write(ctx context.Context, paths []string, dir string, opts Options) (*Resu
 	return res, nil
 }
 
-func writeHeader(path string, lw *legacy.Writer) error {
-	f, err := open(path)
+func writeHeader(ctx context.Context, path string, lw *legacy.Writer) error {
+	f, err := open(ctx, path)
 	if err != nil {
 		return err
 	}

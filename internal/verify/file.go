@@ -30,7 +30,7 @@ func (r *row) get(name string) string {
 // readFile streams in's rows to fn. A file that is not a transactions file
 // is reported as skipped.
 func (v *verifier) readFile(ctx context.Context, in Input, fn func(*row)) (bool, error) {
-	f, err := legacy.Open(in)
+	f, err := legacy.Open(ctx, in)
 	if err != nil {
 		return false, err
 	}

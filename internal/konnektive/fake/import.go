@@ -162,7 +162,7 @@ func ImportLegacy(ctx context.Context, s *Server, inputs []ImportInput, opts Imp
 // readLegacy calls fn with each row of a transactions file; it reports a
 // file of another kind as skipped.
 func readLegacy(ctx context.Context, in ImportInput, loc *time.Location, fn func(*lrow)) (bool, error) {
-	lf, err := legacy.NewFile(in.Name, in.R, 0)
+	lf, err := legacy.NewFile(ctx, in.Name, in.R, 0)
 	if err != nil {
 		return false, err
 	}
