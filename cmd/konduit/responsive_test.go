@@ -141,6 +141,8 @@ func TestDashboardFitsPhoneAndDesktop(t *testing.T) {
 
 	pages := []struct{ name, path, ready string }{
 		{"integrations", "/integrations", "#connect"},
+		{"integration-edit", "/integrations?edit=demo", "#connect"},
+		{"integration-delete", "/integrations/demo/delete", "#delete"},
 		{"reports-summary", "/reports", "#kpis"},
 		{"reports-ltv", "/reports/ltv?cohort=month", "svg.heatmap"},
 		{"reports-ltv-week", "/reports/ltv?cohort=week", "svg.heatmap"},
