@@ -6,9 +6,12 @@
 // progress, a scheduler for the chosen frequency), Reports (the numbers of
 // internal/report, the same ones `konduit report` prints) and Legacy import
 // (upload files, see validate's findings by rule, download the fixed files
-// and the change log).
+// and the change log). The pages work from 360 px wide up; amounts and
+// rates are shown by one set of formats (format.go).
 //
-// Security: one admin whose password (bcrypt) is set on first run; sessions
+// Security: one admin whose password (bcrypt) is set on first run, and
+// read-only viewers with their own passwords (users.go: every non-GET
+// request is refused to a viewer, whatever its route); sessions
 // in HttpOnly SameSite=Strict cookies with random 32-byte ids and
 // server-side expiry; CSRF protection by net/http's CrossOriginProtection;
 // no state change on GET; a strict Content-Security-Policy; no password, API
