@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -59,7 +60,7 @@ func (e *RemoteError) Error() string { return e.Err.Error() }
 func (e *RemoteError) Unwrap() error { return e.Err }
 
 // ExitCode is 3: the remote service refused or failed.
-func (e *RemoteError) ExitCode() int { return 3 }
+func (e *RemoteError) ExitCode() int { return exitcode.Remote }
 
 // ErrHostKey is a host key that does not match what the user trusts.
 var ErrHostKey = errors.New("host key mismatch")
@@ -76,7 +77,7 @@ func (e *HostKeyError) Error() string {
 func (e *HostKeyError) Unwrap() error { return ErrHostKey }
 
 // ExitCode is 3: the remote end is not who it should be.
-func (e *HostKeyError) ExitCode() int { return 3 }
+func (e *HostKeyError) ExitCode() int { return exitcode.Remote }
 
 // Hint says how to trust a host deliberately.
 func (e *HostKeyError) Hint() string {
@@ -172,6 +173,19 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 }
 
 // Close ends the session.
+// RealPath is the absolute path the server gives a path (a relative one
+// is under the login's home directory).
+func (c *Client) RealPath(ctx context.Context, p string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	abs, err := c.sftp.RealPath(p)
+	if err != nil {
+		return "", &RemoteError{fmt.Errorf("resolve %s: %w", p, err)}
+	}
+	return abs, nil
+}
+
 func (c *Client) Close() error {
 	c.sftp.Close()
 	return c.ssh.Close()
