@@ -296,6 +296,7 @@ func upsertThen(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n
 			return err
 		}
 	}
+	tx.grew(t.name, len(idx))
 	if tx.backend == Postgres {
 		return copyUpsert(ctx, tx, t, integrationID, idx, key, args)
 	}

@@ -57,8 +57,9 @@ type Store struct {
 
 	// Every write goes through one connection, one transaction at a time:
 	// the process is a single writer, and prepared upserts stay prepared.
-	wmu   sync.Mutex
-	wconn *sql.Conn
+	wmu    sync.Mutex
+	wconn  *sql.Conn
+	growth growth // rows written since each table's last ANALYZE
 }
 
 //go:embed migrations/*.sql
@@ -358,6 +359,7 @@ type Tx struct {
 	backend Backend
 	s       *Store
 	wrote   map[string]*Written // see Written
+	grown   map[string]int64    // rows written per table, see analyzeGrown
 }
 
 // Update runs fn in one write transaction, committed when fn returns nil and
@@ -380,13 +382,22 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 		s.dropConn()
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(&Tx{c: s.wconn, backend: s.backend, s: s}); err != nil {
+	tx := &Tx{c: s.wconn, backend: s.backend, s: s}
+	if err := fn(tx); err != nil {
 		s.rollback(ctx)
 		return err
 	}
 	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
 		s.rollback(ctx)
 		return fmt.Errorf("commit: %w", err)
+	}
+	// The rows are in: statistics that could not be refreshed cost speed,
+	// not data, so that is a warning.
+	if err := s.analyzeGrown(ctx, tx.grown); err != nil {
+		if ctx.Err() != nil {
+			s.dropConn()
+		}
+		slog.Warn("refresh statistics after a write", "err", err)
 	}
 	return nil
 }
@@ -438,6 +449,14 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // loops. SQLite samples at most 2,000 rows an index (analysis_limit), so
 // the cost does not grow with the database.
 func (s *Store) Analyze(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wconn == nil {
+		if err := s.reconnect(ctx); err != nil {
+			return err
+		}
+	}
+	s.growth = growth{} // every table's base is read again
 	start := time.Now()
 	if s.backend == SQLite {
 		if _, err := s.wconn.ExecContext(ctx, "PRAGMA analysis_limit = 2000"); err != nil {
