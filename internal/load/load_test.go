@@ -23,10 +23,10 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 var backends = []struct {
 	name string
-	dsn  func(t *testing.T) string
+	dsn  func(t testing.TB) string
 }{
-	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "k.db") }},
-	{"postgres", func(t *testing.T) string { return pgtest.Database(t) }},
+	{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "k.db") }},
+	{"postgres", func(t testing.TB) string { return pgtest.Database(t) }},
 }
 
 func mustLoc(t testing.TB, name string) *time.Location {
@@ -50,7 +50,7 @@ func files(dir string) []string {
 	return out
 }
 
-func openStore(t *testing.T, dsn string) *store.Store {
+func openStore(t testing.TB, dsn string) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), dsn)
 	if err != nil {

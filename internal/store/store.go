@@ -360,6 +360,7 @@ type Tx struct {
 	s       *Store
 	wrote   map[string]*Written // see Written
 	grown   map[string]int64    // rows written per table, see analyzeGrown
+	locked  map[int64]bool      // integrations whose rows lockKeys holds
 }
 
 // Update runs fn in one write transaction, committed when fn returns nil and
@@ -446,8 +447,8 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // Analyze refreshes the planner's statistics, so that plans follow the
 // data after a bulk write (a backfill, a load, a rollup rebuild): on
 // PostgreSQL a new database otherwise plans the rollup's joins as nested
-// loops. SQLite samples at most 2,000 rows an index (analysis_limit), so
-// the cost does not grow with the database.
+// loops. SQLite samples at most 50,000 rows an index (sqliteAnalysisLimit),
+// so the cost does not grow with the database.
 func (s *Store) Analyze(ctx context.Context) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -459,7 +460,7 @@ func (s *Store) Analyze(ctx context.Context) error {
 	s.growth = growth{} // every table's base is read again
 	start := time.Now()
 	if s.backend == SQLite {
-		if _, err := s.wconn.ExecContext(ctx, "PRAGMA analysis_limit = 2000"); err != nil {
+		if _, err := s.wconn.ExecContext(ctx, sqliteAnalysisLimit); err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
 	}
