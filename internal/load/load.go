@@ -267,6 +267,7 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 	keys := cols.keys(legacy.Transactions)
 	base := filepath.Base(path)
 	var b batch
+	var guess cycleGuess
 	flush := func() error {
 		if len(b.txns) == 0 && len(b.customers) == 0 {
 			return nil
@@ -308,6 +309,8 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 		case crm.Gap:
 			res.DSTGap++
 		}
+		guess.next(&t)
+		c.Created = guess.first
 		b.txns = append(b.txns, t)
 		b.customers = append(b.customers, c)
 		if p != nil {
@@ -320,6 +323,36 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 		}
 	}
 	return flush()
+}
+
+// cycleGuess gives each transaction, as it is read, the billing cycle
+// deriveSQL will find for it (and its customer the created time) when the file lists each customer's rows
+// together and in time order (as Konnektive's export and konduit synth
+// do): rows stored with their right cycle are not written again by the
+// derive step, which on PostgreSQL would otherwise rewrite every row of a
+// first load. It holds one customer's rows at a time, so memory does not
+// grow with the file; a guess that is wrong (a file in another order, rows
+// of the customer loaded earlier) costs only that row's UPDATE.
+type cycleGuess struct {
+	customer string
+	first    crm.WallTime   // the customer's first row's time: its created time
+	sales    map[string]int // approved sales so far, by product
+	cycle    map[string]int // the cycle given to each row id, for refunds
+}
+
+func (g *cycleGuess) next(t *crm.Transaction) {
+	if g.sales == nil || t.CustomerID != g.customer {
+		g.customer, g.sales, g.cycle, g.first = t.CustomerID, map[string]int{}, map[string]int{}, t.Created
+	}
+	if t.TxnType == "REFUND" || t.TxnType == "VOID" {
+		t.BillingCycle = g.cycle[t.ParentID] // 0: the parent is not among them
+		return
+	}
+	t.BillingCycle = 1 + g.sales[t.ProductID]
+	g.cycle[t.ID] = t.BillingCycle
+	if (t.TxnType == "SALE" || t.TxnType == "CAPTURE") && t.ResponseType == "SUCCESS" {
+		g.sales[t.ProductID]++
+	}
 }
 
 // loadOther stores a notes or details file, in batches. Rows that cannot
@@ -618,13 +651,15 @@ var deriveSQL = []string{
 	`CREATE TEMP TABLE load_cycles (id TEXT PRIMARY KEY, cycle BIGINT NOT NULL)`,
 	// Cycles: 1 + the approved sales of the customer's product before the
 	// row (by dateCreated, then merchantTxnId). A sale is its own cycle, a
-	// decline or authorization the attempt at the next one.
+	// decline or authorization the attempt at the next one. Only rows whose
+	// stored cycle differs are written (see cycleGuess): an UPDATE writes a
+	// new version of the whole row and its index entries.
 	`INSERT INTO load_cycles (id, cycle)
 SELECT id, 1 + COALESCE(SUM(CASE WHEN ` + saleSQL + ` THEN 1 ELSE 0 END)
         OVER (PARTITION BY customer_id, product_id ORDER BY created_raw, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
 FROM transactions WHERE integration_id = ? AND source = 'legacy' AND txn_type NOT IN ('REFUND', 'VOID')`,
 	`UPDATE transactions SET billing_cycle = c.cycle FROM load_cycles c
-WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id`,
+WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id AND transactions.billing_cycle <> c.cycle`,
 	`DELETE FROM load_cycles`,
 	// A refund belongs to its parent's cycle.
 	`INSERT INTO load_cycles (id, cycle)
@@ -632,7 +667,7 @@ SELECT r.id, p.billing_cycle FROM transactions r JOIN transactions p
   ON p.integration_id = r.integration_id AND p.source = r.source AND p.id = r.parent_id
 WHERE r.integration_id = ? AND r.source = 'legacy' AND r.txn_type IN ('REFUND', 'VOID')`,
 	`UPDATE transactions SET billing_cycle = c.cycle FROM load_cycles c
-WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id`,
+WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id AND transactions.billing_cycle <> c.cycle`,
 	`DROP TABLE load_cycles`,
 	`DELETE FROM orders WHERE integration_id = ? AND source = 'legacy'`,
 	`INSERT INTO orders (integration_id, source, id, customer_id, campaign_id, status, type, aff_id, sub_aff_id, country, total_cents,
@@ -652,7 +687,9 @@ GROUP BY integration_id, source, order_id`,
 SELECT customer_id, MIN(created_raw), MIN(created_utc), MAX(created_raw), MAX(created_utc)
 FROM transactions WHERE integration_id = ? AND source = 'legacy' GROUP BY customer_id`,
 	`UPDATE customers SET created_raw = m.first_raw, created_utc = m.first_utc, updated_raw = m.last_raw, updated_utc = m.last_utc
-FROM load_customers m WHERE customers.integration_id = ? AND customers.source = 'legacy' AND customers.id = m.id`,
+FROM load_customers m WHERE customers.integration_id = ? AND customers.source = 'legacy' AND customers.id = m.id
+  AND (customers.created_raw IS DISTINCT FROM m.first_raw OR customers.created_utc IS DISTINCT FROM m.first_utc
+    OR customers.updated_raw IS DISTINCT FROM m.last_raw OR customers.updated_utc IS DISTINCT FROM m.last_utc)`,
 	`DROP TABLE load_customers`,
 	// Active subscriptions: the cycle they reached (an approved
 	// authorization not captured yet counts, as in Konnektive).
@@ -681,10 +718,12 @@ func derive(ctx context.Context, st *store.Store, integrationID int64) error {
 			args[i] = integrationID
 		}
 		t0 := time.Now()
-		if _, err := tx.ExecContext(ctx, st.Rebind(q), args...); err != nil {
+		r, err := tx.ExecContext(ctx, st.Rebind(q), args...)
+		if err != nil {
 			return fmt.Errorf("derive cycles and orders: %s: %w", firstWords(q), err)
 		}
-		slog.Debug("derive", "step", firstWords(q), "took", time.Since(t0))
+		affected, _ := r.RowsAffected()
+		slog.Debug("derive", "step", firstWords(q), "rows", affected, "took", time.Since(t0))
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("derive cycles and orders: %w", err)
