@@ -20,6 +20,7 @@ package load
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -706,7 +707,24 @@ WHERE purchases.integration_id = ? AND purchases.source = 'legacy' AND purchases
 
 func derive(ctx context.Context, st *store.Store, integrationID int64) error {
 	start := time.Now()
-	tx, err := st.DB().BeginTx(ctx, nil)
+	conn, err := st.DB().Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("derive cycles and orders: %w", err)
+	}
+	defer conn.Close()
+	if st.Backend() == store.SQLite {
+		// The window sort and the temporary tables hold every row of the
+		// integration: on this connection they go to temporary files
+		// (created 0600 and unlinked at once by SQLite), not memory, which
+		// would otherwise grow with the file (measured: 1.4 GB and rising
+		// during the derive of 1M rows). The connection is then discarded,
+		// so the setting goes with it.
+		if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+			return fmt.Errorf("derive cycles and orders: %w", err)
+		}
+		defer conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("derive cycles and orders: %w", err)
 	}

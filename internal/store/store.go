@@ -464,7 +464,30 @@ func (s *Store) Analyze(ctx context.Context) error {
 			return fmt.Errorf("analyze: %w", err)
 		}
 	}
-	if _, err := s.wconn.ExecContext(ctx, "ANALYZE"); err != nil {
+	stmt := "ANALYZE"
+	if s.backend == Postgres {
+		// The schema's own tables: a bare ANALYZE does the system catalogs
+		// too (measured: 3 s of a 40 s sync of a new database).
+		var tables []string
+		rows, err := s.wconn.QueryContext(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return fmt.Errorf("analyze: %w", err)
+			}
+			tables = append(tables, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		stmt += " " + strings.Join(tables, ", ")
+	}
+	if _, err := s.wconn.ExecContext(ctx, stmt); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
 	slog.Debug("statistics refreshed", "took", time.Since(start))
