@@ -214,16 +214,12 @@ func Tune(ctx context.Context, st *store.Store) error {
 }
 
 func fileKind(path string) (legacy.Kind, error) {
-	f, err := os.Open(path)
+	f, _, hdr, err := openFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", path, err)
+		return 0, err
 	}
-	defer f.Close()
-	rec, err := legacy.NewReader(f).Read()
-	if err != nil {
-		return 0, fmt.Errorf("read header of %s: %w", path, err)
-	}
-	return legacy.DetectKind(rec.Fields), nil
+	f.Close()
+	return legacy.DetectKind(hdr), nil
 }
 
 // columns reads a row's values by header name, trimmed.
@@ -424,7 +420,8 @@ func loadOther(ctx context.Context, st *store.Store, integrationID int64, path s
 	return flush()
 }
 
-// openFile opens a legacy file and reads its header.
+// openFile opens a legacy file and reads its header: the one place load
+// opens a file.
 func openFile(path string) (*os.File, *legacy.Reader, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
