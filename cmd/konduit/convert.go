@@ -106,8 +106,13 @@ func runConvert(ctx context.Context, g *globalOptions, opts *convertOptions, sou
 	if _, err := time.Parse("2006-01-02", asOf); err != nil {
 		return usageErrorf("--as-of %q is not a date YYYY-MM-DD", asOf)
 	}
-	if st, err := os.Stat(opts.out); err != nil || !st.IsDir() {
+	if st, err := os.Stat(opts.out); err == nil && !st.IsDir() {
 		return usageErrorf("-o %s is not a directory", opts.out)
+	} else if err != nil {
+		// The import files hold card data: the directory is the user's alone.
+		if err := os.MkdirAll(opts.out, 0o700); err != nil {
+			return fmt.Errorf("create output directory: %w", err)
+		}
 	}
 	m, err := loadConvertMapping(opts)
 	if err != nil {

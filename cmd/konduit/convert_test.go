@@ -93,7 +93,12 @@ func convertFixture(t *testing.T, n int) (dir string, cards, cvvs []string) {
 	for i := 0; i < n; i++ {
 		card := convertTestCard(rng)
 		cvv := fmt.Sprintf("%04d", 7000+i)
-		cards, cvvs = append(cards, card), append(cvvs, cvv)
+		if i%6 == 5 {
+			cvv = "" // an empty cell discards nothing
+		} else {
+			cvvs = append(cvvs, cvv)
+		}
+		cards = append(cards, card)
 		fmt.Fprintf(&c, "C%d,%s,%02d/31,%s\n", i, card, 1+i%12, cvv)
 		phone := "(555) 111-2222"
 		if i%2 == 1 {
@@ -125,14 +130,12 @@ func assertNoSecrets(t *testing.T, r cliResult, cards, cvvs []string) {
 
 func TestConvertCLIWritesAndValidates(t *testing.T) {
 	dir, cards, cvvs := convertFixture(t, 30)
-	if err := os.Mkdir(filepath.Join(dir, "out"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// -o names a directory that does not exist yet: convert creates it.
 	r := runCLI(t, dir, nil, "convert", "--map", "map.yaml", "orders.csv", "cards.csv", "-o", "out", "--provenance", "prov.csv", "--as-of", "2025-06-01")
 	if r.code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"dropped CVV-like columns on read: cvv", "CVV-like values discarded: 30", "phoneNumber", "dummy",
+	for _, want := range []string{"dropped CVV-like columns on read: cvv", "CVV-like values discarded: 25", "phoneNumber", "dummy",
 		"wrote out/legacy_transactions.csv: 30 rows", "validated 1 file(s): 0 error(s)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
@@ -297,4 +300,63 @@ func TestConvertCLIPresetNeedsTheMerchantsPart(t *testing.T) {
 	if !strings.Contains(string(out), `"2025-05-01 06:00:00"`) || !strings.Contains(string(out), `"29.99","0.00","0.00","29.99"`) {
 		t.Errorf("unexpected output:\n%s", out)
 	}
+}
+
+// TestConvertCLIStickyPreset: the sticky preset from the command line, on
+// an order export split in two files; refunds become REFUND rows (a union),
+// the chargeback is marked, and a bad expiry is reported against the file
+// and row that hold it.
+func TestConvertCLIStickyPreset(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(4, 4))
+	hdr := "order_id,customer_id,acquisition_date,order_status,billing_fname,billing_lname,billing_address1,billing_address2,billing_city,billing_state,billing_zip,billing_country,shipping_address1,shipping_address2,shipping_city,shipping_state,shipping_zip,shipping_country,email,phone,cc_number,cc_expires,order_total,order_sales_tax_amount,shipping_amount,transaction_id,auth_id,is_recurring,recurringDate,amountRefundedSoFar,is_chargeback,chargeback_date,tracking_number\n"
+	var cards []string
+	row := func(i int, status, exp, refunded, cb string) string {
+		card := convertTestCard(rng)
+		cards = append(cards, card)
+		rec, next := "0", ""
+		if i == 1 {
+			rec, next = "1", "2027-02-01"
+		}
+		cbDate := ""
+		if cb == "1" {
+			cbDate = "2026-02-20"
+		}
+		return fmt.Sprintf("%d,C%d,2026-01-%02d 10:00:00,%s,Ana,Lee,1 Main St,,Austin,Texas,78701,US,,,,,,,ana%d@example.com,555-123-4567 ext 9,%s,%s,29.95,1.00,5.00,TX%d,AU%d,%s,%s,%s,%s,%s,\n",
+			100+i, i, 1+i, status, i, card, exp, i, i, rec, next, refunded, cb, cbDate)
+	}
+	os.WriteFile(filepath.Join(dir, "orders_1.csv"), []byte(hdr+row(1, "2", "628", "0.00", "0")+row(2, "8", "1129", "10.00", "0")), 0o644)
+	os.WriteFile(filepath.Join(dir, "orders_2.csv"), []byte(hdr+row(3, "7", "1129", "0.00", "0")+row(4, "2", "1329", "0.00", "1")), 0o644)
+	mine := "preset: sticky\ntimezone: America/Chicago\ntransactions:\n  columns:\n    campaignId: {const: \"3\"}\n    productId: {const: \"4\"}\n    merchantId: {const: \"5\"}\n"
+	os.WriteFile(filepath.Join(dir, "mine.yaml"), []byte(mine), 0o644)
+	r := runCLI(t, dir, nil, "convert", "--map", "mine.yaml", "orders_1.csv", "orders_2.csv", "-o", "out/new", "--as-of", "2026-06-01")
+	if r.code != exitDataErrors || !strings.Contains(r.stdout, `orders_2.csv row 3 column "cc_expires" -> transactions.cardExpiryMonth: expiry_month value "1329"`) {
+		t.Fatalf("exit %d: the bad expiry is not reported at orders_2.csv row 3\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	assertNoSecrets(t, r, cards, nil)
+	// Fix the expiry in the export: it converts and validates.
+	b, _ := os.ReadFile(filepath.Join(dir, "orders_2.csv"))
+	os.WriteFile(filepath.Join(dir, "orders_2.csv"), []byte(strings.Replace(string(b), ",1329,", ",1229,", 1)), 0o644)
+	r = runCLI(t, dir, nil, "convert", "--map", "mine.yaml", "orders_1.csv", "orders_2.csv", "-o", "out/new", "--as-of", "2026-06-01")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, "out", "new", "legacy_transactions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"TX2-R","REFUND","10.00","0.00","0.00","10.00","SUCCESS","SUCCESS","","TX2"`, // the refund of order 102
+		`"5551234567"`, // the extension dropped, not glued on
+		`"TX"`,         // the state name as its code
+		`"1","29.95","2026-02-20","unknown"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("import file lacks %s:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(r.stdout, "wrote out/new/legacy_transactions.csv: 5 rows") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	assertNoSecrets(t, r, cards, nil)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/fix"
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 type fixOptions struct {
@@ -171,7 +172,7 @@ func runFix(ctx context.Context, g *globalOptions, o fixOptions, paths []string)
 	for _, b := range res.Blocked {
 		toCheck = append(toCheck, b.File)
 	}
-	rep, err := check.Validate(ctx, check.FileInputs(toCheck), vopts)
+	rep, err := check.Validate(ctx, legacy.FileInputs(toCheck), vopts)
 	if err != nil {
 		return fmt.Errorf("validate the fixed files: %w", err)
 	}

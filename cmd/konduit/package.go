@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,7 @@ type packageOptions struct {
 	overwrite      bool
 	noValidate     bool
 	asOf           string
+	timezone       string
 	conn           sftpConnOptions
 }
 
@@ -58,7 +60,8 @@ flags are those of konduit sftp put.`,
 	f.StringVar(&o.remoteDir, "remote-dir", "", "deliver into this directory on the SFTP server")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace existing remote files")
 	f.BoolVar(&o.noValidate, "no-validate", false, "skip the import rules (not recommended)")
-	f.StringVar(&o.asOf, "as-of", "", "reference date YYYY-MM-DD for the date rules (default: off)")
+	f.StringVar(&o.asOf, "as-of", "", "reference date YYYY-MM-DD for the date rules (default: today in --timezone)")
+	f.StringVar(&o.timezone, "timezone", "", "the account's time zone (IANA name) that decides today for the date rules (default UTC)")
 	o.conn.addFlags(f)
 	return cmd
 }
@@ -73,6 +76,10 @@ func runPackage(ctx context.Context, g *globalOptions, o packageOptions, inputs 
 		return usageErrorf("package: at least one -r KEYFILE is required")
 	case (o.outDir == "") == (o.remoteDir == ""):
 		return usageErrorf("package: give exactly one of -o DIR and --remote-dir DIR")
+	}
+	asOf, asOfWhy, err := packageAsOf(o, time.Now())
+	if err != nil {
+		return err
 	}
 	var keys []*pgp.Key
 	for _, p := range o.recipients {
@@ -111,11 +118,11 @@ func runPackage(ctx context.Context, g *globalOptions, o packageOptions, inputs 
 			return err
 		}
 		defer c.Close()
-		sink = shipment.SFTPSink{Client: c, Host: cfg.Host, Dir: o.remoteDir, Overwrite: o.overwrite}
+		sink = shipment.SFTPSink{Client: c, Host: cfg.Host, Port: cfg.Port, Dir: o.remoteDir, Overwrite: o.overwrite}
 	}
 	m, err := shipment.Run(ctx, inputs, sink, shipment.Options{
 		Vault: v, Recipients: keys, Armor: o.armor, SkipValidation: o.noValidate,
-		Check: check.Options{AsOf: o.asOf, MaxFindings: 20},
+		Check: check.Options{AsOf: asOf, MaxFindings: 20},
 	})
 	var ve *shipment.ValidationError
 	if errors.As(err, &ve) {
@@ -126,7 +133,7 @@ func runPackage(ctx context.Context, g *globalOptions, o packageOptions, inputs 
 		return err
 	}
 	if m.Validation.Ran {
-		fmt.Fprintf(g.stdout, "validated: 0 errors, %d warnings\n", m.Validation.Warnings)
+		fmt.Fprintf(g.stdout, "validated: 0 errors, %d warnings; date rules as of %s (%s)\n", m.Validation.Warnings, asOf, asOfWhy)
 	} else {
 		fmt.Fprintln(g.stdout, "validation skipped (--no-validate)")
 	}
@@ -139,4 +146,23 @@ func runPackage(ctx context.Context, g *globalOptions, o packageOptions, inputs 
 	}
 	fmt.Fprintf(g.stdout, "manifest: %s\n", shipment.ManifestName)
 	return nil
+}
+
+// packageAsOf is the reference date of the date rules and where it comes
+// from: --as-of, else today in --timezone (the account's zone), else today
+// in UTC.
+func packageAsOf(o packageOptions, now time.Time) (asOf, why string, err error) {
+	if o.asOf != "" {
+		if _, err := time.Parse("2006-01-02", o.asOf); err != nil {
+			return "", "", usageErrorf("package: --as-of %q is not a date YYYY-MM-DD", o.asOf)
+		}
+		return o.asOf, "--as-of", nil
+	}
+	loc := time.UTC
+	if o.timezone != "" {
+		if loc, err = loadZone(o.timezone); err != nil {
+			return "", "", err
+		}
+	}
+	return now.In(loc).Format("2006-01-02"), "today in " + loc.String() + "; set --as-of or --timezone to change it", nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/shipment"
@@ -128,12 +129,17 @@ func TestPackageCLIToDirectoryAndSFTP(t *testing.T) {
 	var out strings.Builder
 	r := runCLI(t, f.dir, f.env, "package", "--vault", "vault.db", "-r", f.pub, "-o", "ship", f.tokenized)
 	out.WriteString(r.stdout + r.stderr)
+	before := time.Now().UTC().Format("2006-01-02")
 	if r.code != 0 || !strings.Contains(r.stdout, "validated: 0 errors") || !strings.Contains(r.stdout, "40 rows, 40 numbers restored") {
 		t.Fatalf("package: %d %s %s", r.code, r.stdout, r.stderr)
 	}
+	// Without --as-of the date rules run as of today, in UTC, and say so.
+	if after := time.Now().UTC().Format("2006-01-02"); !strings.Contains(r.stdout, "date rules as of "+before+" (today in UTC") && !strings.Contains(r.stdout, "date rules as of "+after+" (today in UTC") {
+		t.Fatalf("package without --as-of: %s", r.stdout)
+	}
 	var m shipment.Manifest
 	mb, err := os.ReadFile(filepath.Join(f.dir, "ship", shipment.ManifestName))
-	if err != nil || json.Unmarshal(mb, &m) != nil || m.Recipients[0].Fingerprint != f.fpr || m.Files[0].Rows != 40 {
+	if err != nil || json.Unmarshal(mb, &m) != nil || m.Recipients[0].Fingerprint != f.fpr || m.Files[0].Rows != 40 || m.Validation.AsOf == "" {
 		t.Fatalf("manifest: %v %s", err, mb)
 	}
 	// The receiver decrypts and gets the original file back.
@@ -157,13 +163,26 @@ func TestPackageCLIToDirectoryAndSFTP(t *testing.T) {
 		"--host", "127.0.0.1", "--port", srv.port, "--user", "processor", "--host-key-fingerprint", srv.fingerprint,
 		"--password-file", "pw", "--remote-dir", "/", f.tokenized)
 	out.WriteString(r.stdout + r.stderr)
-	if r.code != 0 || !strings.Contains(r.stdout, "sftp://127.0.0.1/legacy_transactions.csv.asc") {
+	if r.code != 0 || !strings.Contains(r.stdout, "sftp://127.0.0.1:"+srv.port+"/legacy_transactions.csv.asc") {
 		t.Fatalf("package over sftp: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	for _, name := range []string{"legacy_transactions.csv.asc", shipment.ManifestName} {
 		if _, err := os.Stat(filepath.Join(srv.root, name)); err != nil {
 			t.Fatalf("drop box lacks %s", name)
 		}
+	}
+	// A relative --remote-dir is under the login's home ("/" in the drop
+	// box); the location is a well-formed URL with the port.
+	os.MkdirAll(filepath.Join(srv.root, "incoming"), 0o700)
+	r = runCLI(t, f.dir, f.env, "package", "--vault", "vault.db", "-r", f.pub, "--as-of", "2025-06-30",
+		"--host", "127.0.0.1", "--port", srv.port, "--user", "processor", "--host-key-fingerprint", srv.fingerprint,
+		"--password-file", "pw", "--remote-dir", "incoming", f.tokenized)
+	out.WriteString(r.stdout + r.stderr)
+	if r.code != 0 || !strings.Contains(r.stdout, " -> sftp://127.0.0.1:"+srv.port+"/incoming/legacy_transactions.csv.pgp\n") || !strings.Contains(r.stdout, "as of 2025-06-30 (--as-of)") {
+		t.Fatalf("package over sftp into a relative directory: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(srv.root, "incoming", "legacy_transactions.csv.pgp")); err != nil {
+		t.Fatal("drop box lacks incoming/legacy_transactions.csv.pgp")
 	}
 	scanForSecrets(t, f.secrets.all(), out.String(), filepath.Join(f.dir, "ship"), filepath.Join(f.dir, "tmp"), srv.root)
 }

@@ -70,6 +70,9 @@ func runPGPKeygen(ctx context.Context, g *globalOptions, o pgpKeygenOptions) err
 	if o.name == "" && o.email == "" {
 		return usageErrorf("pgp keygen: --name or --email is required")
 	}
+	if err := pgp.CheckUserID(o.name, o.email); err != nil {
+		return usageErrorf("pgp keygen: %v", err)
+	}
 	alg, err := pgp.ParseAlgorithm(o.algo)
 	if err != nil {
 		return usageErrorf("pgp keygen: %v", err)

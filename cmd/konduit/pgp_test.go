@@ -156,6 +156,25 @@ func TestPGPCLIUsage(t *testing.T) {
 	}
 }
 
+// TestPGPKeygenCommentRefused: a name with a comment in parentheses (which
+// the OpenPGP library rejects with a bare "invalid argument") is refused
+// before anything is asked or written, with a message naming the character.
+func TestPGPKeygenCommentRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--name", "Acme Payments (card data)", "--email", "ops@example.test"},
+		{"--name", "Acme", "--email", "<ops@example.test>"},
+	} {
+		r := runCLI(t, dir, pgpEnv, append(append([]string{"pgp", "keygen"}, args...), "-o", "k")...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "OpenPGP user ids reserve ( ) < >") || strings.Contains(r.stderr, "invalid argument") {
+			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("%v: wrote %v", args, ents)
+		}
+	}
+}
+
 // TestPGPDecryptRefusesHugeArmorHeader: a dropped file with a 4 MiB armor
 // header line (about 50 s in the OpenPGP library unguarded) is refused at
 // once, with a message and a hint, and leaves no output.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/preview"
 )
 
@@ -63,7 +63,7 @@ func runPreview(ctx context.Context, g *globalOptions, o previewOptions, paths [
 	if o.format != "text" && o.format != "json" {
 		return usageErrorf("--format %q: want text or json", o.format)
 	}
-	rep, err := preview.Preview(ctx, check.FileInputs(paths), preview.Options{AsOf: asOf})
+	rep, err := preview.Preview(ctx, legacy.FileInputs(paths), preview.Options{AsOf: asOf})
 	if err != nil {
 		return err
 	}

@@ -238,7 +238,8 @@ cannot leave it: "..", absolute paths and symbolic links pointing outside are
 refused. Logins: the public keys in --authorized-keys (OpenSSH format) and/or
 the password in --password-file (mode 0600) for --user. --host-key is an
 OpenSSH private key, created (Ed25519) when the file does not exist; its
-fingerprint is printed for you to give to clients. --upload-only makes a
+public key is written beside it (FILE.pub, 0644), and its known_hosts line
+and fingerprint are printed for you to give to clients. --upload-only makes a
 drop box: clients may list, create directories and upload new files, and
 cannot read, rename, delete, overwrite, truncate, append to, link or change
 the attributes of any file that was there before their session. Within a
@@ -301,6 +302,8 @@ func runSFTPServe(ctx context.Context, g *globalOptions, o sftpServeOptions) err
 	if o.uploadOnly {
 		mode = "upload-only"
 	}
-	fmt.Fprintf(g.stdout, "serving %s (%s) on %s for user %s\nhost key fingerprint %s\n", o.root, mode, ln.Addr(), o.user, ssh.FingerprintSHA256(hk.PublicKey()))
+	fmt.Fprintf(g.stdout, "serving %s (%s) on %s for user %s\n", o.root, mode, ln.Addr(), o.user)
+	fmt.Fprintf(g.stdout, "host public key %s\nknown_hosts line (for clients that reach this address): %s\n", transfer.HostPublicKeyPath(o.hostKey), transfer.KnownHostsLine(ln.Addr().String(), hk.PublicKey()))
+	fmt.Fprintf(g.stdout, "host key fingerprint %s\n", ssh.FingerprintSHA256(hk.PublicKey()))
 	return srv.Serve(ctx, ln)
 }

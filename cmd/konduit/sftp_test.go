@@ -191,3 +191,41 @@ func TestSFTPCLIServeUploadOnlyWithKey(t *testing.T) {
 		t.Fatalf("left behind: %v", left)
 	}
 }
+
+// TestSFTPServeWritesPublicHostKey: serve writes FILE.pub (0644) beside
+// its host key, the form ssh-keygen reads, and prints the known_hosts line
+// a client needs: put with a known_hosts file holding just that line
+// connects.
+func TestSFTPServeWritesPublicHostKey(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServe(t, dir)
+	pubPath := filepath.Join(dir, "host_key.pub")
+	st, err := os.Stat(pubPath)
+	if err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("host_key.pub: %v %v", st, err)
+	}
+	b, _ := os.ReadFile(pubPath)
+	key, _, _, _, err := ssh.ParseAuthorizedKey(b)
+	if err != nil || ssh.FingerprintSHA256(key) != srv.fingerprint {
+		t.Fatalf("host_key.pub %q: %v", b, err)
+	}
+	if out, err := exec.Command("ssh-keygen", "-l", "-f", pubPath).CombinedOutput(); err != nil || !strings.Contains(string(out), srv.fingerprint) {
+		t.Fatalf("ssh-keygen -l -f host_key.pub: %s %v", out, err)
+	}
+	var line string
+	for _, l := range strings.Split(srv.stdout.String(), "\n") {
+		if _, after, ok := strings.Cut(l, "known_hosts line (for clients that reach this address): "); ok {
+			line = after
+		}
+	}
+	if want := "[127.0.0.1]:" + srv.port + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))); line != want {
+		t.Fatalf("known_hosts line %q, want %q", line, want)
+	}
+	os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(line+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "clientpw"), []byte("s3cret drop box pw\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "f.pgp"), []byte("ciphertext"), 0o644)
+	r := runCLI(t, dir, nil, "sftp", "put", "--host", "127.0.0.1", "--port", srv.port, "--user", "processor", "--known-hosts", "known_hosts", "--password-file", "clientpw", "f.pgp", "/f.pgp")
+	if r.code != 0 {
+		t.Fatalf("put with the printed known_hosts line: %d %s", r.code, r.stderr)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/vault"
 )
 
@@ -66,7 +67,7 @@ func runValidate(ctx context.Context, g *globalOptions, o validateOptions, paths
 	if err != nil {
 		return err
 	}
-	rep, err := check.Validate(ctx, check.FileInputs(paths), opts)
+	rep, err := check.Validate(ctx, legacy.FileInputs(paths), opts)
 	if err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}

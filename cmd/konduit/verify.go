@@ -12,6 +12,7 @@ import (
 
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/store"
 	ksync "github.com/konduit/konduit/internal/sync"
 	"github.com/konduit/konduit/internal/verify"
@@ -110,7 +111,7 @@ func runVerify(ctx context.Context, g *globalOptions, o verifyOptions, paths []s
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	rep, err := verify.Run(ctx, verify.FileInputs(paths), verify.Options{API: client, Location: loc, Strategy: o.strategy,
+	rep, err := verify.Run(ctx, legacy.FileInputs(paths), verify.Options{API: client, Location: loc, Strategy: o.strategy,
 		Today: today, Parallel: o.parallel, Requests: func() int64 { n, _, _ := meter.Stats(); return n }})
 	if err != nil {
 		return err

@@ -50,39 +50,36 @@ func WriteCSV(w io.Writer, r *Report) error {
 }
 
 // mostRows: a warning that fires on at least this share of the data rows
-// (and on at least minSummary rows) is shown on one line in text output.
+// (and on at least minSummary rows) is shown on one line to people (text
+// output, the dashboard).
 const (
 	mostRows   = 0.5
 	minSummary = 10
 	summaryEgs = 3 // example locations on that line
 )
 
-// WriteText writes a summary for people: each file's counts, then every
-// rule that fired with its exact count and its first examples. A warning
-// that fires on most rows (address2 empty on a file where no address has a
-// second line) is one line: its count, its share of the rows, a few example
-// locations and the first example's message. JSON and CSV list every kept
-// finding.
-func WriteText(w io.Writer, r *Report, color bool) error {
-	bw := bufio.NewWriter(w)
-	paint := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return "\x1b[" + code + "m" + s + "\x1b[0m"
-	}
-	sev := func(s Severity) string {
-		if s == Error {
-			return paint("1;31", "error  ")
-		}
-		return paint("33", "warning")
-	}
-	for _, f := range r.Files {
-		fmt.Fprintf(bw, "%s: %s, %d rows, %d errors, %d warnings\n", cardnum.MaskText(f.Path), f.Kind, f.Rows, f.Errors, f.Warnings)
-	}
-	examples := map[string][]Finding{}
+// Group is one rule and severity's findings as people are shown them: the
+// exact count, the kept examples and, for a warning that fires on most rows
+// (address2 empty on a file where no address has a second line), a summary:
+// its share of the rows and a few example locations instead of a list.
+type Group struct {
+	Rule     Rule
+	Severity Severity
+	Count    int
+	Examples []Finding // the kept examples; a summary keeps summaryEgs
+	Summary  bool      // fires on most rows: show as one line
+	Percent  int       // for a summary: the share of the rows it fires on
+	Where    string    // for a summary: the example locations ("f.csv rows 2, 3, 4 AC address2")
+}
+
+// Groups lists r's findings by rule and severity in r.Counts' order (errors
+// first, then by count). Text output and the dashboard both show these;
+// JSON and CSV list every kept finding.
+func Groups(r *Report) []Group {
+	examples := map[RuleCount][]Finding{}
 	for _, f := range r.Findings {
-		examples[f.Rule] = append(examples[f.Rule], f)
+		k := RuleCount{Rule: f.Rule, Severity: f.Severity}
+		examples[k] = append(examples[k], f)
 	}
 	fileRows, allRows := map[string]int{}, 0
 	for _, f := range r.Files {
@@ -104,55 +101,99 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 		}
 		return n
 	}
-	loc := func(f Finding) string {
-		l := fmt.Sprintf("%s:%d", cardnum.MaskText(f.File), f.Row)
-		if f.Column != "" {
-			l += " " + f.Column
-		}
-		if f.Field != "" {
-			l += " " + cardnum.MaskText(f.Field)
-		}
-		return l
-	}
+	var out []Group
 	for _, rc := range r.Counts {
-		rule := rulesByID[rc.Rule]
-		var egs []Finding
-		for _, f := range examples[rc.Rule] {
-			if f.Severity == rc.Severity {
-				egs = append(egs, f)
-			}
+		rule, ok := rulesByID[rc.Rule]
+		if !ok {
+			rule = Rule{ID: rc.Rule, Severity: rc.Severity}
 		}
+		egs := examples[RuleCount{Rule: rc.Rule, Severity: rc.Severity}]
+		g := Group{Rule: rule, Severity: rc.Severity, Count: rc.Count, Examples: egs}
 		if rows := rowsOf(egs); rc.Severity == Warning && rc.Count >= minSummary && float64(rc.Count) >= mostRows*float64(rows) {
-			fmt.Fprintf(bw, "\n%s %s ×%d, on %d%% of the rows: %s\n", sev(rc.Severity), paint("1", rc.Rule), rc.Count, min(100, rc.Count*100/max(rows, 1)), rule.Summary)
-			if len(egs) > 0 {
-				egs = egs[:min(len(egs), summaryEgs)]
-				var locs, rowNums []string
-				one := true // one file and column: "file rows 2, 3, 4 AC address2"
-				for _, f := range egs {
-					locs = append(locs, loc(f))
-					rowNums = append(rowNums, strconv.Itoa(f.Row))
-					one = one && f.File == egs[0].File && f.Column == egs[0].Column && f.Field == egs[0].Field
-				}
-				where := strings.Join(locs, ", ")
-				if one {
-					f := egs[0]
-					where = fmt.Sprintf("%s rows %s", cardnum.MaskText(f.File), strings.Join(rowNums, ", "))
-					if f.Column != "" {
-						where += " " + f.Column
-					}
-					if f.Field != "" {
-						where += " " + cardnum.MaskText(f.Field)
-					}
-				}
-				fmt.Fprintf(bw, "  %s …: %s\n", paint("2", "e.g. "+where), cardnum.MaskText(egs[0].Message))
+			g.Summary = true
+			g.Percent = min(100, rc.Count*100/max(rows, 1))
+			g.Examples = egs[:min(len(egs), summaryEgs)]
+			g.Where = where(g.Examples)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// loc is where a finding is: "file:row column field".
+func loc(f Finding) string {
+	l := fmt.Sprintf("%s:%d", cardnum.MaskText(f.File), f.Row)
+	if f.Column != "" {
+		l += " " + f.Column
+	}
+	if f.Field != "" {
+		l += " " + cardnum.MaskText(f.Field)
+	}
+	return l
+}
+
+// where lists a few findings' locations on one line; findings in one file
+// and column read "file rows 2, 3, 4 AC address2".
+func where(egs []Finding) string {
+	if len(egs) == 0 {
+		return ""
+	}
+	var locs, rowNums []string
+	one := true
+	for _, f := range egs {
+		locs = append(locs, loc(f))
+		rowNums = append(rowNums, strconv.Itoa(f.Row))
+		one = one && f.File == egs[0].File && f.Column == egs[0].Column && f.Field == egs[0].Field
+	}
+	if !one {
+		return strings.Join(locs, ", ")
+	}
+	f := egs[0]
+	w := fmt.Sprintf("%s rows %s", cardnum.MaskText(f.File), strings.Join(rowNums, ", "))
+	if f.Column != "" {
+		w += " " + f.Column
+	}
+	if f.Field != "" {
+		w += " " + cardnum.MaskText(f.Field)
+	}
+	return w
+}
+
+// WriteText writes a summary for people: each file's counts, then every
+// rule that fired with its exact count and its first examples (Groups). A
+// warning that fires on most rows is one line: its count, its share of the
+// rows, a few example locations and the first example's message. JSON and
+// CSV list every kept finding.
+func WriteText(w io.Writer, r *Report, color bool) error {
+	bw := bufio.NewWriter(w)
+	paint := func(code, s string) string {
+		if !color {
+			return s
+		}
+		return "\x1b[" + code + "m" + s + "\x1b[0m"
+	}
+	sev := func(s Severity) string {
+		if s == Error {
+			return paint("1;31", "error  ")
+		}
+		return paint("33", "warning")
+	}
+	for _, f := range r.Files {
+		fmt.Fprintf(bw, "%s: %s, %d rows, %d errors, %d warnings\n", cardnum.MaskText(f.Path), f.Kind, f.Rows, f.Errors, f.Warnings)
+	}
+	for _, g := range Groups(r) {
+		if g.Summary {
+			fmt.Fprintf(bw, "\n%s %s ×%d, on %d%% of the rows: %s\n", sev(g.Severity), paint("1", g.Rule.ID), g.Count, g.Percent, g.Rule.Summary)
+			if len(g.Examples) > 0 {
+				fmt.Fprintf(bw, "  %s …: %s\n", paint("2", "e.g. "+g.Where), cardnum.MaskText(g.Examples[0].Message))
 			}
 			continue
 		}
-		fmt.Fprintf(bw, "\n%s %s ×%d: %s\n", sev(rc.Severity), paint("1", rc.Rule), rc.Count, rule.Summary)
-		for _, f := range egs {
+		fmt.Fprintf(bw, "\n%s %s ×%d: %s\n", sev(g.Severity), paint("1", g.Rule.ID), g.Count, g.Rule.Summary)
+		for _, f := range g.Examples {
 			fmt.Fprintf(bw, "  %s: %s\n", paint("2", loc(f)), cardnum.MaskText(f.Message))
 		}
-		if more := rc.Count - len(egs); more > 0 && len(egs) > 0 {
+		if more := g.Count - len(g.Examples); more > 0 && len(g.Examples) > 0 {
 			fmt.Fprintf(bw, "  … and %d more\n", more)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -36,20 +35,12 @@ type Options struct {
 	MaxRecordBytes int
 }
 
-// Input is a file to validate.
-type Input struct {
-	Name string                        // as shown in findings
-	Open func() (io.ReadCloser, error) // opened once or twice (notes and details after transactions)
-}
+// Input is a file to validate: legacy.Input, the one input type (this alias
+// stays until internal/load and internal/convert name legacy.Input).
+type Input = legacy.Input
 
-// FileInputs turns paths into Inputs.
-func FileInputs(paths []string) []Input {
-	in := make([]Input, len(paths))
-	for i, p := range paths {
-		in[i] = Input{Name: p, Open: func() (io.ReadCloser, error) { return os.Open(p) }}
-	}
-	return in
-}
+// FileInputs turns paths into Inputs (legacy.FileInputs).
+func FileInputs(paths []string) []Input { return legacy.FileInputs(paths) }
 
 // ReadError is an I/O failure reading an input (not a finding about its data).
 type ReadError struct {
@@ -113,86 +104,41 @@ type custInfo struct {
 // file validates one input. In the first pass, a notes or details file is
 // only recognised and deferred (deferred=true) to the second pass.
 func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (deferred bool, err error) {
-	return v.fileWith(ctx, seq, in, first, 0)
-}
-
-// fileWith is file reading the input separated by delim (0: a comma).
-func (v *validator) fileWith(ctx context.Context, seq int, in Input, first bool, delim byte) (deferred bool, err error) {
-	rc, err := in.Open()
+	lf, err := legacy.OpenMax(ctx, in, v.opts.MaxRecordBytes)
 	if err != nil {
-		return false, &ReadError{File: in.Name, Err: err}
+		return false, &ReadError{File: in.Name, Err: errors.Unwrap(err)}
 	}
-	defer rc.Close()
-	var src io.Reader = rc
-	if delim != 0 {
-		src = NewCommaReader(rc, delim)
-	}
+	defer lf.Close()
 	v.col.file, v.col.fileSeq, v.col.fileName = &v.files[seq], seq, in.Name
 	fileFinding := func(row int, rule, msg string) {
 		v.col.add(Finding{Row: row, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
 	}
-	chunker := legacy.NewChunker(src, v.opts.MaxRecordBytes)
-	ch, err := chunker.Next()
-	if err == io.EOF {
+	if lf.Empty {
 		if first {
 			checkExtension(in.Name, fileFinding)
 			fileFinding(1, RuleFileEmpty, "the file is empty: it needs at least the header row (konduit template writes one)")
 		}
 		return false, nil
 	}
-	if err != nil {
-		return false, &ReadError{File: in.Name, Err: err}
-	}
-	// The header is the first record that is not blank.
-	var header [][]byte
-	var headerRec []byte // the header record as the file holds it
-	row, line, pos := 0, 1, 0
-	if ch.Oversized {
-		row = 1
-	} else {
-		for pos < len(ch.Data) {
-			rec, next, inner := legacy.SplitRecord(ch.Data, pos, chunker.Term)
-			pos = next
-			row++
-			line += inner + 1
-			if len(rec) > 0 {
-				header, _, _, _ = legacy.ParseFields(rec, nil, nil, legacy.DefaultMaxFields)
-				headerRec = rec
-				break
-			}
-		}
-	}
-	names := make([]string, len(header))
-	for i, h := range header {
-		names[i] = string(h)
-	}
-	kind := legacy.DetectKind(names)
-	if kind == 0 && delim == 0 && len(headerRec) > 0 {
-		// A header of one cell holding the names joined by ';' or a tab:
-		// read the file again with that delimiter.
-		if d := HeaderDelimiter(headerRec); d != 0 {
-			rc.Close()
-			return v.fileWith(ctx, seq, in, first, d)
-		}
-	}
+	kind, names, row := lf.Kind, lf.Header, lf.HeaderRow
 	if first && kind != legacy.Transactions && kind != 0 {
 		return true, nil
 	}
 	sum := &v.files[seq]
 	sum.Kind = "unknown"
 	checkExtension(in.Name, fileFinding)
-	if chunker.BOM {
+	if lf.BOM {
 		fileFinding(1, RuleBOM, "the file starts with a byte-order mark; konduit fix writes UTF-8 without one")
 	}
-	if delim != 0 {
-		fileFinding(max(row, 1), RuleCSVDelimiter, fmt.Sprintf("the header is one cell holding the column names joined by %s: the file is separated by %s, not by commas (a European or tab-separated export); it was read with that delimiter for the findings below; konduit fix rewrites it comma-separated", DelimiterName(delim), DelimiterName(delim)))
+	if d := lf.Delim; d != 0 {
+		fileFinding(max(row, 1), RuleCSVDelimiter, fmt.Sprintf("the header is one cell holding the column names joined by %s: the file is separated by %s, not by commas (a European or tab-separated export); it was read with that delimiter for the findings below; konduit fix rewrites it comma-separated", legacy.DelimiterName(d), legacy.DelimiterName(d)))
 	}
-	if chunker.Term == '\r' {
+	if lf.CROnly {
 		fileFinding(1, RuleCSVLineEndings, "lines end in CR alone (Excel for Mac's \"CSV\"); save as \"CSV UTF-8\" or run konduit fix")
 	}
 	if kind == 0 {
 		what := "its header names none of the columns of a transactions, notes or details file"
-		if bytes.IndexByte(ch.Data, 0) >= 0 || !validUTF8Prefix(ch.Data[:min(len(ch.Data), 4096)]) {
+		if bytes.IndexByte(lf.Start, 0) >= 0 || !validUTF8Prefix(lf.Start) {
 			what = "it does not look like a CSV text file"
 		}
 		fileFinding(max(row, 1), RuleFileKindUnknown, what+"; the first row must be the header (konduit template writes one)")
@@ -200,25 +146,27 @@ func (v *validator) fileWith(ctx context.Context, seq int, in Input, first bool,
 	}
 	sum.Kind = kind.String()
 	spec := legacy.SpecFor(kind)
-	for i := 1; i < row; i++ {
+	for _, i := range lf.BlankRows() {
 		fileFinding(i, RuleBlankLine, "a blank line before the header (skipped)")
 	}
 	colPos := v.header(spec, names, row, func(row int, field, rule, msg string) {
 		v.col.add(Finding{Row: row, Field: field, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
 	})
+	chunker, rest := lf.Chunks()
+	expect := int(min(max(lf.Size(), 0)/450, 1<<24)) // about 450 bytes a transaction row
 	run := &fileRun{
 		compiled: compile(spec, colPos, v.opts),
 		v:        v,
 		nFields:  len(names),
 		term:     chunker.Term,
 		names:    names,
-		txIndex:  newIDIndex(expectRows(rc)),
-		orders:   newIDIndex(expectRows(rc) / 2),
+		txIndex:  newIDIndex(expect),
+		orders:   newIDIndex(expect / 2),
 		lastCust: -1,
 		rowBase:  row,
-		lineBase: line - 1,
+		lineBase: lf.DataLine - 1,
 	}
-	if err := run.pipeline(ctx, chunker, ch.Data[pos:]); err != nil {
+	if err := run.pipeline(ctx, chunker, rest); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return false, err
 		}
@@ -243,17 +191,6 @@ func validUTF8Prefix(b []byte) bool {
 		}
 	}
 	return utf8.Valid(b)
-}
-
-// expectRows guesses a file's row count from its size (about 450 bytes a
-// transaction row), to size the indexes once instead of growing them.
-func expectRows(rc io.ReadCloser) int {
-	if f, ok := rc.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			return int(min(st.Size()/450, 1<<24))
-		}
-	}
-	return 0
 }
 
 func checkExtension(name string, add func(int, string, string)) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/legacy"
+	"github.com/konduit/konduit/internal/normalize"
 	"github.com/konduit/konduit/internal/source"
 	"github.com/shopspring/decimal"
 )
@@ -152,10 +154,42 @@ type Provenance struct {
 	kinds map[legacy.Kind]*kindProv
 }
 
+// kindProv holds, per import row, the source row of its driving table and
+// of each joined table, column by column (a few bytes per row).
 type kindProv struct {
-	tables  []string       // 0: driving table; 1..: joined tables
-	rows    [][]int32      // rows[t][outputRowIndex]: source row, 0 when no match
-	columns map[string]int // import column -> table index it was read from
+	names   []string         // table names, indexed by tab values
+	nameIdx map[string]int32 // the reverse
+	parts   []map[string]int // per part: import column -> slot it was read from (0: driving)
+	part    []uint16         // per import row: its part
+	tab     [][]uint16       // [slot][import row]: table of the source row
+	row     [][]int32        // [slot][import row]: source row, 0 when a join found none
+}
+
+func (kp *kindProv) table(name string) uint16 {
+	if i, ok := kp.nameIdx[name]; ok {
+		return uint16(i)
+	}
+	kp.nameIdx[name] = int32(len(kp.names))
+	kp.names = append(kp.names, name)
+	return uint16(kp.nameIdx[name])
+}
+
+// add records one import row: its part, and the table and row of each slot.
+func (kp *kindProv) add(part int, tables []string, rows []int32) {
+	kp.part = append(kp.part, uint16(part))
+	for len(kp.tab) < len(rows) {
+		kp.tab = append(kp.tab, make([]uint16, len(kp.part)-1))
+		kp.row = append(kp.row, make([]int32, len(kp.part)-1))
+	}
+	for s := range kp.tab {
+		var t uint16
+		var r int32
+		if s < len(rows) && rows[s] > 0 {
+			t, r = kp.table(tables[s]), rows[s]
+		}
+		kp.tab[s] = append(kp.tab[s], t)
+		kp.row[s] = append(kp.row[s], r)
+	}
 }
 
 // Lookup returns the source of import row outRow (the header is row 1) of
@@ -163,18 +197,15 @@ type kindProv struct {
 // from a join).
 func (p *Provenance) Lookup(k legacy.Kind, outRow int, column string) (Origin, bool) {
 	kp := p.kinds[k]
-	if kp == nil || outRow < 2 || outRow-2 >= len(kp.rows[0]) {
+	if kp == nil || outRow < 2 || outRow-2 >= len(kp.part) {
 		return Origin{}, false
 	}
-	t := 0
-	if i, ok := kp.columns[column]; ok {
-		t = i
+	i := outRow - 2
+	s := 0
+	if j, ok := kp.parts[kp.part[i]][column]; ok && kp.row[j][i] > 0 {
+		s = j
 	}
-	r := int(kp.rows[t][outRow-2])
-	if r == 0 {
-		t, r = 0, int(kp.rows[0][outRow-2])
-	}
-	return Origin{Table: kp.tables[t], Row: r}, true
+	return Origin{Table: kp.names[kp.tab[s][i]], Row: int(kp.row[s][i])}, true
 }
 
 // WriteCSV writes the provenance table: kind, import row, source, source row.
@@ -188,8 +219,8 @@ func (p *Provenance) WriteCSV(w io.Writer) error {
 		if kp == nil {
 			continue
 		}
-		for i, r := range kp.rows[0] {
-			if err := lw.Write([]string{k.FileName(), fmt.Sprint(i + 2), kp.tables[0], fmt.Sprint(r)}); err != nil {
+		for i := range kp.part {
+			if err := lw.Write([]string{k.FileName(), fmt.Sprint(i + 2), kp.names[kp.tab[0][i]], fmt.Sprint(kp.row[0][i])}); err != nil {
 				return err
 			}
 		}
@@ -226,8 +257,16 @@ type compiledCol struct {
 	plus      []ref
 	minus     []ref
 	defaults  []compiledDefault
+	patches   []compiledPatch
+	when      *compiledCond
 	sensitive bool
 	counts    map[string]int
+}
+
+type compiledPatch struct {
+	value *string
+	re    *regexp.Regexp
+	with  string
 }
 
 type compiledDefault struct {
@@ -250,9 +289,11 @@ type joinIndex struct {
 	byKey  map[string]joined
 	fields []int // source field indexes kept, in order; refs index into this
 	table  string
+	tables []string // the tables of the source, indexed by joined.table
 }
 
 type joined struct {
+	table  int32
 	row    int32
 	values []string
 }
@@ -260,6 +301,8 @@ type joined struct {
 // rowCtx is the record being converted and its joined rows.
 type rowCtx struct {
 	fields [][]string // [0] driving fields; [j] joined values (by kept index)
+	tables []string   // [0] the driving record's table; [j] joined table
+	rows   []int32    // the source row of each
 }
 
 func (c *rowCtx) get(r ref) string {
@@ -292,9 +335,12 @@ type converter struct {
 	report   *Report
 	groups   map[string]*ProblemGroup
 	prov     *Provenance
-	tables   map[string]source.Table // source name -> table
-	infos    map[string]*TableInfo   // table name -> info
+	tables   map[string][]source.Table // source name -> its tables
+	infos    map[string]*TableInfo     // table name -> info
 	archives []*source.Archive
+	// reported holds the joined-table values already reported bad: an
+	// error in a lookup row is reported once, against that row.
+	reported map[string]bool
 }
 
 func (c *converter) problem(p Problem) {
@@ -339,7 +385,7 @@ func Run(ctx context.Context, m *Mapping, opts Options) (*Result, error) {
 		opts.Limits = source.DefaultLimits
 	}
 	c := &converter{m: m, opts: opts, report: &Report{}, groups: map[string]*ProblemGroup{},
-		prov: &Provenance{kinds: map[legacy.Kind]*kindProv{}}, infos: map[string]*TableInfo{}}
+		prov: &Provenance{kinds: map[legacy.Kind]*kindProv{}}, infos: map[string]*TableInfo{}, reported: map[string]bool{}}
 	defer func() {
 		for _, a := range c.archives {
 			a.Close()
@@ -419,77 +465,14 @@ func (c *converter) checkMapping() error {
 	needZone := false
 	haveOutput := false
 	for _, k := range legacy.Kinds {
-		o := m.Output(k)
-		if o == nil {
+		out := m.Output(k)
+		if out == nil {
 			continue
 		}
 		haveOutput = true
 		spec := legacy.SpecFor(k)
-		if o.From == "" {
-			bad("%s: from: names no source", k)
-		} else if _, ok := m.Sources[o.From]; !ok {
-			bad("%s: from: %q is not under sources:", k, o.From)
-		}
-		for _, j := range o.Join {
-			if _, ok := m.Sources[j.Source]; !ok {
-				bad("%s: join: source %q is not under sources:", k, j.Source)
-			}
-			if j.Source == o.From {
-				bad("%s: join: %q joins itself", k, j.Source)
-			}
-			if j.Key == "" || j.On == "" {
-				bad("%s: join %q needs key: and on:", k, j.Source)
-			}
-			switch j.Duplicates {
-			case "", "error", "first", "last":
-			default:
-				bad("%s: join %q: duplicates: %q (want error, first or last)", k, j.Source, j.Duplicates)
-			}
-		}
-		if o.DistinctBy != "" && spec.Index(o.DistinctBy) < 0 {
-			bad("%s: distinct_by: %q is not a %s column", k, o.DistinctBy, k)
-		}
-		for name, cs := range o.Columns {
-			if spec.Index(name) < 0 {
-				bad("%s: %q is not a %s column%s", k, name, k, suggest(name, spec.Header()))
-				continue
-			}
-			if cs.empty() {
-				continue
-			}
-			if !knownFormats[cs.Format] {
-				bad("%s.%s: unknown format %q", k, name, cs.Format)
-			}
-			if cs.Format == fmtDatetime || cs.Format == fmtDate {
-				if len(cs.Layouts) == 0 {
-					bad("%s.%s: format %s needs layouts:", k, name, cs.Format)
-				}
-				for _, l := range cs.Layouts {
-					tl, err := compileLayout(l)
-					if err != nil {
-						bad("%s.%s: %v", k, name, err)
-					}
-					if tl.clock {
-						needZone = true
-					}
-				}
-			}
-			if cs.Timezone != "" {
-				if _, err := time.LoadLocation(cs.Timezone); err != nil {
-					bad("%s.%s: timezone %q: %v", k, name, cs.Timezone, err)
-				}
-			}
-			if cs.Decimal != "" && cs.Decimal != "." && cs.Decimal != "," {
-				bad("%s.%s: decimal: %q (want . or ,)", k, name, cs.Decimal)
-			}
-			if cs.Map != nil && cs.Map.Name != "" {
-				if _, ok := m.Maps[cs.Map.Name]; !ok {
-					bad("%s.%s: map %q is not under maps:", k, name, cs.Map.Name)
-				}
-			}
-			if cs.Const != nil && (cs.Column != "" || len(cs.Columns) > 0) {
-				bad("%s.%s: const and column together", k, name)
-			}
+		for _, o := range out.parts() {
+			errs = append(errs, c.checkPart(k, spec, o, &needZone)...)
 		}
 	}
 	if !haveOutput {
@@ -517,6 +500,81 @@ func (c *converter) checkMapping() error {
 		return &MappingError{File: m.path, Problems: errs}
 	}
 	return nil
+}
+
+// checkPart checks one driving table of an output.
+func (c *converter) checkPart(k legacy.Kind, spec *legacy.Spec, o *OutputSpec, needZone *bool) []string {
+	m := c.m
+	var errs []string
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	if o.From == "" {
+		bad("%s: from: names no source", k)
+	} else if _, ok := m.Sources[o.From]; !ok {
+		bad("%s: from: %q is not under sources:", k, o.From)
+	}
+	for _, j := range o.Join {
+		if _, ok := m.Sources[j.Source]; !ok {
+			bad("%s: join: source %q is not under sources:", k, j.Source)
+		}
+		if j.Source == o.From {
+			bad("%s: join: %q joins itself", k, j.Source)
+		}
+		if j.Key == "" || j.On == "" {
+			bad("%s: join %q needs key: and on:", k, j.Source)
+		}
+		switch j.Duplicates {
+		case "", "error", "first", "last":
+		default:
+			bad("%s: join %q: duplicates: %q (want error, first or last)", k, j.Source, j.Duplicates)
+		}
+	}
+	if o.DistinctBy != "" && spec.Index(o.DistinctBy) < 0 {
+		bad("%s: distinct_by: %q is not a %s column", k, o.DistinctBy, k)
+	}
+	for name, cs := range o.Columns {
+		if spec.Index(name) < 0 {
+			bad("%s: %q is not a %s column%s", k, name, k, suggest(name, spec.Header()))
+			continue
+		}
+		if cs.empty() {
+			continue
+		}
+		if !knownFormats[cs.Format] {
+			bad("%s.%s: unknown format %q", k, name, cs.Format)
+		}
+		if cs.Format == fmtDatetime || cs.Format == fmtDate {
+			if len(cs.Layouts) == 0 {
+				bad("%s.%s: format %s needs layouts:", k, name, cs.Format)
+			}
+			for _, l := range cs.Layouts {
+				tl, err := compileLayout(l)
+				if err != nil {
+					bad("%s.%s: %v", k, name, err)
+				}
+				if tl.Clock {
+					*needZone = true
+				}
+			}
+		}
+		if cs.Timezone != "" {
+			if _, err := time.LoadLocation(cs.Timezone); err != nil {
+				bad("%s.%s: timezone %q: %v", k, name, cs.Timezone, err)
+			}
+		}
+		if cs.Decimal != "" && cs.Decimal != "." && cs.Decimal != "," {
+			bad("%s.%s: decimal: %q (want . or ,)", k, name, cs.Decimal)
+		}
+		if cs.Map != nil && cs.Map.Name != "" {
+			if _, ok := m.Maps[cs.Map.Name]; !ok {
+				bad("%s.%s: map %q is not under maps:", k, name, cs.Map.Name)
+			}
+		}
+		if cs.Const != nil && (cs.Column != "" || len(cs.Columns) > 0) {
+			bad("%s.%s: const and column together", k, name)
+		}
+	}
+
+	return errs
 }
 
 func suggest(name string, names []string) string {
@@ -557,32 +615,38 @@ func (c *converter) needed() map[string][]string {
 		}
 	}
 	for _, k := range legacy.Kinds {
-		o := c.m.Output(k)
-		if o == nil {
+		out := c.m.Output(k)
+		if out == nil {
 			continue
 		}
-		joins := map[string]bool{}
-		for _, j := range o.Join {
-			joins[j.Source] = true
-			add(j.Source, j.Key)
-			add(o.From, j.On)
-		}
-		refCol := func(r string) {
-			if s, col, ok := strings.Cut(r, "."); ok && joins[s] {
-				add(s, col)
-				return
+		for _, o := range out.parts() {
+			joins := map[string]bool{}
+			for _, j := range o.Join {
+				joins[j.Source] = true
+				add(j.Source, j.Key)
+				if s, col, ok := strings.Cut(j.On, "."); ok && joins[s] && s != j.Source {
+					add(s, col)
+				} else {
+					add(o.From, j.On)
+				}
 			}
-			add(o.From, r)
-		}
-		for _, s := range o.Skip {
-			refCol(s.Column)
-		}
-		for _, cs := range o.Columns {
-			if cs.empty() {
-				continue
+			refCol := func(r string) {
+				if s, col, ok := strings.Cut(r, "."); ok && joins[s] {
+					add(s, col)
+					return
+				}
+				add(o.From, r)
 			}
-			for _, r := range cs.allRefs() {
-				refCol(r)
+			for _, s := range o.Skip {
+				refCol(s.Column)
+			}
+			for _, cs := range o.Columns {
+				if cs.empty() {
+					continue
+				}
+				for _, r := range cs.allRefs() {
+					refCol(r)
+				}
 			}
 		}
 	}
@@ -606,7 +670,7 @@ func (cs *ColumnSpec) allRefs() []string {
 	return r
 }
 
-// assign opens every source file and decides which table each source is.
+// assign opens every source file and decides which tables each source is.
 func (c *converter) assign(ctx context.Context) error {
 	var tables []source.Table
 	headers := map[string][]string{}
@@ -627,16 +691,18 @@ func (c *converter) assign(ctx context.Context) error {
 		}
 	}
 	used := map[string]bool{}
-	for _, o := range []*OutputSpec{c.m.Transactions, c.m.Notes, c.m.Details} {
-		if o != nil {
-			used[o.From] = true
-			for _, j := range o.Join {
-				used[j.Source] = true
+	for _, k := range legacy.Kinds {
+		if o := c.m.Output(k); o != nil {
+			for _, p := range o.parts() {
+				used[p.From] = true
+				for _, j := range p.Join {
+					used[j.Source] = true
+				}
 			}
 		}
 	}
 	need := c.needed()
-	c.tables = map[string]source.Table{}
+	c.tables = map[string][]source.Table{}
 	taken := map[string]bool{}
 	var pending []string
 	var errs []string
@@ -645,27 +711,52 @@ func (c *converter) assign(ctx context.Context) error {
 			continue
 		}
 		spec := c.m.Sources[name]
+		var globs []string
+		if spec != nil {
+			if spec.File != "" {
+				globs = append(globs, spec.File)
+			}
+			globs = append(globs, spec.Files...)
+		}
 		var cand []source.Table
 		for _, t := range tables {
 			if taken[t.Name()] {
 				continue
 			}
-			if spec != nil && spec.File != "" {
-				if ok, _ := path.Match(strings.ToLower(spec.File), strings.ToLower(t.Base())); ok {
-					cand = append(cand, t)
+			if len(globs) > 0 {
+				for _, g := range globs {
+					if ok, _ := path.Match(strings.ToLower(g), strings.ToLower(t.Base())); ok {
+						cand = append(cand, t)
+						break
+					}
 				}
 			} else if hasAll(headers[t.Name()], need[name]) {
 				cand = append(cand, t)
 			}
 		}
 		switch {
-		case len(cand) == 1:
-			c.tables[name] = cand[0]
-			taken[cand[0].Name()] = true
-		case spec != nil && spec.File != "" && len(cand) == 0:
-			errs = append(errs, fmt.Sprintf("source %q: no source file matches %q", name, spec.File))
-		case spec != nil && spec.File != "":
-			errs = append(errs, fmt.Sprintf("source %q: %d source files match %q; make file: narrower", name, len(cand), spec.File))
+		case len(globs) > 0 && len(cand) == 0:
+			errs = append(errs, fmt.Sprintf("source %q: no source file matches %s", name, strings.Join(quoteAll(globs), ", ")))
+		case len(globs) > 0:
+			// Every match is part of the source: one header for all.
+			first := headers[cand[0].Name()]
+			for _, t := range cand[1:] {
+				if !sameHeader(first, headers[t.Name()]) {
+					errs = append(errs, fmt.Sprintf("source %q: %s and %s match %s but their headers differ; a source's files share one header",
+						name, cand[0].Name(), t.Name(), strings.Join(quoteAll(globs), ", ")))
+				}
+			}
+			c.tables[name] = cand
+			for _, t := range cand {
+				taken[t.Name()] = true
+			}
+		case len(cand) == 1 || len(cand) > 1 && allSameHeader(cand, headers):
+			// By header: one table, or several with one header (a
+			// split export).
+			c.tables[name] = cand
+			for _, t := range cand {
+				taken[t.Name()] = true
+			}
 		default:
 			pending = append(pending, name)
 		}
@@ -679,9 +770,16 @@ func (c *converter) assign(ctx context.Context) error {
 		}
 	}
 	if len(pending) > 0 {
-		if len(pending) == len(free) {
+		if len(pending) == 1 && len(free) > 1 && allSameHeader(free, headers) {
+			// One source left and several files with one header: a
+			// split export.
+			c.tables[pending[0]] = free
+			for _, t := range free {
+				taken[t.Name()] = true
+			}
+		} else if len(pending) == len(free) {
 			for i, name := range pending {
-				c.tables[name] = free[i]
+				c.tables[name] = []source.Table{free[i]}
 				taken[free[i].Name()] = true
 			}
 		} else {
@@ -691,8 +789,10 @@ func (c *converter) assign(ctx context.Context) error {
 	if len(errs) > 0 {
 		return &MappingError{File: c.m.path, Problems: errs}
 	}
-	for name, t := range c.tables {
-		c.infos[t.Name()] = &TableInfo{Name: t.Name(), Source: name}
+	for name, ts := range c.tables {
+		for _, t := range ts {
+			c.infos[t.Name()] = &TableInfo{Name: t.Name(), Source: name}
+		}
 	}
 	for _, t := range tables {
 		if !taken[t.Name()] {
@@ -700,6 +800,27 @@ func (c *converter) assign(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func allSameHeader(ts []source.Table, headers map[string][]string) bool {
+	for _, t := range ts[1:] {
+		if !sameHeader(headers[ts[0].Name()], headers[t.Name()]) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameHeader(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.EqualFold(strings.TrimSpace(a[i]), strings.TrimSpace(b[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 func quoteAll(s []string) []string {
@@ -734,8 +855,19 @@ func findCol(header []string, name string) int {
 	return -1
 }
 
-func (c *converter) openTable(ctx context.Context, name string) (*source.Reader, error) {
-	t := c.tables[name]
+// multiReader reads the tables of one source in order, as one table.
+type multiReader struct {
+	c      *converter
+	ctx    context.Context
+	opts   source.Options
+	tables []source.Table
+	i      int
+	cur    *source.Reader
+	name   string // the name of the table being read
+	nread  int
+}
+
+func (c *converter) openTable(ctx context.Context, name string) (*multiReader, error) {
 	opts := source.Options{}
 	if s := c.m.Sources[name]; s != nil {
 		opts.Encoding = s.Encoding
@@ -747,41 +879,111 @@ func (c *converter) openTable(ctx context.Context, name string) (*source.Reader,
 			opts.Delimiter = []rune(s.Delimiter)[0]
 		}
 	}
-	r, err := source.NewReader(ctx, t, opts)
-	if err != nil {
+	mr := &multiReader{c: c, ctx: ctx, opts: opts, tables: c.tables[name]}
+	if err := mr.open(); err != nil {
 		return nil, err
 	}
-	ti := c.infos[t.Name()]
-	ti.Encoding, ti.Delimiter, ti.Dropped = r.Encoding(), fmt.Sprintf("%q", r.Delimiter()), r.Dropped()
-	return r, nil
+	return mr, nil
 }
 
-// convertKind streams the driving source of k into w.
+func (mr *multiReader) open() error {
+	t := mr.tables[mr.i]
+	r, err := source.NewReader(mr.ctx, t, mr.opts)
+	if err != nil {
+		return err
+	}
+	ti := mr.c.infos[t.Name()]
+	ti.Encoding, ti.Delimiter, ti.Dropped = r.Encoding(), fmt.Sprintf("%q", r.Delimiter()), r.Dropped()
+	mr.cur, mr.nread, mr.name = r, 0, t.Name()
+	return nil
+}
+
+// Current is the name of the table the last record came from.
+func (mr *multiReader) Current() string { return mr.name }
+
+// Header is the header of the source's first table (all share it).
+func (mr *multiReader) Header() []string { return mr.cur.Header() }
+
+// Name is the first table's name, for problems about the source as a whole.
+func (mr *multiReader) Name() string { return mr.tables[0].Name() }
+
+// Read returns the next record of the source, from whichever table holds it.
+func (mr *multiReader) Read() (source.Record, error) {
+	for {
+		rec, err := mr.cur.Read()
+		if errors.Is(err, io.EOF) {
+			mr.finish()
+			if mr.i+1 >= len(mr.tables) {
+				return source.Record{}, io.EOF
+			}
+			mr.cur.Close()
+			mr.i++
+			if err := mr.open(); err != nil {
+				return source.Record{}, err
+			}
+			continue
+		}
+		if err == nil {
+			mr.nread++
+		}
+		return rec, err
+	}
+}
+
+func (mr *multiReader) finish() {
+	mr.c.countTable(mr.c.infos[mr.tables[mr.i].Name()], mr.nread, mr.cur.DroppedValues())
+}
+
+// Close releases the table being read.
+func (mr *multiReader) Close() error { return mr.cur.Close() }
+
+// convertKind writes every driving table of k into w.
 func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer) error {
-	o := c.m.Output(k)
+	out := c.m.Output(k)
+	spec := legacy.SpecFor(k)
+	lw := legacy.NewWriter(w)
+	lw.CRLF = c.opts.CRLF
+	if err := lw.Write(spec.Header()); err != nil {
+		return fmt.Errorf("write %s: %w", k.FileName(), err)
+	}
+	kp := &kindProv{nameIdx: map[string]int32{}}
+	c.prov.kinds[k] = kp
+	info := OutputInfo{Kind: k, Path: filepath.Join(c.opts.OutDir, k.FileName())}
+	seen := map[string]bool{}
+	for pi, o := range out.parts() {
+		if err := c.convertPart(ctx, k, o, pi, lw, kp, &info, seen); err != nil {
+			return err
+		}
+	}
+	if err := lw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", k.FileName(), err)
+	}
+	c.report.Outputs = append(c.report.Outputs, info)
+	return ctx.Err()
+}
+
+// convertPart streams one driving table of k (with its joins) into lw.
+func (c *converter) convertPart(ctx context.Context, k legacy.Kind, o *OutputSpec, part int, lw *legacy.Writer, kp *kindProv, info *OutputInfo, seen map[string]bool) error {
 	spec := legacy.SpecFor(k)
 	drv, err := c.openTable(ctx, o.From)
 	if err != nil {
 		return err
 	}
 	defer drv.Close()
-	drvName := drv.Table().Name()
-	kp := &kindProv{tables: []string{drvName}, columns: map[string]int{}}
-	c.prov.kinds[k] = kp
+	drvName := drv.Name()
+	slots := map[string]int{}
+	kp.parts = append(kp.parts, slots)
 	headers := [][]string{drv.Header()}
 	// Joins: index the joined side by key, keeping only the columns used.
 	joins := make([]*joinIndex, len(o.Join))
 	joinNames := map[string]int{}
 	for i, j := range o.Join {
-		joinNames[j.Source] = i + 1
-	}
-	for i, j := range o.Join {
-		ji, err := c.buildJoin(ctx, k, o, j, drv.Header())
+		ji, err := c.buildJoin(ctx, k, o, j, drvName, drv.Header(), joins[:i], joinNames)
 		if err != nil {
 			return err
 		}
 		joins[i] = ji
-		kp.tables = append(kp.tables, ji.table)
+		joinNames[j.Source] = i + 1
 	}
 	reported := map[string]bool{}
 	resolve := func(r string, output string) ref {
@@ -817,7 +1019,7 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 		if cs.empty() {
 			// address2 and shipAddress2: empty is only a warning
 			// (legacy-import.md), so leaving them unmapped is allowed.
-			if col.Required.Always && !col.Required.EmptyIsWarning {
+			if col.Required.Always && !col.Required.EmptyIsWarning && part == 0 {
 				c.problem(Problem{Rule: RuleUnmapped, Kind: k, Output: col.Name,
 					Message: fmt.Sprintf("required column %s (%s) is not mapped; map a source column, a const, or a default", col.Name, col.SeedType)})
 			}
@@ -829,7 +1031,7 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 			return err
 		}
 		if len(cc.refs) > 0 && cc.refs[0].t > 0 {
-			kp.columns[col.Name] = cc.refs[0].t
+			slots[col.Name] = cc.refs[0].t
 		}
 		cols = append(cols, cc)
 	}
@@ -845,22 +1047,12 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 			condMissing = append(condMissing, col)
 		}
 	}
-	lw := legacy.NewWriter(w)
-	lw.CRLF = c.opts.CRLF
-	if err := lw.Write(spec.Header()); err != nil {
-		return fmt.Errorf("write %s: %w", k.FileName(), err)
-	}
-	info := OutputInfo{Kind: k, Path: filepath.Join(c.opts.OutDir, k.FileName())}
-	ti := c.infos[drvName]
 	row := make([]string, len(spec.Columns))
-	rc := &rowCtx{fields: make([][]string, 1+len(joins))}
+	rc := &rowCtx{fields: make([][]string, 1+len(joins)), tables: make([]string, 1+len(joins)), rows: make([]int32, 1+len(joins))}
 	distinctIdx := -1
-	seen := map[string]bool{}
 	if o.DistinctBy != "" {
 		distinctIdx = spec.Index(o.DistinctBy)
 	}
-	jrows := make([]int32, len(joins))
-	nread := 0
 	for {
 		rec, err := drv.Read()
 		if errors.Is(err, io.EOF) {
@@ -868,14 +1060,14 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 		}
 		var re *source.RowError
 		if errors.As(err, &re) {
-			c.problem(Problem{Rule: RuleSource, Kind: k, Table: drvName, Row: re.Row, Message: re.Err.Error()})
+			c.problem(Problem{Rule: RuleSource, Kind: k, Table: re.Table, Row: re.Row, Message: re.Err.Error()})
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		nread++
-		rc.fields[0] = rec.Fields
+		tbl := drv.Current()
+		rc.fields[0], rc.tables[0], rc.rows[0] = rec.Fields, tbl, int32(rec.Row)
 		skip := false
 		for _, s := range skips {
 			if s.match(rc) {
@@ -888,17 +1080,15 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 			continue
 		}
 		for i, ji := range joins {
-			rc.fields[i+1] = nil
-			jrows[i] = 0
+			rc.fields[i+1], rc.rows[i+1], rc.tables[i+1] = nil, 0, ""
 			key := rc.get(ji.on)
 			if ji.spec.IgnoreCase {
 				key = strings.ToLower(key)
 			}
 			if j, ok := ji.byKey[key]; ok && key != "" {
-				rc.fields[i+1] = j.values
-				jrows[i] = j.row
+				rc.fields[i+1], rc.rows[i+1], rc.tables[i+1] = j.values, j.row, ji.tables[j.table]
 			} else if ji.spec.Required && !ji.broken {
-				c.problem(Problem{Rule: RuleJoinMissing, Kind: k, Table: drvName, Row: rec.Row, Column: ji.spec.On,
+				c.problem(Problem{Rule: RuleJoinMissing, Kind: k, Table: tbl, Row: rec.Row, Column: ji.spec.On,
 					Message: fmt.Sprintf("no row of %s has %s equal to this row's %s", ji.table, ji.spec.Key, ji.spec.On)})
 			}
 		}
@@ -906,11 +1096,11 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 			row[i] = ""
 		}
 		for _, cc := range cols {
-			row[cc.out] = c.eval(k, cc, rc, drvName, rec.Row)
+			row[cc.out] = c.eval(k, cc, rc)
 		}
 		for _, col := range condMissing {
 			if conditionsHold(spec, row, col.Required.When) {
-				c.problem(Problem{Rule: RuleUnmapped, Kind: k, Table: drvName, Row: rec.Row, Output: col.Name,
+				c.problem(Problem{Rule: RuleUnmapped, Kind: k, Table: tbl, Row: rec.Row, Output: col.Name,
 					Message: fmt.Sprintf("column %s is required when %s, and the mapping does not map it", col.Name, col.Required)})
 			}
 		}
@@ -925,43 +1115,38 @@ func (c *converter) convertKind(ctx context.Context, k legacy.Kind, w io.Writer)
 			return fmt.Errorf("write %s: %w", k.FileName(), err)
 		}
 		info.Rows++
-		kp.rows = growRows(kp.rows, 1+len(joins))
-		kp.rows[0] = append(kp.rows[0], int32(rec.Row))
-		for i := range joins {
-			kp.rows[i+1] = append(kp.rows[i+1], jrows[i])
-		}
+		kp.add(part, rc.tables, rc.rows)
 	}
-	if err := lw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", k.FileName(), err)
-	}
-	c.countTable(ti, nread, len(drv.Dropped()))
-	c.report.Outputs = append(c.report.Outputs, info)
 	for _, cc := range cols {
 		for _, how := range []string{InventedConstant, InventedDefault, InventedDummy} {
 			if n := cc.counts[how]; n > 0 {
-				c.report.Invented = append(c.report.Invented, Invented{Kind: k, Column: cc.name, How: how, Count: n})
+				c.invented(Invented{Kind: k, Column: cc.name, How: how, Count: n})
 			}
 		}
 	}
 	return ctx.Err()
 }
 
-// countTable records a table's rows and dropped values once, however many
-// outputs read it.
+// invented adds to the count of one column's invented values.
+func (c *converter) invented(iv Invented) {
+	for i, have := range c.report.Invented {
+		if have.Kind == iv.Kind && have.Column == iv.Column && have.How == iv.How {
+			c.report.Invented[i].Count += iv.Count
+			return
+		}
+	}
+	c.report.Invented = append(c.report.Invented, iv)
+}
+
+// countTable records a table's rows and discarded (non-empty) CVV-like
+// values once, however many outputs read it.
 func (c *converter) countTable(ti *TableInfo, rows, dropped int) {
 	if ti.counted {
 		return
 	}
 	ti.counted = true
 	ti.Rows = rows
-	c.report.DroppedValues += rows * dropped
-}
-
-func growRows(r [][]int32, n int) [][]int32 {
-	for len(r) < n {
-		r = append(r, nil)
-	}
-	return r
+	c.report.DroppedValues += dropped
 }
 
 func conditionsHold(spec *legacy.Spec, row []string, conds []legacy.Condition) bool {
@@ -997,20 +1182,31 @@ func (ji *joinIndex) keptIndex(col string) int {
 // names are the header names of the kept fields (set by buildJoin).
 func (ji *joinIndex) names() []string { return ji.kept }
 
-func (c *converter) buildJoin(ctx context.Context, k legacy.Kind, o *OutputSpec, j JoinSpec, drvHeader []string) (*joinIndex, error) {
+func (c *converter) buildJoin(ctx context.Context, k legacy.Kind, o *OutputSpec, j JoinSpec, drvName string, drvHeader []string,
+	earlier []*joinIndex, joinNames map[string]int) (*joinIndex, error) {
 	r, err := c.openTable(ctx, j.Source)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	name := r.Table().Name()
+	name := r.Name()
 	ji := &joinIndex{spec: j, byKey: map[string]joined{}, table: name}
+	for _, t := range c.tables[j.Source] {
+		ji.tables = append(ji.tables, t.Name())
+	}
 	hdr := r.Header()
+	// on: is a column of the driving source, or "source.column" of a
+	// source joined before this one (a lookup of a lookup).
 	ji.on = ref{t: 0, idx: findCol(drvHeader, j.On), name: j.On}
+	if s, col, ok := strings.Cut(j.On, "."); ok && ji.on.idx < 0 {
+		if t, ok := joinNames[s]; ok {
+			ji.on = ref{t: t, idx: earlier[t-1].keptIndex(col), name: j.On}
+		}
+	}
 	if ji.on.idx < 0 {
 		ji.broken = true
-		c.problem(Problem{Rule: RuleNoColumn, Kind: k, Table: c.tables[o.From].Name(), Row: 1, Column: j.On,
-			Message: fmt.Sprintf("join on: names column %q, which the driving source does not have", j.On)})
+		c.problem(Problem{Rule: RuleNoColumn, Kind: k, Table: drvName, Row: 1, Column: j.On,
+			Message: fmt.Sprintf("join on: names column %q, which the driving source (or an earlier join) does not have", j.On)})
 	}
 	// Keep only the columns some spec reads from this source.
 	prefix := j.Source + "."
@@ -1034,6 +1230,13 @@ func (c *converter) buildJoin(ctx context.Context, k legacy.Kind, o *OutputSpec,
 			}
 		}
 	}
+	for _, later := range o.Join { // a later join's on: may name a column here
+		if col, ok := strings.CutPrefix(later.On, prefix); ok {
+			if i := findCol(hdr, col); i >= 0 {
+				want[i] = true
+			}
+		}
+	}
 	for i := range hdr {
 		if want[i] {
 			ji.fields = append(ji.fields, i)
@@ -1048,9 +1251,10 @@ func (c *converter) buildJoin(ctx context.Context, k legacy.Kind, o *OutputSpec,
 		return ji, nil
 	}
 	first := map[string]int32{}
-	ti := c.infos[name]
-	nread := 0
-	defer func() { c.countTable(ti, nread, len(r.Dropped())) }()
+	tables := map[string]int32{}
+	for i, t := range ji.tables {
+		tables[t] = int32(i)
+	}
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -1058,13 +1262,13 @@ func (c *converter) buildJoin(ctx context.Context, k legacy.Kind, o *OutputSpec,
 		}
 		var re *source.RowError
 		if errors.As(err, &re) {
-			c.problem(Problem{Rule: RuleSource, Kind: k, Table: name, Row: re.Row, Message: re.Err.Error()})
+			c.problem(Problem{Rule: RuleSource, Kind: k, Table: re.Table, Row: re.Row, Message: re.Err.Error()})
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		nread++
+		tbl := r.Current()
 		key := strings.TrimSpace(rec.Fields[keyIdx])
 		if j.IgnoreCase {
 			key = strings.ToLower(key)
@@ -1082,14 +1286,14 @@ func (c *converter) buildJoin(ctx context.Context, k legacy.Kind, o *OutputSpec,
 				continue
 			case "last":
 			default:
-				c.problem(Problem{Rule: RuleJoinDup, Kind: k, Table: name, Row: rec.Row, Column: j.Key,
+				c.problem(Problem{Rule: RuleJoinDup, Kind: k, Table: tbl, Row: rec.Row, Column: j.Key,
 					Message: fmt.Sprintf("key repeats row %d; set duplicates: first or last to choose", first[key])})
 				continue
 			}
 		} else {
 			first[key] = int32(rec.Row)
 		}
-		ji.byKey[key] = joined{row: int32(rec.Row), values: vals}
+		ji.byKey[key] = joined{table: tables[tbl], row: int32(rec.Row), values: vals}
 	}
 	return ji, nil
 }
@@ -1157,6 +1361,23 @@ func (c *converter) compileCol(col legacy.Column, cs *ColumnSpec, resolve func(s
 		}
 		cc.srcLoc = loc
 	}
+	if cs.When != nil {
+		cc.when = compileCond(cs.When, resolve)
+	}
+	for _, p := range cs.Patch {
+		cp := compiledPatch{with: p.With}
+		if p.Value != nil {
+			v := strings.TrimSpace(*p.Value)
+			cp.value = &v
+		} else {
+			re, err := regexp.Compile("^(?:" + p.Pattern + ")$")
+			if err != nil {
+				return nil, err
+			}
+			cp.re = re
+		}
+		cc.patches = append(cc.patches, cp)
+	}
 	for _, d := range cs.Default {
 		cd := compiledDefault{value: d.Value}
 		if d.When != nil {
@@ -1193,16 +1414,33 @@ func show(v string, sensitive bool) string {
 	return cardnum.MaskText(v)
 }
 
-func (c *converter) eval(k legacy.Kind, cc *compiledCol, rc *rowCtx, table string, row int) string {
+func (c *converter) eval(k legacy.Kind, cc *compiledCol, rc *rowCtx) string {
 	cs := cc.spec
 	bad := func(rule string, r ref, msg string) {
-		p := Problem{Rule: rule, Kind: k, Table: table, Row: row, Column: r.name, Output: cc.name, Message: msg}
-		if r.t > 0 {
-			p.Message += " (from the joined row)"
+		// A problem is reported against the row that holds the value: a bad
+		// value in a joined (lookup) row once, however many driving rows
+		// read it.
+		t := r.t
+		if t >= len(rc.rows) || rc.rows[t] == 0 {
+			t = 0
+		}
+		p := Problem{Rule: rule, Kind: k, Table: rc.tables[t], Row: int(rc.rows[t]), Column: r.name, Output: cc.name, Message: msg}
+		if t > 0 {
+			_, p.Column, _ = strings.Cut(r.name, ".")
+			key := fmt.Sprintf("%s\x00%d\x00%s\x00%s", p.Table, p.Row, p.Column, rule)
+			if c.reported[key] {
+				return
+			}
+			c.reported[key] = true
+			p.Output = ""
+			p.Message += fmt.Sprintf(" (a row joined as %s; reported once)", strings.SplitN(r.name, ".", 2)[0])
 		}
 		c.problem(p)
 	}
 	var v string
+	if cc.when != nil && !cc.when.match(rc) {
+		return ""
+	}
 	if cs.Const != nil {
 		cc.counts[InventedConstant]++
 		return *cs.Const
@@ -1227,6 +1465,16 @@ func (c *converter) eval(k legacy.Kind, cc *compiledCol, rc *rowCtx, table strin
 			break
 		}
 		v, first = rc.get(r), r
+	}
+	for _, p := range cc.patches {
+		if p.value != nil && v == *p.value {
+			v = p.with
+			break
+		}
+		if p.re != nil && p.re.MatchString(v) {
+			v = p.re.ReplaceAllString(v, p.with)
+			break
+		}
 	}
 	if v != "" && cc.vmap != nil {
 		mv, ok := cc.vmap[v]
@@ -1265,6 +1513,9 @@ func (c *converter) eval(k legacy.Kind, cc *compiledCol, rc *rowCtx, table strin
 			v = string(r[len(r)-cs.KeepLast:])
 		}
 	}
+	if v != "" && (cs.Prefix != "" || cs.Suffix != "") {
+		v = cs.Prefix + v + cs.Suffix
+	}
 	if v == "" {
 		for _, d := range cc.defaults {
 			if d.when == nil || d.when.match(rc) {
@@ -1291,19 +1542,19 @@ func (c *converter) format(cc *compiledCol, v string, rc *rowCtx) (string, error
 			c.report.Adjusted++
 		}
 		if cc.spec.Format == fmtDate {
-			if !l.clock && !l.zoned {
+			if !l.Clock && !l.Zoned {
 				return t.Format(crm.DateLayout), nil
 			}
 			return t.In(c.account).Format(crm.DateLayout), nil
 		}
-		if !l.clock && !l.zoned {
+		if !l.Clock && !l.Zoned {
 			return t.Format(crm.WallLayout), nil // a date alone: midnight
 		}
 		return t.In(c.account).Format(crm.WallLayout), nil
 	case fmtAmount:
 		return c.amount(cc, v, rc)
 	case fmtPhone:
-		return phone(v), nil
+		return phone(v)
 	case fmtDigits:
 		return digitsOnly(v), nil
 	case fmtCard:
@@ -1330,12 +1581,14 @@ func (c *converter) format(cc *compiledCol, v string, rc *rowCtx) (string, error
 		return bit(v)
 	case fmtCountry:
 		return country(v)
+	case fmtState:
+		return state(v)
 	case fmtUpper:
 		return strings.ToUpper(v), nil
 	case fmtLower:
 		return strings.ToLower(v), nil
 	case fmtPostal:
-		return strings.TrimSpace(strings.TrimPrefix(v, "'")), nil
+		return normalize.Postal(v), nil
 	}
 	return v, nil
 }

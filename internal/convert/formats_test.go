@@ -79,7 +79,7 @@ func TestNamesExpiryPhonesCountries(t *testing.T) {
 	}
 	phones := map[string]string{"(555) 111-2222": "5551112222", "+1 555 111 2222": "5551112222", "+49 30 1234567": "49301234567"}
 	for in, want := range phones {
-		if got := phone(in); got != want {
+		if got, _ := phone(in); got != want {
 			t.Errorf("phone(%q) = %q", in, got)
 		}
 	}
@@ -125,8 +125,8 @@ func TestTimes(t *testing.T) {
 	}
 	// A date alone is a calendar date: no zone moves it.
 	l, _ := compileLayout("DD.MM.YYYY")
-	if l.clock || l.zoned {
-		t.Errorf("date layout has clock %v zone %v", l.clock, l.zoned)
+	if l.Clock || l.Zoned {
+		t.Errorf("date layout has clock %v zone %v", l.Clock, l.Zoned)
 	}
 }
 

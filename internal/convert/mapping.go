@@ -38,8 +38,12 @@ type Mapping struct {
 // SourceSpec names one source table.
 type SourceSpec struct {
 	// File is a glob on the base name of the file or zip entry
-	// ("*orders*.csv"); empty matches by header.
+	// ("*orders*.csv"); empty matches by header. Every table it matches is
+	// part of the source, read in command-line order (they must share one
+	// header): a large export split into several files.
 	File string `yaml:"file"`
+	// Files are more globs, each matched like File.
+	Files []string `yaml:"files"`
 	// Encoding and Delimiter override the sniffers.
 	Encoding  string `yaml:"encoding"`
 	Delimiter string `yaml:"delimiter"`
@@ -52,6 +56,42 @@ type OutputSpec struct {
 	Skip       []Cond                 `yaml:"skip"`
 	DistinctBy string                 `yaml:"distinct_by"`
 	Columns    map[string]*ColumnSpec `yaml:"columns"`
+	// Union appends more driving tables to the same file: each part is laid
+	// over this spec (from, join and skip when set; columns one by one, a
+	// null column unmapping it) and its rows follow this spec's rows.
+	Union []*OutputSpec `yaml:"union"`
+}
+
+// parts are the driving tables of an output, in order: the spec itself,
+// then each union part laid over it.
+func (o *OutputSpec) parts() []*OutputSpec {
+	base := *o
+	base.Union = nil
+	out := []*OutputSpec{&base}
+	for _, u := range o.Union {
+		if u == nil {
+			continue
+		}
+		p := base
+		if u.From != "" {
+			p.From = u.From
+		}
+		if u.Join != nil {
+			p.Join = u.Join
+		}
+		if u.Skip != nil {
+			p.Skip = u.Skip
+		}
+		p.Columns = map[string]*ColumnSpec{}
+		for c, s := range base.Columns {
+			p.Columns[c] = s
+		}
+		for c, s := range u.Columns {
+			p.Columns[c] = s
+		}
+		out = append(out, &p)
+	}
+	return out
 }
 
 // JoinSpec joins another source to the driving one on a key.
@@ -60,6 +100,8 @@ type JoinSpec struct {
 	Key        string `yaml:"key"` // column of the joined source
 	On         string `yaml:"on"`  // column of the driving source
 	IgnoreCase bool   `yaml:"ignore_case"`
+	// Required makes a driving row without a match an error; a join is
+	// optional by default (a lookup that only some rows have).
 	Required   bool   `yaml:"required"`
 	Duplicates string `yaml:"duplicates"` // error (default), first, last
 }
@@ -154,7 +196,26 @@ type ColumnSpec struct {
 	KeepLast  int      `yaml:"keep_last"`
 	Default   Defaults `yaml:"default"`
 	Dummy     *string  `yaml:"dummy"`
-	line      int
+	// Patch repairs known-bad source values before anything else reads
+	// them: a single value or a regular expression, and its replacement.
+	Patch []Patch `yaml:"patch"`
+	// Prefix and Suffix are added around a non-empty result (a refund's
+	// own id from its sale's: suffix "-R").
+	Prefix string `yaml:"prefix"`
+	Suffix string `yaml:"suffix"`
+	// When leaves the column empty on rows where the condition does not
+	// hold (a chargeback amount only on charged-back rows).
+	When *Cond `yaml:"when"`
+	line int
+}
+
+// Patch is one repair of a source value: Value (exact, after trimming) or
+// Pattern (a Go regular expression matching the whole value), replaced by
+// With (for a pattern, $1... name its groups).
+type Patch struct {
+	Value   *string `yaml:"value"`
+	Pattern string  `yaml:"pattern"`
+	With    string  `yaml:"with"`
 }
 
 // UnmarshalYAML accepts a bare column name or a full spec.
@@ -367,6 +428,9 @@ func Overlay(base, top *Mapping) *Mapping {
 		}
 		if t.DistinctBy != "" {
 			o.DistinctBy = t.DistinctBy
+		}
+		if t.Union != nil {
+			o.Union = t.Union
 		}
 		o.Columns = map[string]*ColumnSpec{}
 		for c, s := range b.Columns {

@@ -48,7 +48,7 @@ func benchFiles(b *testing.B) (clean, messy string) {
 func benchFix(b *testing.B, path string) {
 	st, _ := os.Stat(path)
 	b.SetBytes(st.Size())
-	in := check.FileInputs([]string{path})[0]
+	in := legacy.FileInputs([]string{path})[0]
 	cpu := cpuTime()
 	for b.Loop() {
 		if _, err := File(context.Background(), in, io.Discard, Options{DateOrder: MDY}, nil); err != nil {
@@ -79,7 +79,7 @@ func benchValidate(b *testing.B, path string) {
 	b.SetBytes(st.Size())
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := check.Validate(context.Background(), check.FileInputs([]string{path}), check.Options{AsOf: asOf.String(), MaxFindings: 10}); err != nil {
+		if _, err := check.Validate(context.Background(), legacy.FileInputs([]string{path}), check.Options{AsOf: asOf.String(), MaxFindings: 10}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -108,7 +108,7 @@ type dateCol struct {
 
 // plan is the outcome of the first pass.
 type plan struct {
-	delim     byte // the file is separated by ';' or a tab: read through check.NewCommaReader
+	delim     byte // the file is separated by ';' or a tab: read through legacy.NewCommaReader
 	spec      *legacy.Spec
 	pos       []int // header position -> canonical index
 	header    []string
@@ -122,26 +122,45 @@ type plan struct {
 
 // survey is the first pass: it decides what the second pass does, and
 // finds the problems that block the file.
-func survey(ctx context.Context, in check.Input, opts Options) (*plan, error) {
-	rc, err := in.Open()
+func survey(ctx context.Context, in legacy.Input, opts Options) (*plan, error) {
+	lf, err := legacy.Open(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", in.Name, err)
+		return nil, err
 	}
-	defer rc.Close()
-	r := legacy.NewReader(rc)
-	p := &plan{orders: map[int]Order{}}
-	var dates []*dateCol // by canonical index; nil for other columns
+	defer lf.Close()
+	p := &plan{orders: map[int]Order{}, delim: lf.Delim}
+	if lf.Empty {
+		return nil, &BlockedError{File: in.Name, Row: 1, Rule: check.RuleFileEmpty, Reason: "the file is empty: there is no header row"}
+	}
+	if lf.HeaderOversized {
+		return nil, &BlockedError{File: in.Name, Row: 1, Rule: check.RuleCSVSyntax, Reason: legacy.ErrRecordTooLarge.Error()}
+	}
+	var perr *legacy.ParseError
+	if errors.As(lf.HeaderErr, &perr) {
+		return nil, &BlockedError{File: in.Name, Row: perr.Row, Rule: check.RuleCSVSyntax, Reason: perr.Err.Error()}
+	}
+	for _, h := range lf.Header {
+		p.cp1252 = p.cp1252 || !utf8.ValidString(h)
+	}
+	if err := p.readHeader(in.Name, lf); err != nil {
+		return nil, err
+	}
+	dates := make([]*dateCol, len(p.spec.Columns)) // by canonical index; nil for other columns
+	for i, c := range p.spec.Columns {
+		if c.Type == legacy.Date || c.Type == legacy.Datetime {
+			dates[i] = &dateCol{}
+		}
+	}
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		rec, err := r.ReadRaw()
+		rec, err := lf.ReadRaw()
 		if err == io.EOF {
 			break
 		}
-		var perr *legacy.ParseError
 		if errors.As(err, &perr) {
 			return nil, &BlockedError{File: in.Name, Row: perr.Row, Rule: check.RuleCSVSyntax, Reason: perr.Err.Error()}
 		}
@@ -156,22 +175,6 @@ func survey(ctx context.Context, in check.Input, opts Options) (*plan, error) {
 					break
 				}
 			}
-		}
-		if p.spec == nil {
-			hdr := &legacy.Record{Row: row, Fields: make([]string, len(fields))}
-			for i, f := range fields {
-				hdr.Fields[i] = string(f)
-			}
-			if err := p.readHeader(in.Name, hdr); err != nil {
-				return nil, err
-			}
-			dates = make([]*dateCol, len(p.spec.Columns))
-			for i, c := range p.spec.Columns {
-				if c.Type == legacy.Date || c.Type == legacy.Datetime {
-					dates[i] = &dateCol{}
-				}
-			}
-			continue
 		}
 		if len(fields) != len(p.pos) {
 			return nil, &BlockedError{File: in.Name, Row: row, Rule: check.RuleCSVFieldCount,
@@ -191,10 +194,7 @@ func survey(ctx context.Context, in check.Input, opts Options) (*plan, error) {
 			dc.secondOver = dc.secondOver || b > 12
 		}
 	}
-	if p.spec == nil {
-		return nil, &BlockedError{File: in.Name, Row: 1, Rule: check.RuleFileEmpty, Reason: "the file is empty: there is no header row"}
-	}
-	p.bom, p.cr, p.blank = r.BOM(), r.CROnly(), r.BlankRows
+	p.bom, p.cr, p.blank = lf.BOM, lf.CROnly, lf.BlankRows()
 	for ci, dc := range dates {
 		if dc == nil || dc.slashed == 0 {
 			continue
@@ -229,10 +229,10 @@ func (p *plan) decide(ci int, proven Order, opts Options, note func(string)) {
 	p.orders[ci] = proven
 }
 
-func (p *plan) readHeader(name string, rec *legacy.Record) error {
-	names := make([]string, len(rec.Fields))
-	copy(names, rec.Fields)
-	kind := legacy.DetectKind(names)
+func (p *plan) readHeader(name string, lf *legacy.File) error {
+	names := lf.Header
+	kind := lf.Kind
+	rec := struct{ Row int }{lf.HeaderRow}
 	if kind == 0 {
 		return &BlockedError{File: name, Row: rec.Row, Rule: check.RuleFileKindUnknown, Reason: "the header is not that of a transactions, notes or details file"}
 	}
@@ -256,64 +256,15 @@ func (p *plan) readHeader(name string, rec *legacy.Record) error {
 	return nil
 }
 
-// headerDelimiter reads the input's first record and returns the delimiter
-// it is separated by when that is not a comma (check.HeaderDelimiter): ';'
-// or '\t', else 0.
-func headerDelimiter(in check.Input) (byte, error) {
-	rc, err := in.Open()
-	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", in.Name, err)
-	}
-	defer rc.Close()
-	ch := legacy.NewChunker(rc, 0)
-	chunk, err := ch.Next()
-	if err == io.EOF || err == nil && chunk.Oversized {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", in.Name, err)
-	}
-	for pos := 0; pos < len(chunk.Data); {
-		rec, next, _ := legacy.SplitRecord(chunk.Data, pos, ch.Term)
-		pos = next
-		if len(rec) > 0 {
-			return check.HeaderDelimiter(rec), nil
-		}
-	}
-	return 0, nil
-}
-
-// delimited reads in, separated by delim, as a comma-separated file.
-func delimited(in check.Input, delim byte) check.Input {
-	return check.Input{Name: in.Name, Open: func() (io.ReadCloser, error) {
-		rc, err := in.Open()
-		if err != nil {
-			return nil, err
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{check.NewCommaReader(rc, delim), rc}, nil
-	}}
-}
-
 // File fixes one input and writes the canonical file to w. Changes go to
 // log (which may be nil). A *BlockedError means nothing was written. A file
 // separated by ';' or a tab (rule csv-delimiter) is read with its delimiter
 // and written comma-separated.
-func File(ctx context.Context, in check.Input, w io.Writer, opts Options, log ChangeLog) (*FileResult, error) {
-	delim, err := headerDelimiter(in)
-	if err != nil {
-		return nil, err
-	}
-	if delim != 0 {
-		in = delimited(in, delim)
-	}
+func File(ctx context.Context, in legacy.Input, w io.Writer, opts Options, log ChangeLog) (*FileResult, error) {
 	p, err := survey(ctx, in, opts)
 	if err != nil {
 		return nil, err
 	}
-	p.delim = delim
 	res := &FileResult{Input: in.Name, Kind: p.spec.Kind.String(), Changes: map[string]int{}, Unresolved: p.unsolved}
 	f := &fixer{p: p, opts: opts, log: log, res: res, file: in.Name}
 	if f.p.cp1252 {
@@ -322,26 +273,24 @@ func File(ctx context.Context, in check.Input, w io.Writer, opts Options, log Ch
 	if err := f.fileChanges(); err != nil {
 		return nil, err
 	}
-	rc, err := in.Open()
+	lf, err := legacy.Open(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", in.Name, err)
+		return nil, err
 	}
-	defer rc.Close()
-	r := legacy.NewReader(rc)
+	defer lf.Close()
 	lw := legacy.NewWriter(w)
 	lw.CRLF = opts.CRLF
 	if err := lw.Write(p.spec.Header()); err != nil {
 		return nil, fmt.Errorf("write %s: %w", in.Name, err)
 	}
 	row := make([]string, len(p.spec.Columns))
-	header := true
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		rec, err := r.Read()
+		rec, err := lf.Read()
 		if err == io.EOF {
 			break
 		}
@@ -349,10 +298,6 @@ func File(ctx context.Context, in check.Input, w io.Writer, opts Options, log Ch
 			// The first pass read the same bytes without an error: the
 			// input changed under us, or the disk failed.
 			return nil, fmt.Errorf("read %s again: %w", in.Name, err)
-		}
-		if header {
-			header = false
-			continue
 		}
 		fields, rowNum := rec.Fields, rec.Row
 		if len(fields) != len(p.pos) {
@@ -402,7 +347,7 @@ func (f *fixer) fileChanges() error {
 	p := f.p
 	var cs []Change
 	if p.delim != 0 {
-		cs = append(cs, Change{Row: p.headerRow, Rule: check.RuleCSVDelimiter, Before: "separated by " + check.DelimiterName(p.delim), After: "separated by commas"})
+		cs = append(cs, Change{Row: p.headerRow, Rule: check.RuleCSVDelimiter, Before: "separated by " + legacy.DelimiterName(p.delim), After: "separated by commas"})
 	}
 	if p.bom {
 		cs = append(cs, Change{Row: 1, Rule: check.RuleBOM, Before: "byte-order mark", After: "none"})

@@ -58,8 +58,8 @@ func readAll(t testing.TB, data []byte) [][]string {
 	}
 }
 
-func input(name string, data []byte) check.Input {
-	return check.Input{Name: name, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
+func input(name string, data []byte) legacy.Input {
+	return legacy.Input{Name: name, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
 }
 
 // fixBytes runs File over data and returns the output and the result.
@@ -274,7 +274,7 @@ func firstDiff(a, b []byte) string {
 // validateSet validates the three fixed files together.
 func validateSet(t testing.TB, files map[legacy.Kind][]byte) *check.Report {
 	t.Helper()
-	var in []check.Input
+	var in []legacy.Input
 	for _, k := range legacy.Kinds {
 		in = append(in, input(k.FileName(), files[k]))
 	}
@@ -555,7 +555,7 @@ func TestDelimitedFiles(t *testing.T) {
 					if !bytes.Equal(got, want) {
 						t.Fatalf("differs from the fixed comma-separated file:\n%s", firstDiff(got, want))
 					}
-					if res.Changes[check.RuleCSVDelimiter] != 1 || log[0].Rule != check.RuleCSVDelimiter || log[0].Row != 1 || !strings.Contains(log[0].Before, check.DelimiterName(byte(tc.delim))) {
+					if res.Changes[check.RuleCSVDelimiter] != 1 || log[0].Rule != check.RuleCSVDelimiter || log[0].Row != 1 || !strings.Contains(log[0].Before, legacy.DelimiterName(byte(tc.delim))) {
 						t.Fatalf("changes %v, log %+v", res.Changes, log[0])
 					}
 					if _, res := fixBytes(t, k.FileName(), got, Options{DateOrder: MDY}, nil); len(res.Changes) != 0 {
@@ -602,7 +602,7 @@ func TestSpreadsheetNumbersLeftAlone(t *testing.T) {
 			t.Errorf("changed %+v", c)
 		}
 	}
-	rep, err := check.Validate(context.Background(), []check.Input{input("t.csv", out)}, check.Options{AsOf: asOf.String(), MaxFindings: -1})
+	rep, err := check.Validate(context.Background(), []legacy.Input{input("t.csv", out)}, check.Options{AsOf: asOf.String(), MaxFindings: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 // CSVLog writes changes as CSV: file,row,column,field,rule,before,after.
@@ -138,7 +139,7 @@ func Files(ctx context.Context, paths []string, dir string, opts Options, log Ch
 		}
 		return nil, err
 	}
-	for _, in := range check.FileInputs(paths) {
+	for _, in := range legacy.FileInputs(paths) {
 		out := filepath.Join(dir, filepath.Base(in.Name))
 		var fr *FileResult
 		err := atomicfile.Write(ctx, out, atomicfile.Options{Perm: 0o600, Inputs: paths}, func(w io.Writer) error {

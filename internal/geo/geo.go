@@ -43,6 +43,9 @@ func loadCountries() {
 			if n := names.Name(r); n != "" {
 				countryNames[norm(n)] = code
 			}
+			if a3 := r.ISO3(); len(a3) == 3 {
+				countryNames[norm(a3)] = code // "DEU", "usa"
+			}
 		}
 	}
 	for alias, code := range countryAliases {
@@ -67,12 +70,18 @@ var countryAliases = map[string]string{
 }
 
 // CountryCode returns the ISO code a country name or code means ("us",
-// "USA", "United States" -> US), or "" when it is unknown.
+// "USA", "United States" -> US; alpha-3 codes too), or "" when it is
+// unknown. A code ISO 3166-1 only reserves (ZZ, EU, UK) is unknown.
 func CountryCode(s string) string {
 	countriesOnce.Do(loadCountries)
 	t := strings.TrimSpace(s)
-	if u := strings.ToUpper(t); IsCountry(u) {
-		return u
+	if len(t) == 2 {
+		if u := strings.ToUpper(t); IsCountry(u) {
+			return u
+		}
+	}
+	if c, ok := countryNames[strings.ToLower(t)]; ok {
+		return c // the common case: no runs of spaces to fold
 	}
 	return countryNames[norm(t)]
 }

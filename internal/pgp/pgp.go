@@ -105,11 +105,31 @@ type GenerateOptions struct {
 	Passphrase []byte
 }
 
+// CheckUserID says whether a name and an email make a user id: OpenPGP's
+// "Name (Comment) <email>" convention reserves ( ) < > (GnuPG refuses them
+// in a name too), so a name or an email holding one is refused with a
+// message saying which character and what to do.
+func CheckUserID(name, email string) error {
+	if name == "" && email == "" {
+		return errors.New("a name or an email is required")
+	}
+	for _, f := range []struct{ what, v string }{{"name", name}, {"email", email}} {
+		if i := strings.IndexAny(f.v, "()<>\x00"); i >= 0 {
+			c := f.v[i : i+1]
+			if c == "\x00" {
+				c = "NUL"
+			}
+			return fmt.Errorf("the %s %q holds %q: OpenPGP user ids reserve ( ) < > for a comment and the email address; give the %s without them (a comment is not supported)", f.what, f.v, c, f.what)
+		}
+	}
+	return nil
+}
+
 // Generate creates a new private key with a signing primary key and an
 // encryption subkey.
 func Generate(opts GenerateOptions) (*Key, error) {
-	if opts.Name == "" && opts.Email == "" {
-		return nil, errors.New("generate key: a name or an email is required")
+	if err := CheckUserID(opts.Name, opts.Email); err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
 	}
 	alg := opts.Algorithm
 	if alg == "" {

@@ -450,3 +450,15 @@ func TestTwoRecipients(t *testing.T) {
 		t.Fatal("encrypting to nobody succeeded")
 	}
 }
+
+func TestGenerateRefusesReservedCharacters(t *testing.T) {
+	for _, c := range []struct{ name, email string }{{"Ann (work)", "a@example.test"}, {"Ann", "Ann <a@example.test>"}, {"A>b", ""}, {"", ""}} {
+		_, err := Generate(GenerateOptions{Name: c.name, Email: c.email, Algorithm: Curve25519})
+		if err == nil || !strings.HasPrefix(err.Error(), "generate key: ") {
+			t.Errorf("%q %q: %v", c.name, c.email, err)
+		}
+	}
+	if err := CheckUserID("Ann Example", "ann@example.test"); err != nil {
+		t.Error(err)
+	}
+}

@@ -101,8 +101,8 @@ type Report struct {
 	BilledTwice []Twin `json:"billedTwice"`
 }
 
-// Input is a file to preview (check.Input: a name and a way to open it).
-type Input = check.Input
+// Input is a file to preview (legacy.Input: a name and a way to open it).
+type Input = legacy.Input
 
 type subKey struct{ customer, campaign, product string }
 
@@ -365,67 +365,37 @@ func buckets(m map[string]int) []Bucket {
 	return out
 }
 
-// DataError is a problem in the input that stops the preview.
-type DataError struct {
-	File string
-	Row  int
-	Err  error
-}
-
-func (e *DataError) Error() string {
-	return fmt.Sprintf("%s row %d: %v (run konduit validate, then konduit fix)", e.File, e.Row, e.Err)
-}
-func (e *DataError) Unwrap() error { return e.Err }
-
-// ExitCode: the data is at fault (status 1).
-func (e *DataError) ExitCode() int { return 1 }
-
-// each streams one file's data rows.
+// each streams one file's data rows. A problem that stops the preview is a
+// *legacy.DataError at its row.
 func each(ctx context.Context, in Input, fn func(legacy.Kind, func(string) string) error) error {
-	rc, err := in.Open()
+	f, err := legacy.Open(ctx, in)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", in.Name, err)
+		return err
 	}
-	defer rc.Close()
-	r := legacy.NewReader(rc)
-	var kind legacy.Kind
-	nHeader := 0
-	var cols legacy.Columns
+	defer f.Close()
+	if err := f.CheckHeader(0); err != nil {
+		return err
+	}
 	var fields []string
-	col := func(name string) string { return cols.Get(fields, name) }
+	col := func(name string) string { return f.Columns.Get(fields, name) }
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		rec, err := r.Read()
+		rec, err := f.Read()
 		if err == io.EOF {
-			if kind == 0 {
-				return &DataError{File: in.Name, Row: 1, Err: errors.New("the file is empty")}
-			}
 			return nil
 		}
-		var perr *legacy.ParseError
-		if errors.As(err, &perr) {
-			return &DataError{File: in.Name, Row: perr.Row, Err: perr.Err}
-		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", in.Name, err)
+			return f.DataErrorOf(err)
 		}
-		if kind == 0 {
-			if kind = legacy.DetectKind(rec.Fields); kind == 0 {
-				return &DataError{File: in.Name, Row: rec.Row, Err: errors.New("the header is not that of a transactions, notes or details file")}
-			}
-			nHeader = len(rec.Fields)
-			cols = legacy.NewColumns(rec.Fields)
-			continue
-		}
-		if len(rec.Fields) != nHeader {
-			return &DataError{File: in.Name, Row: rec.Row, Err: fmt.Errorf("the row has %d fields, the header %d", len(rec.Fields), nHeader)}
+		if len(rec.Fields) != len(f.Header) {
+			return &legacy.DataError{File: in.Name, Row: rec.Row, Err: fmt.Errorf("the row has %d fields, the header %d", len(rec.Fields), len(f.Header))}
 		}
 		fields = rec.Fields
-		if err := fn(kind, col); err != nil {
+		if err := fn(f.Kind, col); err != nil {
 			return err
 		}
 	}

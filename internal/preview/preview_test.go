@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/synth"
@@ -140,7 +139,7 @@ func TestPreviewMatchesGenerator(t *testing.T) {
 		for _, k := range legacy.Kinds {
 			paths = append(paths, filepath.Join(dir, k.FileName()))
 		}
-		got, err := Preview(context.Background(), check.FileInputs(paths), Options{AsOf: asOf})
+		got, err := Preview(context.Background(), legacy.FileInputs(paths), Options{AsOf: asOf})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -108,22 +108,6 @@ func (r *Result) Uncovered() []Case {
 	return out
 }
 
-// InputError is a problem with the input data that stops the sample (run
-// konduit validate and fix first).
-type InputError struct {
-	File string
-	Row  int
-	Err  error
-}
-
-func (e *InputError) Error() string {
-	return fmt.Sprintf("%s row %d: %v (run konduit validate, then konduit fix)", e.File, e.Row, e.Err)
-}
-func (e *InputError) Unwrap() error { return e.Err }
-
-// ExitCode: the data is at fault (status 1).
-func (e *InputError) ExitCode() int { return 1 }
-
 type customer struct {
 	cases uint32
 	group int // union-find parent (index into customers)
@@ -167,70 +151,57 @@ type input struct {
 	kind legacy.Kind
 }
 
+// open opens a file through legacy.Open: its header read, its kind known.
+func open(ctx context.Context, path string) (*legacy.File, error) {
+	f, err := legacy.Open(ctx, legacy.FileInputs([]string{path})[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := f.CheckHeader(0); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // kindOf reads a file's header to learn its kind.
-func kindOf(path string) (legacy.Kind, error) {
-	f, err := os.Open(path)
+func kindOf(ctx context.Context, path string) (legacy.Kind, error) {
+	f, err := open(ctx, path)
 	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", path, err)
+		return 0, err
 	}
 	defer f.Close()
-	rec, err := legacy.NewReader(f).Read()
-	if err == io.EOF {
-		return 0, &InputError{File: path, Row: 1, Err: errors.New("the file is empty")}
-	}
-	if err != nil {
-		return 0, readErr(path, err)
-	}
-	k := legacy.DetectKind(rec.Fields)
-	if k == 0 {
-		return 0, &InputError{File: path, Row: rec.Row, Err: errors.New("the header is not that of a transactions, notes or details file")}
-	}
-	return k, nil
+	return f.Kind, nil
 }
 
-func readErr(path string, err error) error {
-	var perr *legacy.ParseError
-	if errors.As(err, &perr) {
-		return &InputError{File: path, Row: perr.Row, Err: perr.Err}
-	}
-	return fmt.Errorf("read %s: %w", path, err)
-}
-
-// each streams a file's data rows as field maps by canonical index.
+// each streams a file's data rows: header is the file's, col reads a row's
+// value by column name.
 func each(ctx context.Context, path string, fn func(row int, header []string, fields []string, col func(string) string) error) error {
-	f, err := os.Open(path)
+	f, err := open(ctx, path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err
 	}
 	defer f.Close()
-	r := legacy.NewReader(f)
-	var header []string
-	var cols legacy.Columns
 	var fields []string
-	col := func(name string) string { return cols.Get(fields, name) }
+	col := func(name string) string { return f.Columns.Get(fields, name) }
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		rec, err := r.Read()
+		rec, err := f.Read()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return readErr(path, err)
+			return f.DataErrorOf(err)
 		}
-		if header == nil {
-			header = rec.Fields
-			cols = legacy.NewColumns(header)
-			continue
-		}
-		if len(rec.Fields) != len(header) {
-			return &InputError{File: path, Row: rec.Row, Err: fmt.Errorf("the row has %d fields, the header %d", len(rec.Fields), len(header))}
+		if len(rec.Fields) != len(f.Header) {
+			return &legacy.DataError{File: path, Row: rec.Row, Err: fmt.Errorf("the row has %d fields, the header %d", len(rec.Fields), len(f.Header))}
 		}
 		fields = rec.Fields
-		if err := fn(rec.Row, header, fields, col); err != nil {
+		if err := fn(rec.Row, f.Header, fields, col); err != nil {
 			return err
 		}
 	}
@@ -281,7 +252,7 @@ func Write(ctx context.Context, paths []string, dir string, opts Options) (*Resu
 	var tx []int
 	seenBase := map[string]bool{}
 	for _, p := range paths {
-		k, err := kindOf(p)
+		k, err := kindOf(ctx, p)
 		if err != nil {
 			return nil, err
 		}
@@ -391,7 +362,7 @@ func Write(ctx context.Context, paths []string, dir string, opts Options) (*Resu
 				return err
 			}
 			if first { // no data rows: still write the header
-				if err := writeHeader(in.path, lw); err != nil {
+				if err := writeHeader(ctx, in.path, lw); err != nil {
 					return err
 				}
 			}
@@ -410,17 +381,13 @@ func Write(ctx context.Context, paths []string, dir string, opts Options) (*Resu
 	return res, nil
 }
 
-func writeHeader(path string, lw *legacy.Writer) error {
-	f, err := os.Open(path)
+func writeHeader(ctx context.Context, path string, lw *legacy.Writer) error {
+	f, err := open(ctx, path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err
 	}
 	defer f.Close()
-	rec, err := legacy.NewReader(f).Read()
-	if err != nil {
-		return readErr(path, err)
-	}
-	return lw.Write(rec.Fields)
+	return lw.Write(f.Header)
 }
 
 // choose picks the customers: a greedy set cover over the cases (each step

@@ -60,7 +60,7 @@ func TestSampleCoversCasesAndKeepsIntegrity(t *testing.T) {
 		for _, p := range paths {
 			outs = append(outs, filepath.Join(out, filepath.Base(p)))
 		}
-		rep, err := check.Validate(context.Background(), check.FileInputs(outs), check.Options{AsOf: "2026-11-21", MaxFindings: 3})
+		rep, err := check.Validate(context.Background(), legacy.FileInputs(outs), check.Options{AsOf: "2026-11-21", MaxFindings: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,8 +166,8 @@ func TestSampleBadInput(t *testing.T) {
 	os.WriteFile(p, []byte("customerId,dateCreated,noteText\nC1,\"x\n"), 0o600)
 	tx := generated(t, 3, 1)[0]
 	_, err := Write(context.Background(), []string{tx, p}, filepath.Join(dir, "out"), Options{Customers: 1})
-	if _, ok := err.(*InputError); !ok {
-		t.Fatalf("err %v, want an InputError", err)
+	if _, ok := err.(*legacy.DataError); !ok {
+		t.Fatalf("err %v, want a legacy.DataError", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", filepath.Base(tx))); !os.IsNotExist(err) {
 		t.Fatal("a failed sample left a file")

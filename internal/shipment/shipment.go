@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/pgp"
 	"github.com/konduit/konduit/internal/vault"
 )
@@ -78,6 +79,8 @@ type Validation struct {
 	Ran      bool `json:"ran"`
 	Errors   int  `json:"errors"`
 	Warnings int  `json:"warnings"`
+	// AsOf is the reference date the date rules used ("" when none).
+	AsOf string `json:"as_of,omitempty"`
 }
 
 // File is one shipped file.
@@ -130,7 +133,7 @@ func Run(ctx context.Context, paths []string, sink Sink, opts Options) (*Manifes
 		if err != nil {
 			return nil, err
 		}
-		m.Validation = &Validation{Ran: true, Errors: rep.Errors(), Warnings: rep.Warnings()}
+		m.Validation = &Validation{Ran: true, Errors: rep.Errors(), Warnings: rep.Warnings(), AsOf: opts.Check.AsOf}
 		if rep.Errors() > 0 {
 			return m, &ValidationError{Report: rep}
 		}
@@ -158,9 +161,9 @@ func Run(ctx context.Context, paths []string, sink Sink, opts Options) (*Manifes
 
 // validate runs the import rules on the detokenized stream of each file.
 func validate(ctx context.Context, paths []string, opts Options) (*check.Report, error) {
-	inputs := make([]check.Input, len(paths))
+	inputs := make([]legacy.Input, len(paths))
 	for i, p := range paths {
-		inputs[i] = check.Input{Name: filepath.Base(p), Open: func() (io.ReadCloser, error) {
+		inputs[i] = legacy.Input{Name: filepath.Base(p), Open: func() (io.ReadCloser, error) {
 			return detokenizedStream(ctx, p, opts.Vault)
 		}}
 	}

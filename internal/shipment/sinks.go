@@ -2,10 +2,13 @@ package shipment
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"path"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/transfer"
@@ -32,6 +35,7 @@ func (s DirSink) Deliver(ctx context.Context, name string, fill func(io.Writer) 
 type SFTPSink struct {
 	Client    *transfer.Client
 	Host      string
+	Port      int // 0 or 22: the default, left out of locations
 	Dir       string
 	Overwrite bool
 }
@@ -43,5 +47,26 @@ func (s SFTPSink) Deliver(ctx context.Context, name string, fill func(io.Writer)
 	if err != nil {
 		return Delivery{}, err
 	}
-	return Delivery{Location: fmt.Sprintf("sftp://%s%s", s.Host, res.Path), Verified: res.Verified}, nil
+	abs := res.Path
+	if !path.IsAbs(abs) {
+		// A directory relative to the login's home: the server says where
+		// that is.
+		if abs, err = s.Client.RealPath(ctx, res.Path); err != nil {
+			return Delivery{}, err
+		}
+	}
+	return Delivery{Location: SFTPLocation(s.Host, s.Port, abs), Verified: res.Verified}, nil
+}
+
+// SFTPLocation is the sftp:// URL of an absolute remote path: the port is
+// shown when it is not 22, the path is escaped where it must be.
+func SFTPLocation(host string, port int, remotePath string) string {
+	h := host
+	if port != 0 && port != 22 {
+		h = net.JoinHostPort(host, strconv.Itoa(port))
+	} else if strings.Contains(host, ":") {
+		h = "[" + host + "]" // an IPv6 address
+	}
+	u := url.URL{Scheme: "sftp", Host: h, Path: path.Clean("/" + remotePath)}
+	return u.String()
 }

@@ -60,17 +60,21 @@ type Record struct {
 
 // Reader streams the records of one table.
 type Reader struct {
-	table    Table
-	rc       io.ReadCloser
-	csv      *csv.Reader
-	header   []string
-	keep     []int // source field index of each kept column
-	dropped  []string
-	width    int // fields in the source header
-	row      int
-	encoding string
-	delim    rune
-	ctx      context.Context
+	table   Table
+	rc      io.ReadCloser
+	csv     *csv.Reader
+	header  []string
+	keep    []int // source field index of each kept column
+	dropped []string
+	// droppedIdx are the source field indexes of the dropped columns;
+	// droppedValues counts their non-empty cells (the values discarded).
+	droppedIdx    []int
+	droppedValues int
+	width         int // fields in the source header
+	row           int
+	encoding      string
+	delim         rune
+	ctx           context.Context
 }
 
 // RowError is a data error at a position of a table.
@@ -173,6 +177,7 @@ func newReader(ctx context.Context, rc io.ReadCloser, t Table, opts Options) (*R
 		}
 		if IsCVVName(h) {
 			r.dropped = append(r.dropped, h)
+			r.droppedIdx = append(r.droppedIdx, i)
 			continue
 		}
 		if h == "" {
@@ -200,6 +205,10 @@ func (r *Reader) csvError(row int, err error) error {
 
 // Header returns the kept column names, in file order.
 func (r *Reader) Header() []string { return r.header }
+
+// DroppedValues is the number of non-empty cells of dropped columns read
+// so far: the values discarded (an empty cell discards nothing).
+func (r *Reader) DroppedValues() int { return r.droppedValues }
 
 // Dropped returns the names of the CVV-like columns dropped on read.
 func (r *Reader) Dropped() []string { return r.dropped }
@@ -238,6 +247,11 @@ func (r *Reader) Read() (Record, error) {
 	if len(fields) != r.width {
 		return Record{}, &RowError{Table: r.table.Name(), Row: r.row, Line: line,
 			Err: fmt.Errorf("%d fields, the header has %d", len(fields), r.width)}
+	}
+	for _, i := range r.droppedIdx {
+		if strings.TrimSpace(fields[i]) != "" {
+			r.droppedValues++
+		}
 	}
 	rec := Record{File: r.table.File, Entry: r.table.Entry, Row: r.row, Line: line, Fields: make([]string, len(r.keep))}
 	for j, i := range r.keep {

@@ -122,10 +122,13 @@ func TestCVVColumnsDropped(t *testing.T) {
 			t.Errorf("IsCVVName(%q) = %v, want %v", n, got, want)
 		}
 	}
-	src := "id,card,CVV2,exp\n1,4111,907,12/30\n2,5500,318,01/31\n"
+	src := "id,card,CVV2,exp\n1,4111,907,12/30\n2,5500,318,01/31\n3,5500, ,01/31\n4,5500,,01/31\n"
 	r, recs, errs := readAll(t, memTable("cards.csv", []byte(src)), Options{})
 	if len(errs) > 0 {
 		t.Fatal(errs)
+	}
+	if r.DroppedValues() != 2 {
+		t.Errorf("DroppedValues = %d, want 2 (empty cells discard nothing)", r.DroppedValues())
 	}
 	if strings.Join(r.Header(), ",") != "id,card,exp" || strings.Join(r.Dropped(), ",") != "CVV2" {
 		t.Fatalf("header %v dropped %v", r.Header(), r.Dropped())

@@ -368,3 +368,49 @@ func TestPermuteIsOneToOne(t *testing.T) {
 		}
 	}
 }
+
+// TestPeopleAreDistinct: no two generated customers share an email address
+// (case-folded) or any phone number, so a clean file never reads as one
+// person under two customer ids.
+func TestPeopleAreDistinct(t *testing.T) {
+	n := 20000
+	if testing.Short() {
+		n = 4000
+	}
+	emails, phones := map[string]string{}, map[string]string{}
+	for _, c := range collect(t, Options{Customers: n, Seed: 3}) {
+		e := strings.ToLower(c.Email)
+		if other, ok := emails[e]; ok {
+			t.Fatalf("customers %s and %s share the email %s", other, c.ID, e)
+		}
+		emails[e] = c.ID
+		mine := map[string]bool{}
+		for _, p := range []string{c.Phone, c.HomePhone, c.CellPhone, c.WorkPhone} {
+			if p == "" || mine[p] {
+				continue
+			}
+			mine[p] = true
+			if other, ok := phones[p]; ok {
+				t.Fatalf("customers %s and %s share the phone %s", other, c.ID, p)
+			}
+			phones[p] = c.ID
+		}
+	}
+}
+
+// TestPhoneSlotsAreDistinct: the subscriber digits are a bijection of the
+// slot, so numbers of different slots differ whatever the area.
+func TestPhoneSlotsAreDistinct(t *testing.T) {
+	const n = 1_000_003 // not a square
+	seen := make([]bool, n)
+	for x := range uint64(n) {
+		y := permuteBelow(x, n, 7)
+		if y >= n || seen[y] {
+			t.Fatalf("permuteBelow(%d) = %d repeats or is out of range", x, y)
+		}
+		seen[y] = true
+	}
+	if phoneSlot(0, 1) == phoneSlot(1, 0) || phoneSlot(3_999_999, 1) != phoneSubscribers-1 {
+		t.Fatal("phoneSlot")
+	}
+}

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -265,25 +266,62 @@ func (c *country) postalCode(r *rand.Rand, p place) string {
 	}
 }
 
+// phoneSubscribers is how many distinct subscriber numbers phone hands
+// out: 8,000,000 (the seven digits after a US or CA area code, the first
+// 2-9), the smallest space of the countries; a slot below it gets a number
+// no other slot gets, whatever the area.
+const phoneSubscribers = 8_000_000
+
+// phoneSlot is the slot of a customer's n-th phone number (n is 0 or 1):
+// the first 4,000,000 customers' numbers are all distinct.
+func phoneSlot(idx, n int) uint64 { return (uint64(idx)*2 + uint64(n)) % phoneSubscribers }
+
 // phone returns a national telephone number, digits only: ten for US and
 // CA (NXX exchanges never start with 0 or 1), a mobile number elsewhere.
-func (c *country) phone(r *rand.Rand, p place) string {
+// Its subscriber digits are a permutation of slot (unique per slot), so two
+// slots never share a number; the random draws stay as they were.
+func (c *country) phone(r *rand.Rand, p place, slot uint64) string {
+	k := permuteBelow(slot, phoneSubscribers, 0x9407E)
 	b := make([]byte, 0, 12)
 	b = append(b, p.area...)
 	switch c.code {
 	case "US", "CA":
-		b = append(b, byte('2'+r.IntN(8)))
-		b = digits(r, b, 6)
+		r.IntN(8)
+		digits(r, nil, 6)
+		b = append(b, byte('2'+k/1_000_000))
+		b = append(b, fixed(k%1_000_000, 10, 6)...)
 	case "GB": // 07xxx xxxxxx: 11 digits
 		b = append(b, byte('4'+r.IntN(6)))
-		b = digits(r, b, 8)
+		digits(r, nil, 8)
+		b = append(b, fixed(k, 10, 8)...)
 	case "AU": // 04xx xxx xxx: 10 digits
-		b = digits(r, b, 8)
+		digits(r, nil, 8)
+		b = append(b, fixed(k, 10, 8)...)
 	default: // DE mobile 015x/016x/017x: 11 or 12 digits
 		b = append(b, byte('5'+r.IntN(3)))
-		b = digits(r, b, 8+r.IntN(2))
+		extra := r.IntN(2)
+		digits(r, nil, 8+extra)
+		b = append(b, fixed(k, 10, 8)...)
+		if extra == 1 {
+			b = append(b, byte('0'+k%10))
+		}
 	}
 	return string(b)
+}
+
+// permuteBelow is a bijection of [0, n): permute over the smallest square
+// domain that holds n, walked until it lands below n.
+func permuteBelow(x, n, key uint64) uint64 {
+	half := uint64(math.Sqrt(float64(n)))
+	for half*half < n {
+		half++
+	}
+	for {
+		x = permute(x, half, key)
+		if x < n {
+			return x
+		}
+	}
 }
 
 // Address is a postal address.

@@ -340,12 +340,16 @@ func (g *gen) customer(idx int) *Customer {
 	c.Source = crm.SourceAPI
 	c.ID = strconv.Itoa(100001 + idx)
 	c.FirstName, c.LastName = first, last
+	// Each person is one person: their email address and phone numbers
+	// are theirs alone (the double-billing rule reads two customers sharing
+	// one as the same person). The address ends in the customer's number;
+	// names hold no digits, so no two customers' addresses can meet.
 	local := emailLocal(first, last)
 	if r.IntN(2) == 0 {
-		local += strconv.Itoa(1 + r.IntN(99))
+		r.IntN(99) // kept: the draws after this one stay as they were
 	}
-	c.Email = local + "@" + pick(r, emailDomains)
-	c.Phone = cn.phone(r, pl)
+	c.Email = local + strconv.Itoa(idx+1) + "@" + pick(r, emailDomains)
+	c.Phone = cn.phone(r, pl, phoneSlot(idx, 0))
 	c.Country, c.State, c.PostalCode = bill.Country, bill.State, bill.PostalCode
 	switch n := r.IntN(10); {
 	case n < 2:
@@ -353,7 +357,7 @@ func (g *gen) customer(idx int) *Customer {
 	case n < 4:
 		c.CellPhone = c.Phone
 		if r.IntN(3) == 0 {
-			c.WorkPhone = cn.phone(r, pl)
+			c.WorkPhone = cn.phone(r, pl, phoneSlot(idx, 1))
 		}
 	}
 	if r.IntN(8) == 0 {

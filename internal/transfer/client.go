@@ -172,6 +172,19 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 }
 
 // Close ends the session.
+// RealPath is the absolute path the server gives a path (a relative one
+// is under the login's home directory).
+func (c *Client) RealPath(ctx context.Context, p string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	abs, err := c.sftp.RealPath(p)
+	if err != nil {
+		return "", &RemoteError{fmt.Errorf("resolve %s: %w", p, err)}
+	}
+	return abs, nil
+}
+
 func (c *Client) Close() error {
 	c.sftp.Close()
 	return c.ssh.Close()

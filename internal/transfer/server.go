@@ -21,6 +21,7 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/konduit/konduit/internal/atomicfile"
 )
@@ -426,8 +427,43 @@ func (l lister) ListAt(dst []os.FileInfo, off int64) (int, error) {
 }
 
 // LoadOrCreateHostKey reads an OpenSSH private key from path, or creates
-// an Ed25519 key there (mode 0600) when the file does not exist.
+// an Ed25519 key there (mode 0600) when the file does not exist. Either way
+// it writes the public key beside it, path+".pub" (mode 0644, OpenSSH's
+// "type base64 comment" form, as ssh-keygen writes it: a host name in front
+// makes it a known_hosts line), when that file is missing or holds another
+// key.
 func LoadOrCreateHostKey(ctx context.Context, path string) (ssh.Signer, bool, error) {
+	s, created, err := loadOrCreateHostKey(ctx, path)
+	if err != nil {
+		return nil, false, err
+	}
+	pub := ssh.MarshalAuthorizedKey(s.PublicKey())
+	pub = append(bytes.TrimSuffix(pub, []byte("\n")), " konduit sftp serve\n"...)
+	if old, err := os.ReadFile(HostPublicKeyPath(path)); err == nil {
+		if k, _, _, _, err := ssh.ParseAuthorizedKey(old); err == nil && bytes.Equal(k.Marshal(), s.PublicKey().Marshal()) {
+			return s, created, nil
+		}
+	}
+	if err := atomicfile.Write(ctx, HostPublicKeyPath(path), atomicfile.Options{Perm: 0o644}, func(w io.Writer) error {
+		_, err := w.Write(pub)
+		return err
+	}); err != nil {
+		return nil, false, fmt.Errorf("write host public key: %w", err)
+	}
+	return s, created, nil
+}
+
+// HostPublicKeyPath is where LoadOrCreateHostKey writes the public key of
+// the host key at path.
+func HostPublicKeyPath(path string) string { return path + ".pub" }
+
+// KnownHostsLine is the known_hosts line a client needs to trust key at
+// addr ("127.0.0.1:2222" reads "[127.0.0.1]:2222"; port 22 is left out).
+func KnownHostsLine(addr string, key ssh.PublicKey) string {
+	return knownhosts.Line([]string{knownhosts.Normalize(addr)}, key)
+}
+
+func loadOrCreateHostKey(ctx context.Context, path string) (ssh.Signer, bool, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		s, err := ssh.ParsePrivateKey(b)

@@ -3,6 +3,8 @@ package verify
 import (
 	"context"
 	"testing"
+
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 // BenchmarkVerify10k verifies 10,000 generated customers against the fake's
@@ -17,7 +19,7 @@ func BenchmarkVerify10k(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				before := s.Requests()
-				rep, err := Run(context.Background(), FileInputs(paths[:1]), Options{API: c, Location: ny, Strategy: strategy})
+				rep, err := Run(context.Background(), legacy.FileInputs(paths[:1]), Options{API: c, Location: ny, Strategy: strategy})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -149,7 +149,7 @@ func TestEachFieldDifference(t *testing.T) {
 				}
 			}
 			file := rewrite(t, paths[0], edit)
-			rep, err := Run(context.Background(), FileInputs([]string{file}), Options{API: c, Location: ny})
+			rep, err := Run(context.Background(), legacy.FileInputs([]string{file}), Options{API: c, Location: ny})
 			if err != nil {
 				t.Fatal(err)
 			}

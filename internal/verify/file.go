@@ -30,22 +30,31 @@ func (r *row) get(name string) string {
 // readFile streams in's rows to fn. A file that is not a transactions file
 // is reported as skipped.
 func (v *verifier) readFile(ctx context.Context, in Input, fn func(*row)) (bool, error) {
-	rc, err := in.Open()
+	f, err := legacy.Open(ctx, in)
 	if err != nil {
-		return false, fmt.Errorf("open %s: %w", in.Name, err)
+		return false, err
 	}
-	defer rc.Close()
-	rd := legacy.NewReader(rc)
-	var col legacy.Columns
+	defer f.Close()
+	if f.Kind != legacy.Transactions {
+		return true, nil
+	}
+	// Card and bank columns are never read.
+	col := legacy.Columns{}
+	for name, i := range f.Columns {
+		col[name] = i
+	}
+	for _, s := range []string{legacy.FCardNumber, legacy.FACHAccountNumber, legacy.FACHRoutingNumber, legacy.FExternalToken} {
+		delete(col, s)
+	}
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, err
 			}
 		}
-		rec, err := rd.Read()
+		rec, err := f.Read()
 		if errors.Is(err, io.EOF) {
-			return col == nil, nil
+			return false, nil
 		}
 		if err != nil {
 			var pe *legacy.ParseError
@@ -53,21 +62,6 @@ func (v *verifier) readFile(ctx context.Context, in Input, fn func(*row)) (bool,
 				return false, fmt.Errorf("read %s: %w (run konduit validate first)", in.Name, err)
 			}
 			return false, fmt.Errorf("read %s: %w", in.Name, err)
-		}
-		if col == nil {
-			header := make([]string, len(rec.Fields))
-			for i, h := range rec.Fields {
-				header[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-			}
-			if legacy.DetectKind(header) != legacy.Transactions {
-				return true, nil
-			}
-			col = legacy.NewColumns(header)
-			// Card and bank columns are never read.
-			for _, s := range []string{legacy.FCardNumber, legacy.FACHAccountNumber, legacy.FACHRoutingNumber, legacy.FExternalToken} {
-				delete(col, s)
-			}
-			continue
 		}
 		fn(&row{file: in.Name, n: rec.Row, fields: rec.Fields, col: col})
 	}

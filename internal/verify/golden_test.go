@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -15,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func TestReportGolden(t *testing.T) {
 	paths := legacyFiles(t, 60, 21)
 	c, _, _ := importServer(t, paths, true)
-	rep, err := Run(context.Background(), FileInputs(paths), Options{API: c, Location: ny, Today: day("2026-07-31")})
+	rep, err := Run(context.Background(), legacy.FileInputs(paths), Options{API: c, Location: ny, Today: day("2026-07-31")})
 	if err != nil {
 		t.Fatal(err)
 	}

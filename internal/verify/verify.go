@@ -33,8 +33,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +40,7 @@ import (
 
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 // API is what verify needs from Konnektive; *konnektive.Client implements it.
@@ -71,20 +70,8 @@ type Options struct {
 	Requests func() int64
 }
 
-// Input is one file to verify.
-type Input struct {
-	Name string
-	Open func() (io.ReadCloser, error)
-}
-
-// FileInputs opens paths.
-func FileInputs(paths []string) []Input {
-	in := make([]Input, len(paths))
-	for i, p := range paths {
-		in[i] = Input{Name: p, Open: func() (io.ReadCloser, error) { return os.Open(p) }}
-	}
-	return in
-}
+// Input is one file to verify (legacy.Input: the one input type).
+type Input = legacy.Input
 
 // Difference is one field that differs, or a row that is missing or extra.
 type Difference struct {

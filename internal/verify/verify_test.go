@@ -72,7 +72,7 @@ func TestCorrectImportVerifies(t *testing.T) {
 			if len(res.Faults) != 0 {
 				t.Fatalf("faults without --import-faults: %v", res.Faults)
 			}
-			rep, err := Run(context.Background(), FileInputs(paths), Options{API: c, Location: ny, Strategy: strategy})
+			rep, err := Run(context.Background(), legacy.FileInputs(paths), Options{API: c, Location: ny, Strategy: strategy})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +120,7 @@ func TestBrokenImportReportsEveryFault(t *testing.T) {
 					t.Fatalf("fault %s not injected: %v", k, res.Faults)
 				}
 			}
-			rep, err := Run(context.Background(), FileInputs(paths), Options{API: c, Location: ny, Strategy: strategy})
+			rep, err := Run(context.Background(), legacy.FileInputs(paths), Options{API: c, Location: ny, Strategy: strategy})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/fix"
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 // maxUploads is how many uploads are kept; older ones are deleted.
@@ -43,6 +44,9 @@ type upload struct {
 	Fixed   *fix.Result
 	FixErr  string
 	fixDone bool
+	// Remaining is the fixed files validated again: what the fix could
+	// not repair, shown before the download is offered.
+	Remaining *check.Report
 	// evicted: the upload is gone from the list; whoever holds mu last
 	// removes dir (release).
 	evicted atomic.Bool
@@ -349,46 +353,33 @@ func (s *Server) validateUpload(ctx context.Context, u *upload) (rep *check.Repo
 		if testHookValidate != nil {
 			testHookValidate()
 		}
-		inputs := make([]check.Input, len(u.Names))
-		for i, n := range u.Names {
-			p := filepath.Join(u.inDir(), n)
-			inputs[i] = check.Input{Name: n, Open: func() (io.ReadCloser, error) { return os.Open(p) }}
-		}
 		var err error
-		rep, err = check.Validate(ctx, inputs, check.Options{AsOf: s.opts.Now().Format("2006-01-02"), MaxFindings: 5})
+		rep, err = s.validateFiles(ctx, u.paths())
 		return err
 	})
 	return rep, err
 }
 
-// ruleGroup is one rule's findings on the result page.
-type ruleGroup struct {
-	Rule     check.Rule
-	Severity string
-	Count    int
-	Examples []check.Finding
+// validateFiles validates files the server holds, naming them by their
+// base names (never the server's temporary paths).
+func (s *Server) validateFiles(ctx context.Context, paths []string) (*check.Report, error) {
+	inputs := make([]legacy.Input, len(paths))
+	for i, p := range paths {
+		inputs[i] = legacy.Input{Name: filepath.Base(p), Open: func() (io.ReadCloser, error) { return os.Open(p) }}
+	}
+	return check.Validate(ctx, inputs, check.Options{AsOf: s.opts.Now().Format("2006-01-02"), MaxFindings: 5})
 }
 
-func groupFindings(rep *check.Report) []ruleGroup {
-	var out []ruleGroup
-	idx := map[string]int{}
-	for _, c := range rep.Counts {
-		rule, _ := check.RuleByID(c.Rule)
-		if rule.ID == "" {
-			rule.ID = c.Rule
-		}
-		key := c.Rule + "/" + c.Severity.String()
-		idx[key] = len(out)
-		out = append(out, ruleGroup{Rule: rule, Severity: c.Severity.String(), Count: c.Count})
+// groupFindings is check.Groups (a warning on most rows is one summary
+// line, as in text output) with errors first, then by count.
+func groupFindings(rep *check.Report) []check.Group {
+	if rep == nil {
+		return nil
 	}
-	for _, f := range rep.Findings {
-		if i, ok := idx[f.Rule+"/"+f.Severity.String()]; ok {
-			out[i].Examples = append(out[i].Examples, f)
-		}
-	}
+	out := check.Groups(rep)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Severity != out[j].Severity {
-			return out[i].Severity == "error"
+			return out[i].Severity == check.Error
 		}
 		return out[i].Count > out[j].Count
 	})
@@ -414,6 +405,8 @@ func (s *Server) importResult(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{"U": u, "Groups": groupFindings(u.Report), "Errors": u.Report.Errors(), "Fixed": u.Fixed, "FixErr": u.FixErr, "FixDone": u.fixDone, "MaxMiB": s.opts.MaxUpload >> 20}
 	if u.Fixed != nil {
 		data["ByRule"] = u.Fixed.ByRule()
+		data["Remaining"] = u.Remaining
+		data["RemainingGroups"] = groupFindings(u.Remaining)
 		var blocked []string
 		for _, b := range u.Fixed.Blocked {
 			blocked = append(blocked, fmt.Sprintf("%s row %d: %s (%s)", filepath.Base(b.File), b.Row, b.Reason, b.Rule))
@@ -483,7 +476,7 @@ func (s *Server) runFix(ctx context.Context, u *upload) error {
 		if err := mkdirPrivate(u.outDir()); err != nil {
 			return err
 		}
-		return atomicfile.Write(ctx, filepath.Join(u.dir, "changes.csv"), atomicfile.Options{Perm: 0o600}, func(lw io.Writer) error {
+		err := atomicfile.Write(ctx, filepath.Join(u.dir, "changes.csv"), atomicfile.Options{Perm: 0o600}, func(lw io.Writer) error {
 			log := fix.NewCSVLog(lw)
 			res, err := fix.Files(ctx, u.paths(), u.outDir(), fix.Options{}, baseLog{log})
 			if err != nil {
@@ -492,9 +485,27 @@ func (s *Server) runFix(ctx context.Context, u *upload) error {
 			u.Fixed = res
 			return log.Close()
 		})
+		if err != nil {
+			return err
+		}
+		// What the fix left: the fixed files, validated as an upload is.
+		var outs []string
+		for _, f := range u.Fixed.Files {
+			if f.Output != "" {
+				outs = append(outs, f.Output)
+			}
+		}
+		if len(outs) == 0 {
+			return nil
+		}
+		u.Remaining, err = s.validateFiles(ctx, outs)
+		if err != nil {
+			return fmt.Errorf("validate the fixed files: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		u.Fixed = nil
+		u.Fixed, u.Remaining = nil, nil
 		os.RemoveAll(u.outDir())
 		os.Remove(filepath.Join(u.dir, "changes.csv"))
 	}

@@ -816,3 +816,90 @@ func TestUploadCanaries(t *testing.T) {
 		}
 	}
 }
+
+// TestFixShowsWhatRemains: the dashboard's fix validates its output again
+// and shows what is left (a tracking number a spreadsheet turned into
+// 4.11111E+15 cannot be repaired) before it offers the download; a warning
+// on most rows is one summary line with its count and examples.
+func TestFixShowsWhatRemains(t *testing.T) {
+	e := newEnv(t, true, nil)
+	e.login()
+	dir, names := brokenFiles(t)
+	tx := filepath.Join(dir, names[0])
+	editCells(t, tx, map[int][2]string{6: {legacy.FTrackingNumber, "4.11111E+15"}})
+	resp, _ := e.upload(tx)
+	loc := resp.Header.Get("Location")
+	_, body := e.do("GET", loc, nil)
+	if !strings.Contains(body, `class="rule summary`) || !strings.Contains(body, "of the rows") || !strings.Contains(body, "e.g. "+names[0]+":2 ") {
+		t.Errorf("a warning on most rows should be one summary line with examples:\n%s", body)
+	}
+	if resp, _ := e.do("POST", loc+"/fix", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("fix: %d", resp.StatusCode)
+	}
+	_, body = e.do("GET", loc, nil)
+	fixSec := body[strings.Index(body, `id="fix"`):]
+	remain, zipAt := strings.Index(fixSec, `id="remaining"`), strings.Index(fixSec, `id="fixed-zip"`)
+	if remain < 0 || zipAt < 0 || remain > zipAt {
+		t.Fatalf("the fix should show what remains before the download:\n%s", fixSec)
+	}
+	left := fixSec[remain:zipAt]
+	if !strings.Contains(left, "1 errors") || !strings.Contains(left, "spreadsheet-number") || strings.Contains(left, "invalid-datetime") {
+		t.Errorf("what remains should be the spreadsheet number only, the dates fixed:\n%s", fixSec)
+	}
+	if !strings.Contains(left, "<td class=\"num\">6</td><td>AY trackingNumber</td>") {
+		t.Errorf("what remains should name the row:\n%s", fixSec)
+	}
+}
+
+// TestSemicolonUpload: a ';'-separated file (European Excel) is read with
+// its delimiter, named by csv-delimiter, and the fix offers it back
+// comma-separated with nothing left of that finding.
+func TestSemicolonUpload(t *testing.T) {
+	e := newEnv(t, true, nil)
+	e.login()
+	dir, names := brokenFiles(t)
+	tx := filepath.Join(dir, names[0])
+	b, err := os.ReadFile(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var semi bytes.Buffer
+	r := legacy.NewReader(bytes.NewReader(b))
+	for {
+		rec, err := r.Read()
+		if err != nil {
+			break
+		}
+		for i, f := range rec.Fields {
+			if i > 0 {
+				semi.WriteByte(';')
+			}
+			semi.WriteString(`"` + strings.ReplaceAll(f, `"`, `""`) + `"`)
+		}
+		semi.WriteByte('\n')
+	}
+	os.WriteFile(tx, semi.Bytes(), 0o600)
+	resp, _ := e.upload(tx)
+	loc := resp.Header.Get("Location")
+	_, body := e.do("GET", loc, nil)
+	if !strings.Contains(body, "csv-delimiter") || !strings.Contains(body, "invalid-datetime") || strings.Contains(body, "does not look like a CSV") {
+		t.Fatalf("a ';' file should be read with its delimiter:\n%s", body)
+	}
+	e.do("POST", loc+"/fix", url.Values{})
+	_, body = e.do("GET", loc, nil)
+	fixSec := body[strings.Index(body, `id="fix"`):]
+	left := fixSec[strings.Index(fixSec, `id="remaining"`):]
+	if strings.Contains(left, "csv-delimiter") || strings.Contains(left, "invalid-datetime") {
+		t.Fatalf("the fixed file should be comma-separated with its dates repaired:\n%s", left)
+	}
+	_, zb := e.do("GET", loc+"/fixed.zip", nil)
+	zr, err := zip.NewReader(strings.NewReader(zb), int64(len(zb)))
+	if err != nil || len(zr.File) != 1 {
+		t.Fatalf("zip: %v", err)
+	}
+	rc, _ := zr.File[0].Open()
+	fixed, _ := io.ReadAll(rc)
+	if !bytes.HasPrefix(fixed, []byte(`"`+legacy.FMerchantID+`","`)) && !bytes.Contains(fixed[:200], []byte(`","`)) {
+		t.Fatalf("not comma-separated: %.200q", fixed)
+	}
+}

@@ -162,31 +162,26 @@ func ImportLegacy(ctx context.Context, s *Server, inputs []ImportInput, opts Imp
 // readLegacy calls fn with each row of a transactions file; it reports a
 // file of another kind as skipped.
 func readLegacy(ctx context.Context, in ImportInput, loc *time.Location, fn func(*lrow)) (bool, error) {
-	rd := legacy.NewReader(in.R)
-	var header []string
+	lf, err := legacy.NewFile(ctx, in.Name, in.R, 0)
+	if err != nil {
+		return false, err
+	}
+	if lf.Kind != legacy.Transactions {
+		return true, nil
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		rec, err := rd.Read()
+		rec, err := lf.Read()
 		if errors.Is(err, io.EOF) {
 			return false, nil
 		}
 		if err != nil {
 			return false, fmt.Errorf("read %s: %w", in.Name, err)
 		}
-		if header == nil {
-			header = make([]string, len(rec.Fields))
-			for i, h := range rec.Fields {
-				header[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-			}
-			if legacy.DetectKind(header) != legacy.Transactions {
-				return true, nil
-			}
-			continue
-		}
-		f := make(map[string]string, len(header))
-		for i, h := range header {
+		f := make(map[string]string, len(lf.Columns))
+		for h, i := range lf.Columns {
 			if i < len(rec.Fields) {
 				f[h] = strings.TrimSpace(rec.Fields[i])
 			}

@@ -1,18 +1,16 @@
-package check
+package legacy
 
 import (
 	"bytes"
 	"io"
-
-	"github.com/konduit/konduit/internal/legacy"
 )
 
 // A European spreadsheet exports "CSV" separated by semicolons, and "text"
 // exports are separated by tabs. Read as comma-separated, such a file's
-// header is one cell holding every column name: rule csv-delimiter. The
-// validator names the delimiter and goes on reading the file with it (so
-// every other finding is reported too); konduit fix rewrites it
-// comma-separated. Both read it through CommaReader, so they agree.
+// header is one cell holding every column name (check's rule
+// csv-delimiter). Open recognises the delimiter from the header and reads
+// the file through NewCommaReader, so every package reads such a file the
+// same way; konduit fix rewrites it comma-separated.
 
 // Delimiters the rule recognises besides the comma.
 var otherDelimiters = []byte{';', '\t'}
@@ -32,7 +30,7 @@ func DelimiterName(d byte) string {
 // the file holds it) the header of an import file when a comma does not:
 // ';' or '\t'; or 0.
 func HeaderDelimiter(rec []byte) byte {
-	if fields, _, _, err := legacy.ParseFields(rec, nil, nil, legacy.DefaultMaxFields); err == nil && legacy.DetectKind(strs(fields)) != 0 {
+	if fields, _, _, err := ParseFields(rec, nil, nil, DefaultMaxFields); err == nil && DetectKind(strs(fields)) != 0 {
 		return 0
 	}
 	for _, d := range otherDelimiters {
@@ -43,8 +41,8 @@ func HeaderDelimiter(rec []byte) byte {
 		if _, err := io.Copy(&out, NewCommaReader(bytes.NewReader(rec), d)); err != nil {
 			continue
 		}
-		fields, _, _, err := legacy.ParseFields(out.Bytes(), nil, nil, legacy.DefaultMaxFields)
-		if err == nil && len(fields) > 1 && legacy.DetectKind(strs(fields)) != 0 {
+		fields, _, _, err := ParseFields(out.Bytes(), nil, nil, DefaultMaxFields)
+		if err == nil && len(fields) > 1 && DetectKind(strs(fields)) != 0 {
 			return d
 		}
 	}
@@ -65,7 +63,7 @@ func strs(fields [][]byte) []string {
 // line endings (so rows keep their numbers), blank lines, a byte-order
 // mark, quoted cells, and broken quoting (so the CSV reader reports it).
 // Memory is bounded: a cell is held only until it is known whether it needs
-// quotes, and one longer than legacy.DefaultMaxRecordBytes passes through
+// quotes, and one longer than DefaultMaxRecordBytes passes through
 // unquoted (its record is too large anyway).
 func NewCommaReader(r io.Reader, delim byte) io.Reader {
 	return &commaReader{r: r, delim: delim, in: make([]byte, 64<<10), start: true}
@@ -216,7 +214,7 @@ func (c *commaReader) addCell(ch byte) {
 		c.comma = true
 	}
 	c.cell = append(c.cell, ch)
-	if len(c.cell) > legacy.DefaultMaxRecordBytes {
+	if len(c.cell) > DefaultMaxRecordBytes {
 		c.bare = true // no quotes: the record is too large to read anyway
 		c.out = append(c.out, c.cell...)
 		c.cell = c.cell[:0]
