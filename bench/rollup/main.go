@@ -5,7 +5,11 @@
 // marks a few older sales as charged back, writes both through
 // store.Tx.UpsertTransactions as the sync does, and times rollup.Refresh.
 //
-// Usage: go run ./bench/rollup -db sqlite:PATH [-integration NAME] [-days 1]
+// Usage: go run ./bench/rollup -db sqlite:PATH|postgres://... [-integration NAME] [-days 1] [-rebuild | -compare]
+//
+// -rebuild times a full rebuild instead; -compare times, in one run, a full
+// rebuild, then the day of activity and its refresh, then a full rebuild
+// again, and prints the refresh's ratio to each rebuild.
 //
 // It changes the database (the charged-back rows keep only the columns the
 // reports read): run it on a copy.
@@ -16,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -31,8 +36,13 @@ func main() {
 	days := flag.Int("days", 1, "days of activity to replay")
 	chargebacks := flag.Int("chargebacks", 100, "older sales to mark charged back")
 	rebuild := flag.Bool("rebuild", false, "instead: time a full rebuild of the rollups")
+	compare := flag.Bool("compare", false, "time a full rebuild, the day's refresh and a full rebuild again, in one run")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the refresh to this file")
+	verbose := flag.Bool("v", false, "log the refresh's phases")
 	flag.Parse()
+	if *verbose {
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, *dsn)
 	if err != nil {
@@ -58,7 +68,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if *rebuild {
+	full := func() time.Duration {
 		if err := st.Update(ctx, func(tx *store.Tx) error { return tx.InvalidateRollups(ctx, in.ID) }); err != nil {
 			log.Fatal(err)
 		}
@@ -67,7 +77,15 @@ func main() {
 			log.Fatal(err)
 		}
 		fmt.Printf("rebuilt the rollups of %d customers in %.2fs\n", res.Customers, res.Took.Seconds())
+		return res.Took
+	}
+	if *rebuild {
+		full()
 		return
+	}
+	var before time.Duration
+	if *compare {
+		before = full()
 	}
 	if _, ok, err := rollup.Ready(ctx, st, in.ID); err != nil || !ok {
 		log.Fatalf("the rollups are not current (%v): run konduit rollup first", err)
@@ -149,4 +167,8 @@ func main() {
 	}
 	fmt.Printf("wrote %d transactions (%d new, %d charged back) in %.2fs; refresh: full=%v, %d customers, %d shards, %d buckets, %d days in %.2fs\n",
 		len(txns), len(txns)-n, n, write.Seconds(), res.Full, res.Customers, res.Shards, res.Buckets, res.Days, res.Took.Seconds())
+	if *compare {
+		after := full()
+		fmt.Printf("refresh / rebuild: %.4f (before), %.4f (after)\n", res.Took.Seconds()/before.Seconds(), res.Took.Seconds()/after.Seconds())
+	}
 }

@@ -12,8 +12,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/konnektive"
-	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -133,52 +133,24 @@ func runConnect(ctx context.Context, g *globalOptions, o connectOptions) error {
 		return err
 	}
 	defer s.Close()
-	key, err := store.LoadKey(ctx, dsn, true)
+	in := &store.Integration{Kind: store.KindKonnektive, Name: o.name, BaseURL: o.apiURL, LoginID: o.loginID, AccountName: o.accountName,
+		AccountUsername: o.accountUsername, TimeZone: loc.String(), ImportFrom: from, ImportTo: to, SyncEvery: o.every}
+	ch, err := integration.Save(ctx, s, dsn, in, password)
 	if err != nil {
 		return err
 	}
-	in := &store.Integration{Kind: store.KindKonnektive, Name: o.name}
-	old, err := s.Integration(ctx, o.name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		old = nil
-	case err != nil:
-		return err
-	default:
-		if old.Kind != store.KindKonnektive {
-			return usageErrorf("integration %s holds %s data; choose another --name", o.name, old.Kind)
-		}
-		*in = *old
+	if ch.Retimed {
+		fmt.Fprintf(g.stdout, "time zone %s -> %s: re-derived %d rows' times (%d ambiguous, %d in gaps); no re-sync needed\n", ch.OldZone, loc, ch.Retime.Rows, ch.Retime.Ambiguous, ch.Retime.Gap)
 	}
-	in.BaseURL, in.LoginID, in.AccountName, in.AccountUsername = o.apiURL, o.loginID, o.accountName, o.accountUsername
-	in.ImportFrom, in.ImportTo, in.SyncEvery = from, to, o.every
-	in.PasswordSealed = key.Seal([]byte(password), o.name)
-	if old == nil {
-		in.TimeZone = loc.String()
-	}
-	if err := s.SaveIntegration(ctx, in); err != nil {
-		return err
-	}
-	if old != nil && old.TimeZone != loc.String() {
-		res, err := s.Retime(ctx, in.ID, loc)
-		if err != nil {
-			return err
-		}
-		retimed := *in
-		retimed.TimeZone = loc.String()
-		if _, err := rollup.Refresh(ctx, s, &retimed); err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stdout, "time zone %s -> %s: re-derived %d rows' times (%d ambiguous, %d in gaps); no re-sync needed\n", old.TimeZone, loc, res.Rows, res.Ambiguous, res.Gap)
-	}
-	if old != nil && (old.ImportFrom != from || old.ImportTo != to) {
-		if err := s.ResetCheckpoints(ctx, in.ID); err != nil {
-			return err
-		}
+	if ch.RangeChanged {
 		fmt.Fprintf(g.stdout, "import range changed: the next sync backfills %s..%s again (stored rows are kept)\n", from, importTo(in))
 	}
+	key, err := store.LoadKey(ctx, dsn, false)
+	if err != nil {
+		return err
+	}
 	verb := "saved"
-	if old != nil {
+	if !ch.Created {
 		verb = "updated"
 	}
 	fmt.Fprintf(g.stdout, "%s integration %s: %s as %s, time zone %s, import %s..%s, sync every %s\n", verb, in.Name, in.BaseURL, in.LoginID, in.TimeZone, from, importTo(in), o.every)

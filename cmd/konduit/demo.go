@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/konnektive/fake"
 	"github.com/konduit/konduit/internal/store"
 	"github.com/konduit/konduit/internal/synth"
@@ -121,26 +122,11 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		return err
 	}
 	defer st.Close()
-	key, err := store.LoadKey(ctx, dsn, true)
-	if err != nil {
-		return err
-	}
 	from := crm.DateOf(asOf.In(loc).AddDate(0, -o.months-1, 0))
 	in := &store.Integration{Kind: store.KindKonnektive, Name: "demo", BaseURL: "http://" + apiLn.Addr().String(), LoginID: demoLogin,
 		AccountName: "Demo Merchant", AccountUsername: "demo", TimeZone: loc.String(), ImportFrom: from}
-	if old, err := st.Integration(ctx, in.Name); err == nil {
-		in.SyncEvery = old.SyncEvery
-		if old.BaseURL != in.BaseURL || old.ImportFrom != in.ImportFrom {
-			// a new fake (a new port or day): its rows are read again
-			if err := st.ResetCheckpoints(ctx, old.ID); err != nil {
-				return err
-			}
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	in.PasswordSealed = key.Seal([]byte(apiPassword), in.Name)
-	if err := st.SaveIntegration(ctx, in); err != nil {
+	// a new fake (a new port or day) is read again: integration.Save's rules
+	if _, err := integration.Save(ctx, st, dsn, in, apiPassword); err != nil {
 		return err
 	}
 

@@ -1,40 +1,29 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/konduit/konduit/internal/cardnum"
+	"github.com/konduit/konduit/internal/exitcode"
 )
 
-// Exit statuses, documented in the root command's help and in README.md.
+// Exit statuses, documented in the root command's help and in README.md;
+// their one home is internal/exitcode.
 const (
-	exitOK          = 0
-	exitDataErrors  = 1 // the data has errors: validation findings, verify differences
-	exitUsage       = 2 // usage, configuration or I/O trouble
-	exitRemote      = 3 // the remote service refused or failed
-	exitInterrupted = 130
+	exitOK          = exitcode.OK
+	exitDataErrors  = exitcode.DataErrors
+	exitUsage       = exitcode.Usage
+	exitRemote      = exitcode.Remote
+	exitInterrupted = exitcode.Interrupted
 )
 
-// exitCoder is implemented by errors that choose their own exit status.
-// Internal packages may implement it without importing this package.
-type exitCoder interface{ ExitCode() int }
+// usageErrorf is a mistake on the command line (exitcode.Usagef).
+func usageErrorf(format string, args ...any) error { return exitcode.Usagef(format, args...) }
 
-// hinter is implemented by errors that know what the user should do next.
-type hinter interface{ Hint() string }
-
-// usageError is a mistake on the command line.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-func (e *usageError) ExitCode() int { return exitUsage }
-func (e *usageError) Hint() string  { return "run with --help for usage" }
-
-func usageErrorf(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
+// withHint attaches a next step to an error (exitcode.WithHint).
+func withHint(err error, hint string) error { return exitcode.WithHint(err, hint) }
 
 // dataError says the command ran and found errors in the data; the command
 // has already printed them, so report prints nothing more than the summary.
@@ -43,37 +32,13 @@ type dataError struct{ msg string }
 func (e *dataError) Error() string { return e.msg }
 func (e *dataError) ExitCode() int { return exitDataErrors }
 
-// withHint attaches a next step to an error.
-type hintedError struct {
-	err  error
-	hint string
-}
-
-func (e *hintedError) Error() string { return e.err.Error() }
-func (e *hintedError) Unwrap() error { return e.err }
-func (e *hintedError) Hint() string  { return e.hint }
-
-func withHint(err error, hint string) error {
-	if err == nil {
-		return nil
-	}
-	return &hintedError{err: err, hint: hint}
-}
-
 // report is the one place that turns an error into a message, a hint and an
 // exit status.
 func report(w io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	code := exitUsage
-	var ec exitCoder
-	if errors.As(err, &ec) {
-		code = ec.ExitCode()
-	}
-	if errors.Is(err, context.Canceled) {
-		code = exitInterrupted
-	}
+	code := exitcode.Of(err)
 	var de *dataError
 	if errors.As(err, &de) {
 		// The findings were printed already; one line says why the status is 1.
@@ -83,9 +48,8 @@ func report(w io.Writer, err error) int {
 	// An error can quote input (a cell, a header, a path): card numbers in
 	// it are masked here, the one place errors are printed.
 	fmt.Fprintf(w, "konduit: %s\n", cardnum.MaskText(err.Error()))
-	var h hinter
-	if errors.As(err, &h) && h.Hint() != "" {
-		fmt.Fprintf(w, "hint: %s\n", h.Hint())
+	if h := exitcode.HintOf(err); h != "" {
+		fmt.Fprintf(w, "hint: %s\n", h)
 	}
 	return code
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/load"
 	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
@@ -67,18 +68,10 @@ Exit status: 0 loaded, 1 refused (validation errors), 2 usage or I/O trouble.`,
 	return cmd
 }
 
-// openReportDB opens --db, or $KONDUIT_DB.
+// openReportDB opens --db, or the default database every command shares.
 func openReportDB(ctx context.Context, dsn string) (*store.Store, error) {
-	if dsn == "" {
-		dsn = os.Getenv("KONDUIT_DB")
-	}
-	if dsn == "" {
-		return nil, usageErrorf("--db is required: sqlite:PATH or postgres://USER@HOST/DB (or set $KONDUIT_DB)")
-	}
-	if _, _, err := store.ParseDSN(dsn); err != nil {
-		return nil, withHint(err, "use --db sqlite:PATH or --db postgres://USER@HOST/DB")
-	}
-	return store.Open(ctx, dsn)
+	s, _, err := integration.Open(ctx, dsn)
+	return s, err
 }
 
 func runLoad(ctx context.Context, g *globalOptions, o loadOptions, paths []string) error {

@@ -51,7 +51,9 @@ func runCLI(t *testing.T, dir string, env []string, args ...string) cliResult {
 	}
 	cmd := exec.Command(konduitBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	// the default database lives under the test's directory, never in the
+	// user's home (a test may set XDG_DATA_HOME or KONDUIT_DB itself)
+	cmd.Env = append(append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dir, ".data")), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

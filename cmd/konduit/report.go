@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/load"
 	reports "github.com/konduit/konduit/internal/report"
 	"github.com/konduit/konduit/internal/store"
@@ -48,7 +48,7 @@ shown to the cent; rates to four decimal places (0.1234 = 12.34%).
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.db, "db", "", "database: sqlite:PATH or postgres://... (default $KONDUIT_DB)")
+	pf.StringVar(&o.db, "db", "", "database: sqlite:PATH or postgres://... (default $KONDUIT_DB, else sqlite in the user data dir)")
 	pf.StringVar(&o.tz, "tz", "", "display time zone, IANA name (default the integration's account time zone)")
 	pf.StringVar(&o.format, "format", "table", "output format: table, csv or json")
 	pf.StringVar(&o.integration, "integration", "", "integration to report on (default: the only one in the database)")
@@ -325,28 +325,8 @@ func openReportIntegration(ctx context.Context, dsn, name string) (*store.Store,
 	return st, in, nil
 }
 
-// reportIntegration is the named integration, or the only one saved.
+// reportIntegration is the named integration, or the only one saved
+// (integration.Find).
 func reportIntegration(ctx context.Context, st *store.Store, name string) (*store.Integration, error) {
-	if name != "" {
-		in, err := st.Integration(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, withHint(err, "run \"konduit status\" to list the integrations in the database")
-		}
-		return in, err
-	}
-	all, err := st.Integrations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	switch len(all) {
-	case 0:
-		return nil, withHint(errors.New("the database holds no data"), "run \"konduit sync\" or \"konduit load\" first")
-	case 1:
-		return &all[0], nil
-	}
-	names := make([]string, len(all))
-	for i, in := range all {
-		names[i] = in.Name
-	}
-	return nil, usageErrorf("the database holds several integrations (%s): choose one with --integration", strings.Join(names, ", "))
+	return integration.Find(ctx, st, name, "")
 }

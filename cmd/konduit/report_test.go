@@ -150,8 +150,8 @@ func TestReportCLIErrors(t *testing.T) {
 		{[]string{"report", "ltv", "--db", db, "--days", "0,x"}, exitUsage, "--days"},
 		{[]string{"report", "ltv", "--db", db, "--cohort", "year"}, exitUsage, "--cohort"},
 		{[]string{"report", "retention", "--db", db, "--integration", "nope"}, exitUsage, "not found"},
-		{[]string{"report", "retention"}, exitUsage, "--db is required"},
-		{[]string{"report", "retention", "--db", "sqlite:" + filepath.Join(dir, "empty.db")}, exitUsage, "no data"},
+		{[]string{"report", "retention"}, exitUsage, "no integration is saved"}, // the default database, empty
+		{[]string{"report", "retention", "--db", "sqlite:" + filepath.Join(dir, "empty.db")}, exitUsage, "no integration is saved"},
 		{[]string{"load", "--db", db, "files/legacy_transactions.csv"}, exitUsage, "--timezone is required"},
 	} {
 		r := runCLI(t, dir, []string{"KONDUIT_DB="}, tc.args...)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/konduit/konduit/internal/rollup"
+	"github.com/konduit/konduit/internal/integration"
 )
 
 type retimeOptions struct {
@@ -52,13 +52,9 @@ func runRetime(ctx context.Context, g *globalOptions, o retimeOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Retime(ctx, in.ID, loc)
-	if err != nil {
-		return err
-	}
 	oldZone := in.TimeZone
-	in.TimeZone = loc.String()
-	if _, err := rollup.Refresh(ctx, s, in); err != nil {
+	res, err := integration.Retime(ctx, s, in, loc)
+	if err != nil {
 		return err
 	}
 	in.TimeZone = oldZone

@@ -33,7 +33,7 @@ reports read every transaction: the same figures, more slowly.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.db, "db", "", "database: sqlite:PATH or postgres://... (default $KONDUIT_DB)")
+	f.StringVar(&o.db, "db", "", "database: sqlite:PATH or postgres://... (default $KONDUIT_DB, else sqlite in the user data dir)")
 	f.StringVar(&o.integration, "integration", "", "integration (default: the only one in the database)")
 	return cmd
 }

@@ -4,16 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/store"
 )
 
 type statusOptions struct {
 	db     string
 	errors int
+	brief  bool
 }
 
 func init() { register(newStatusCmd) }
@@ -22,7 +25,7 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 	var o statusOptions
 	cmd := &cobra.Command{
 		Use:   "status [flags]",
-		Short: "Show saved integrations, their last sync, row counts and errors",
+		Short: "Show every integration: last run, result, next run, lag, then each one's rows, checkpoints and errors",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStatus(cmd.Context(), g, o)
@@ -31,6 +34,7 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.db, "db", "", "database: sqlite:PATH or postgres://... (default $KONDUIT_DB, else sqlite in the user data dir)")
 	f.IntVar(&o.errors, "errors", 3, "latest sync errors shown per integration")
+	f.BoolVar(&o.brief, "brief", false, "only the table: one line per integration")
 	return cmd
 }
 
@@ -40,7 +44,8 @@ func runStatus(ctx context.Context, g *globalOptions, o statusOptions) error {
 		return err
 	}
 	defer s.Close()
-	all, err := s.Integrations(ctx)
+	now := time.Now()
+	sts, err := integration.Statuses(ctx, s, now)
 	if err != nil {
 		return err
 	}
@@ -50,16 +55,55 @@ func runStatus(ctx context.Context, g *globalOptions, o statusOptions) error {
 		where = "PostgreSQL"
 	}
 	fmt.Fprintf(w, "database: %s (%s)\n", where, s.Backend())
-	if len(all) == 0 {
+	if len(sts) == 0 {
 		fmt.Fprintln(w, "no integrations yet: run \"konduit connect konnektive\"")
 		return nil
 	}
-	for i := range all {
-		if err := printStatus(ctx, w, s, &all[i], o.errors); err != nil {
+	printStatusTable(w, sts, now)
+	if o.brief {
+		return nil
+	}
+	for i := range sts {
+		if err := printStatus(ctx, w, s, &sts[i].Integration, o.errors); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// printStatusTable prints one line per integration: its last run and
+// result, its next scheduled run and the age of its data (lag).
+func printStatusTable(w io.Writer, sts []integration.Status, now time.Time) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nINTEGRATION\tLAST RUN\tRESULT\tNEXT RUN\tLAG")
+	for _, st := range sts {
+		last, result := "never", "-"
+		if r := st.LastRun; r != nil {
+			last, result = r.Started.Local().Format(time.DateTime), r.Status
+			if r.Status == store.RunRunning && !st.SyncingSince.IsZero() {
+				result = "syncing since " + st.SyncingSince.Local().Format(time.TimeOnly)
+			}
+		}
+		next := "by hand"
+		switch {
+		case st.Paused:
+			next = "paused"
+		case st.Kind != store.KindKonnektive:
+			next = "-"
+		case st.SyncEvery > 0 && len(st.PasswordSealed) == 0:
+			next = "no saved password"
+		case !st.Next.IsZero() && !st.Next.After(now):
+			next = "due now"
+		case !st.Next.IsZero():
+			next = st.Next.Local().Format(time.DateTime)
+		}
+		lag := "-"
+		if !st.LastOK.IsZero() {
+			lag = st.Lag.Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Name, last, result, next, lag)
+	}
+	tw.Flush()
 }
 
 func printStatus(ctx context.Context, w io.Writer, s *store.Store, in *store.Integration, nErrors int) error {

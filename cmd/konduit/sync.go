@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -18,101 +14,26 @@ import (
 	"golang.org/x/term"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/schedule"
 	"github.com/konduit/konduit/internal/store"
 	ksync "github.com/konduit/konduit/internal/sync"
 )
 
 // envKonnektivePassword holds the Konnektive API user's password.
-const envKonnektivePassword = "KONNEKTIVE_PASSWORD"
+const envKonnektivePassword = integration.EnvPassword
 
-// envDB overrides the default database DSN.
-const envDB = "KONDUIT_DB"
-
-// defaultDSN is the database used without --db: $KONDUIT_DB, else a SQLite
-// file in the user's data directory ($XDG_DATA_HOME/konduit/konduit.db,
-// ~/.local/share/konduit/konduit.db; ~/Library/Application Support on
-// macOS, %AppData% on Windows).
-func defaultDSN() (string, error) {
-	if v := os.Getenv(envDB); v != "" {
-		return v, nil
-	}
-	dir := os.Getenv("XDG_DATA_HOME")
-	if dir == "" {
-		switch runtime.GOOS {
-		case "darwin", "windows":
-			d, err := os.UserConfigDir()
-			if err != nil {
-				return "", fmt.Errorf("find the user data directory: %w", err)
-			}
-			dir = d
-		default:
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return "", fmt.Errorf("find the user data directory: %w", err)
-			}
-			dir = filepath.Join(home, ".local", "share")
-		}
-	}
-	return "sqlite:" + filepath.Join(dir, "konduit", "konduit.db"), nil
-}
-
-// openStore opens --db (or the default database), creating a SQLite file's
-// directory when needed.
+// openStore opens --db, or the default database every command shares
+// (integration.Open).
 func openStore(ctx context.Context, dsn string) (*store.Store, string, error) {
-	if dsn == "" {
-		d, err := defaultDSN()
-		if err != nil {
-			return nil, "", err
-		}
-		dsn = d
-	}
-	backend, src, err := store.ParseDSN(dsn)
-	if err != nil {
-		return nil, "", withHint(err, "use --db sqlite:PATH or --db postgres://USER@HOST/DB")
-	}
-	if backend == store.SQLite {
-		if err := os.MkdirAll(filepath.Dir(src), 0o700); err != nil {
-			return nil, "", fmt.Errorf("create database directory: %w", err)
-		}
-	}
-	s, err := store.Open(ctx, dsn)
-	if err != nil {
-		return nil, "", err
-	}
-	return s, dsn, nil
+	return integration.Open(ctx, dsn)
 }
 
-// findIntegration is the named integration, or the only one saved.
+// findIntegration is the named Konnektive integration, or the only one
+// (integration.Find).
 func findIntegration(ctx context.Context, s *store.Store, name string) (*store.Integration, error) {
-	if name != "" {
-		in, err := s.Integration(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, withHint(err, "run \"konduit status\" to list integrations, or \"konduit connect konnektive\" to save one")
-		}
-		return in, err
-	}
-	all, err := s.Integrations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var kon []store.Integration
-	for _, in := range all {
-		if in.Kind == store.KindKonnektive {
-			kon = append(kon, in)
-		}
-	}
-	switch len(kon) {
-	case 0:
-		return nil, withHint(errors.New("no Konnektive integration is saved in this database"), "run \"konduit connect konnektive\" first, or sync ad hoc with --api-url, --login-id, --timezone and --from")
-	case 1:
-		return &kon[0], nil
-	}
-	names := make([]string, len(kon))
-	for i, in := range kon {
-		names[i] = in.Name
-	}
-	return nil, usageErrorf("several integrations are saved (%s): choose one with --integration", strings.Join(names, ", "))
+	return integration.Find(ctx, s, name, store.KindKonnektive)
 }
 
 func parseDay(flag, v string) (crm.Date, error) {
@@ -159,6 +80,7 @@ type syncOptions struct {
 	from, to string
 	lookback int
 	watch    bool
+	wait     bool
 }
 
 func init() { register(newSyncCmd) }
@@ -196,7 +118,8 @@ $KONNEKTIVE_PASSWORD, when set, overrides the saved password.`,
 	f.StringVar(&o.from, "from", "", "ad hoc: first day to import, YYYY-MM-DD")
 	f.StringVar(&o.to, "to", "", "ad hoc: last day to backfill, YYYY-MM-DD (default today)")
 	f.IntVar(&o.lookback, "lookback", ksync.DefaultLookback, "days an incremental sync re-reads before the last sync")
-	f.BoolVar(&o.watch, "watch", false, "keep running: sync again at the integration's sync frequency")
+	f.BoolVar(&o.watch, "watch", false, "keep running: sync every saved integration at its frequency (as \"konduit worker\" does), retrying after failures")
+	f.BoolVar(&o.wait, "wait", false, "when the integration is already syncing (another process), wait for that sync to end and sync then, instead of exiting 0")
 	return cmd
 }
 
@@ -212,7 +135,7 @@ func runSync(ctx context.Context, g *globalOptions, o syncOptions) error {
 	defer s.Close()
 	var in *store.Integration
 	if adhoc {
-		if in, err = adhocIntegration(ctx, s, o); err != nil {
+		if in, err = adhocIntegration(ctx, s, dsn, o); err != nil {
 			return err
 		}
 	} else {
@@ -223,33 +146,33 @@ func runSync(ctx context.Context, g *globalOptions, o syncOptions) error {
 			return err
 		}
 	}
+	if o.watch && (adhoc || in.SyncEvery <= 0) {
+		return usageErrorf("--watch syncs saved integrations at their frequency: save %s with \"konduit connect konnektive --every 1h\" (or run \"konduit worker\")", in.Name)
+	}
 	password, err := syncPassword(ctx, dsn, in)
 	if err != nil {
 		return err
 	}
-	for {
-		if err := syncOnce(ctx, g, o, s, in, password); err != nil {
-			return err
-		}
-		if !o.watch {
-			return nil
-		}
-		every := in.SyncEvery
-		if every <= 0 {
-			every = 24 * time.Hour
-		}
-		slog.Info("next sync", "integration", in.Name, "at", time.Now().Add(every).Format(time.RFC3339))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
+	if err := syncOnce(ctx, g, o, s, in, password); err != nil || !o.watch {
+		return err
 	}
+	// --watch: this process works the scheduler's jobs, as konduit worker
+	// and serve do: every integration with a frequency, not only this one
+	return runScheduler(ctx, g, s, dsn, schedule.Options{Workers: 1, Lookback: opts0(o.lookback),
+		Client: integration.ClientOptions{Rate: o.rate, PageSize: o.pageSize}})
+}
+
+// opts0 is --lookback as integration.SyncOptions takes it (0: none).
+func opts0(lookback int) int {
+	if lookback == 0 {
+		return -1
+	}
+	return lookback
 }
 
 // adhocIntegration saves (or reuses) the integration an ad hoc sync keeps
 // its state under. Its password is never stored.
-func adhocIntegration(ctx context.Context, s *store.Store, o syncOptions) (*store.Integration, error) {
+func adhocIntegration(ctx context.Context, s *store.Store, dsn string, o syncOptions) (*store.Integration, error) {
 	if o.apiURL == "" || o.loginID == "" || o.timezone == "" || o.from == "" {
 		return nil, usageErrorf("an ad hoc sync needs --api-url, --login-id, --timezone and --from")
 	}
@@ -280,15 +203,8 @@ func adhocIntegration(ctx context.Context, s *store.Store, o syncOptions) (*stor
 	case in.TimeZone != loc.String():
 		return nil, withHint(fmt.Errorf("integration %s keeps its times in %s, not %s", name, in.TimeZone, loc), "run \"konduit retime --integration "+name+" --timezone "+loc.String()+"\" to change it without a re-sync")
 	}
-	if in.ImportFrom != from || in.ImportTo != to {
-		if in.ID != 0 {
-			if err := s.ResetCheckpoints(ctx, in.ID); err != nil {
-				return nil, err
-			}
-		}
-	}
 	in.BaseURL, in.LoginID, in.TimeZone, in.ImportFrom, in.ImportTo = o.apiURL, o.loginID, loc.String(), from, to
-	if err := s.SaveIntegration(ctx, in); err != nil {
+	if _, err := integration.Save(ctx, s, dsn, in, ""); err != nil {
 		return nil, err
 	}
 	return in, nil
@@ -296,50 +212,29 @@ func adhocIntegration(ctx context.Context, s *store.Store, o syncOptions) (*stor
 
 // syncPassword is $KONNEKTIVE_PASSWORD, else the integration's saved one.
 func syncPassword(ctx context.Context, dsn string, in *store.Integration) (string, error) {
-	if v := os.Getenv(envKonnektivePassword); v != "" {
-		return v, nil
-	}
-	if len(in.PasswordSealed) == 0 {
-		return "", withHint(fmt.Errorf("no API password: $%s is not set and integration %s has none saved", envKonnektivePassword, in.Name), "set $"+envKonnektivePassword+", or save the integration with \"konduit connect konnektive\"")
-	}
-	key, err := store.LoadKey(ctx, dsn, false)
-	if err != nil {
-		return "", withHint(err, "set $"+store.SecretKeyEnv+" to the key used by \"konduit connect\", or connect again")
-	}
-	pw, err := key.Open(in.PasswordSealed, in.Name)
-	if err != nil {
-		return "", withHint(err, "connect again with \"konduit connect konnektive --name "+in.Name+"\", or set $"+envKonnektivePassword)
-	}
-	return string(pw), nil
+	return integration.Password(ctx, dsn, in)
 }
 
 func syncOnce(ctx context.Context, g *globalOptions, o syncOptions, s *store.Store, in *store.Integration, password string) error {
-	loc, err := in.Location()
-	if err != nil {
-		return err
-	}
-	counter := ksync.NewRetryCounter(slog.Default().Handler())
-	meter := &ksync.Meter{}
-	client, err := konnektive.New(konnektive.Config{BaseURL: in.BaseURL, LoginID: in.LoginID, Password: password, Location: loc,
-		Rate: o.rate, PageSize: o.pageSize, Logger: slog.New(counter), HTTPClient: &http.Client{Transport: meter}})
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
 	bar := newProgressBar(g)
-	opts := ksync.Options{Store: s, API: client, Integration: in, Lookback: o.lookback, Retries: counter.Count}
-	if o.lookback == 0 {
-		opts.Lookback = -1
-	}
+	opts := integration.SyncOptions{Store: s, Integration: in, Password: password, Lookback: opts0(o.lookback), Wait: o.wait,
+		Client: integration.ClientOptions{Rate: o.rate, PageSize: o.pageSize}}
 	if bar != nil {
 		opts.Progress = bar.update
 	}
-	start := time.Now()
-	sum, err := ksync.Run(ctx, opts)
+	res, err := integration.Sync(ctx, opts)
 	if bar != nil {
 		bar.clear()
 	}
-	_, bytes, network := meter.Stats()
-	printSyncSummary(g.stdout, in, sum, time.Since(start), network, bytes, err == nil)
+	var busy *integration.BusyError
+	if errors.As(err, &busy) {
+		fmt.Fprintf(g.stdout, "%s; not starting another (--wait waits for it to end)\n", busy.Error())
+		return nil
+	}
+	if res.RunID == 0 && err != nil {
+		return err
+	}
+	printSyncSummary(g.stdout, in, res.Summary, res.Elapsed, res.Network, res.Bytes, err == nil)
 	return err
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/normalize"
 	"github.com/konduit/konduit/internal/source"
@@ -141,7 +142,7 @@ func (e *ConversionError) Error() string {
 }
 
 // ExitCode makes conversion problems data errors.
-func (e *ConversionError) ExitCode() int { return 1 }
+func (e *ConversionError) ExitCode() int { return exitcode.DataErrors }
 
 // Origin is where an import row (or one of its values) came from.
 type Origin struct {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/legacy"
 	"go.yaml.in/yaml/v3"
 )
@@ -288,7 +289,7 @@ func (e *MappingError) Error() string {
 }
 
 // ExitCode makes a bad mapping a configuration error.
-func (e *MappingError) ExitCode() int { return 2 }
+func (e *MappingError) ExitCode() int { return exitcode.Usage }
 
 // Hint says where the mapping format is described.
 func (e *MappingError) Hint() string { return "see docs/mapping.md for the mapping format" }

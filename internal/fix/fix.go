@@ -29,6 +29,7 @@ import (
 
 	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/geo"
 	"github.com/konduit/konduit/internal/legacy"
 )
@@ -97,7 +98,7 @@ func (e *BlockedError) Error() string {
 }
 
 // ExitCode makes a blocked file a data problem (status 1).
-func (e *BlockedError) ExitCode() int { return 1 }
+func (e *BlockedError) ExitCode() int { return exitcode.DataErrors }
 
 // dateCol is what the first pass learns about a date or datetime column.
 type dateCol struct {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/konduit/konduit/internal/exitcode"
 )
 
 // AuthKind says why Konnektive refused a request.
@@ -58,7 +60,7 @@ func (e *AuthError) Error() string {
 }
 
 // ExitCode is 3: the remote service refused.
-func (e *AuthError) ExitCode() int { return 3 }
+func (e *AuthError) ExitCode() int { return exitcode.Remote }
 
 // Hint names the next step in Konnektive's admin screens.
 func (e *AuthError) Hint() string {
@@ -100,7 +102,7 @@ func (e *RemoteError) Error() string {
 func (e *RemoteError) Unwrap() error { return e.Err }
 
 // ExitCode is 3: the remote service failed.
-func (e *RemoteError) ExitCode() int { return 3 }
+func (e *RemoteError) ExitCode() int { return exitcode.Remote }
 
 // Hint suggests what to do about a failing service.
 func (e *RemoteError) Hint() string {
@@ -154,7 +156,7 @@ func (e *DecodeError) Error() string {
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // ExitCode is 3: the remote service sent what konduit cannot read.
-func (e *DecodeError) ExitCode() int { return 3 }
+func (e *DecodeError) ExitCode() int { return exitcode.Remote }
 
 // ErrDrift is returned by Walk when rows kept shifting between pages after
 // Config.MaxRewalks walks of the same window.

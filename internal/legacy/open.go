@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/konduit/konduit/internal/exitcode"
 )
 
 // Input is one legacy file to read: its name, as findings and errors show
@@ -47,7 +49,7 @@ func (e *DataError) Error() string {
 func (e *DataError) Unwrap() error { return e.Err }
 
 // ExitCode: the data is at fault (status 1).
-func (e *DataError) ExitCode() int { return 1 }
+func (e *DataError) ExitCode() int { return exitcode.DataErrors }
 
 // File is an opened legacy file: what its header says, and its data rows.
 // Open reads the header: a byte-order mark is stripped, a file separated by

@@ -35,6 +35,7 @@ import (
 	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/store"
@@ -80,7 +81,7 @@ func (e *RefusedError) Error() string {
 }
 
 // ExitCode is 1: the data has errors.
-func (e *RefusedError) ExitCode() int { return 1 }
+func (e *RefusedError) ExitCode() int { return exitcode.DataErrors }
 
 // Hint says what to do next.
 func (e *RefusedError) Hint() string {

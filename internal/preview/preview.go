@@ -13,11 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/konduit/konduit/internal/cardnum"
 
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"

@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/konduit/konduit/internal/store"
@@ -15,6 +16,7 @@ type customer struct {
 	firstAt    int64 // the first sale
 	firstID    string
 	groups     [7]string // the first sale's breakdown values
+	contrib    []byte    // the encoded contribution
 }
 
 func (c *customer) args(integrationID int64) []any {
@@ -23,11 +25,22 @@ func (c *customer) args(integrationID int64) []any {
 		first = c.firstAt
 	}
 	return []any{integrationID, c.source, c.id, c.shard, first, c.firstID,
-		c.groups[1], c.groups[2], c.groups[3], c.groups[4], c.groups[5], c.groups[6]}
+		c.groups[1], c.groups[2], c.groups[3], c.groups[4], c.groups[5], c.groups[6], c.contrib}
 }
 
 var customerCols = []string{"integration_id", "source", "customer_id", "shard", "first_sale_utc", "first_sale_id",
-	"campaign_id", "product_id", "aff_id", "sub_aff_id", "merchant_id", "country"}
+	"campaign_id", "product_id", "aff_id", "sub_aff_id", "merchant_id", "country", "contrib"}
+
+// scanCustomer reads the customerCols after integration_id.
+func scanCustomer(rows *sql.Rows) (customer, error) {
+	var c customer
+	var first sql.NullInt64
+	if err := rows.Scan(&c.source, &c.id, &c.shard, &first, &c.firstID, &c.groups[1], &c.groups[2], &c.groups[3], &c.groups[4], &c.groups[5], &c.groups[6], &c.contrib); err != nil {
+		return c, err
+	}
+	c.hasSale, c.firstAt = first.Valid, first.Int64
+	return c, nil
+}
 
 // summarize finds a customer's first sale and shard from their events,
 // sorted by sortEvents. ok is false when there are none. The shard is the
@@ -75,31 +88,30 @@ type newKey struct {
 }
 
 type spanKey struct {
-	dim   int
-	grp   string
-	order string
+	dim        int
+	grp, order string
+	bucket     int64
 }
 
-// acc adds up customers' contributions to the additive rollup tables and
-// writes them in batches (adding to what the tables hold), so memory stays
-// bounded however many customers pass through.
+// acc adds up customers' contributions (taken back with sign -1) to the
+// customer-level rollup tables and writes them in batches, adding to what
+// the tables hold, so memory stays bounded however many customers pass
+// through. Every row counts its customers, so a row whose last customer
+// left is found and dropped (dropEmpty).
 type acc struct {
 	integrationID int64
 	loc           *time.Location // the account time zone: LTV days
 	cohorts       map[cohortKey]int64
-	ltv           map[ltvKey][2]int64
-	cycles        map[cycleKey][2]int64
+	ltv           map[ltvKey][3]int64   // gross, net, customers
+	cycles        map[cycleKey][3]int64 // approvals, declines, customers
 	newc          map[newKey]int64
-	spans         [][]any
-	// per-customer scratch
-	subs     map[cycleKey]map[string]bool
-	orderBkt map[spanKey]map[int64]bool
+	spans         map[spanKey]int64
 }
 
 func newAcc(integrationID int64, loc *time.Location) *acc {
 	return &acc{integrationID: integrationID, loc: loc,
-		cohorts: map[cohortKey]int64{}, ltv: map[ltvKey][2]int64{}, cycles: map[cycleKey][2]int64{}, newc: map[newKey]int64{},
-		subs: map[cycleKey]map[string]bool{}, orderBkt: map[spanKey]map[int64]bool{}}
+		cohorts: map[cohortKey]int64{}, ltv: map[ltvKey][3]int64{}, cycles: map[cycleKey][3]int64{}, newc: map[newKey]int64{},
+		spans: map[spanKey]int64{}}
 }
 
 // flushAt is how many pending entries trigger a write.
@@ -121,99 +133,42 @@ func (a *acc) addNew(c *customer, sign int64) {
 	}
 }
 
-// addShard adds what one customer (c, from summarize) puts in the
-// shard tables: cohort and lifetime value cells, cycles, order spans.
-func (a *acc) addShard(c *customer, evs []event) {
+// apply adds a customer's contribution k (sign 1) or takes it back (-1):
+// the cohort count, lifetime value cells, cycles and order spans.
+func (a *acc) apply(c *customer, k *contribution, sign int64) {
 	shard := c.shard
-	// Lifetime value (metrics.md): from the first sale on, sales add to
-	// gross and net, refunds and chargebacks (on chargebackDate) take from
-	// net; nothing before the first sale's day counts.
 	if c.hasSale {
 		d0 := localDayNum(c.firstAt, a.loc)
 		for d := range Dims {
-			a.cohorts[cohortKey{d, shard, c.groups[d], d0}]++
+			a.cohorts[cohortKey{d, shard, c.groups[d], d0}] += sign
 		}
-		add := func(day int, gross, net int64) {
-			if day < d0 {
-				return
-			}
+		for _, cell := range k.ltv {
 			for d := range Dims {
-				k := ltvKey{cohortKey{d, shard, c.groups[d], d0}, day}
-				v := a.ltv[k]
-				a.ltv[k] = [2]int64{v[0] + gross, v[1] + net}
-			}
-		}
-		started := false
-		for i := range evs {
-			e := &evs[i]
-			switch {
-			case e.sale():
-				started = true
-				add(localDayNum(e.at, a.loc), e.amount, e.amount)
-				if e.chargedback && e.cbDay != "" {
-					if cd, ok := dateDayNum(e.cbDay); ok {
-						add(cd, 0, -e.cbCents)
-					}
-				}
-			case started && e.refund():
-				add(localDayNum(e.at, a.loc), 0, -e.amount)
+				key := ltvKey{cohortKey{d, shard, c.groups[d], d0}, cell.day}
+				v := a.ltv[key]
+				a.ltv[key] = [3]int64{v[0] + sign*cell.gross, v[1] + sign*cell.net, v[2] + sign}
 			}
 		}
 	}
-	// Retention: approvals are distinct subscriptions per cycle.
-	clear(a.subs)
-	clear(a.orderBkt)
-	for i := range evs {
-		e := &evs[i]
-		if e.cycle > 0 {
-			sale, decl := e.sale(), e.decline()
-			for d := range Dims {
-				k := cycleKey{d, shard, e.groups[d], e.cycle}
-				if decl {
-					v := a.cycles[k]
-					a.cycles[k] = [2]int64{v[0], v[1] + 1}
-				} else if _, ok := a.cycles[k]; !ok {
-					a.cycles[k] = [2]int64{}
-				}
-				if sale {
-					if a.subs[k] == nil {
-						a.subs[k] = map[string]bool{}
-					}
-					a.subs[k][e.subscription()] = true
-				}
-			}
-		}
-		if e.sale() && e.order != "" {
-			b := store.Bucket(e.at)
-			for d := range Dims {
-				k := spanKey{d, e.groups[d], e.order}
-				if a.orderBkt[k] == nil {
-					a.orderBkt[k] = map[int64]bool{}
-				}
-				a.orderBkt[k][b] = true
-			}
-		}
+	for _, cell := range k.cycles {
+		key := cycleKey{cell.dim, shard, cell.grp, cell.cycle}
+		v := a.cycles[key]
+		a.cycles[key] = [3]int64{v[0] + sign*cell.approvals, v[1] + sign*cell.declines, v[2] + sign}
 	}
-	for k, subs := range a.subs {
-		v := a.cycles[k]
-		a.cycles[k] = [2]int64{v[0] + int64(len(subs)), v[1]}
-	}
-	for k, bs := range a.orderBkt {
-		if len(bs) < 2 {
-			continue
-		}
-		for b := range bs {
-			a.spans = append(a.spans, []any{a.integrationID, k.dim, k.grp, k.order, b, shard})
-		}
+	for _, cell := range k.spans {
+		a.spans[spanKey(cell)] += sign
 	}
 }
 
-// flush adds the pending entries to the tables.
+// flush adds the pending entries to the tables. An entry that adds
+// nothing (a customer taken out and put back unchanged) writes nothing.
 func (a *acc) flush(ctx context.Context, tx *store.Tx) error {
 	id := a.integrationID
 	var rows [][]any
 	for k, n := range a.cohorts {
-		rows = append(rows, []any{id, k.dim, k.shard, k.grp, k.day, n})
+		if n != 0 {
+			rows = append(rows, []any{id, k.dim, k.shard, k.grp, k.day, n})
+		}
 	}
 	if err := tx.InsertRows(ctx, "rollup_cohorts", []string{"integration_id", "dim", "shard", "grp", "cohort_day", "customers"},
 		"ON CONFLICT (integration_id, dim, shard, grp, cohort_day) DO UPDATE SET customers = rollup_cohorts.customers + excluded.customers", rows); err != nil {
@@ -221,18 +176,22 @@ func (a *acc) flush(ctx context.Context, tx *store.Tx) error {
 	}
 	rows = rows[:0]
 	for k, v := range a.ltv {
-		rows = append(rows, []any{id, k.dim, k.shard, k.grp, k.day, k.event, v[0], v[1]})
+		if v != [3]int64{} {
+			rows = append(rows, []any{id, k.dim, k.shard, k.grp, k.day, k.event, v[0], v[1], v[2]})
+		}
 	}
-	if err := tx.InsertRows(ctx, "rollup_ltv", []string{"integration_id", "dim", "shard", "grp", "cohort_day", "event_day", "gross", "net"},
-		"ON CONFLICT (integration_id, dim, shard, grp, cohort_day, event_day) DO UPDATE SET gross = rollup_ltv.gross + excluded.gross, net = rollup_ltv.net + excluded.net", rows); err != nil {
+	if err := tx.InsertRows(ctx, "rollup_ltv", []string{"integration_id", "dim", "shard", "grp", "cohort_day", "event_day", "gross", "net", "customers"},
+		"ON CONFLICT (integration_id, dim, shard, grp, cohort_day, event_day) DO UPDATE SET gross = rollup_ltv.gross + excluded.gross, net = rollup_ltv.net + excluded.net, customers = rollup_ltv.customers + excluded.customers", rows); err != nil {
 		return err
 	}
 	rows = rows[:0]
 	for k, v := range a.cycles {
-		rows = append(rows, []any{id, k.dim, k.shard, k.grp, k.cycle, v[0], v[1]})
+		if v != [3]int64{} {
+			rows = append(rows, []any{id, k.dim, k.shard, k.grp, k.cycle, v[0], v[1], v[2]})
+		}
 	}
-	if err := tx.InsertRows(ctx, "rollup_cycles", []string{"integration_id", "dim", "shard", "grp", "cycle", "approvals", "declines"},
-		"ON CONFLICT (integration_id, dim, shard, grp, cycle) DO UPDATE SET approvals = rollup_cycles.approvals + excluded.approvals, declines = rollup_cycles.declines + excluded.declines", rows); err != nil {
+	if err := tx.InsertRows(ctx, "rollup_cycles", []string{"integration_id", "dim", "shard", "grp", "cycle", "approvals", "declines", "customers"},
+		"ON CONFLICT (integration_id, dim, shard, grp, cycle) DO UPDATE SET approvals = rollup_cycles.approvals + excluded.approvals, declines = rollup_cycles.declines + excluded.declines, customers = rollup_cycles.customers + excluded.customers", rows); err != nil {
 		return err
 	}
 	rows = rows[:0]
@@ -245,14 +204,31 @@ func (a *acc) flush(ctx context.Context, tx *store.Tx) error {
 		"ON CONFLICT (integration_id, dim, bucket, grp) DO UPDATE SET customers = rollup_new.customers + excluded.customers", rows); err != nil {
 		return err
 	}
-	if err := tx.InsertRows(ctx, "rollup_order_spans", []string{"integration_id", "dim", "grp", "order_id", "bucket", "shard"},
-		"ON CONFLICT DO NOTHING", a.spans); err != nil {
+	rows = rows[:0]
+	for k, n := range a.spans {
+		if n != 0 {
+			rows = append(rows, []any{id, k.dim, k.grp, k.order, k.bucket, n})
+		}
+	}
+	if err := tx.InsertRows(ctx, "rollup_order_spans", []string{"integration_id", "dim", "grp", "order_id", "bucket", "customers"},
+		"ON CONFLICT (integration_id, dim, grp, order_id, bucket) DO UPDATE SET customers = rollup_order_spans.customers + excluded.customers", rows); err != nil {
 		return err
 	}
 	clear(a.cohorts)
 	clear(a.ltv)
 	clear(a.cycles)
 	clear(a.newc)
-	a.spans = a.spans[:0]
+	clear(a.spans)
+	return nil
+}
+
+// dropEmpty deletes the customer-level rows no customer contributes to any
+// more (partial indexes find them: migration 0007).
+func dropEmpty(ctx context.Context, tx *store.Tx, integrationID int64) error {
+	for _, t := range []string{"rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_new", "rollup_order_spans"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE integration_id = ? AND customers = 0`, integrationID); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/konduit/konduit/internal/store"
@@ -26,15 +27,25 @@ type dimGroup struct {
 	grp string
 }
 
-// buildPeriod recomputes rollup_period for the buckets in [lo, hi) (all
-// buckets when all is set) from the transactions, one bucket at a time.
-func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integrationID int64, all bool, lo, hi int64) error {
+// buildPeriod recomputes rollup_period for the buckets in the [lo, hi)
+// ranges rs (all buckets when all is set) from the transactions, one
+// bucket at a time: one statement deletes the ranges' rows and one query
+// reads their transactions.
+func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integrationID int64, all bool, rs [][2]int64) error {
 	where := ""
 	args := []any{integrationID}
 	if !all {
-		where = " AND created_utc >= ? AND created_utc < ?"
-		args = append(args, lo, hi)
-		if _, err := tx.Exec(ctx, `DELETE FROM rollup_period WHERE integration_id = ? AND bucket >= ? AND bucket < ?`, integrationID, lo, hi); err != nil {
+		if len(rs) == 0 {
+			return nil
+		}
+		var created, bucket []string
+		for _, r := range rs {
+			created = append(created, "(created_utc >= ? AND created_utc < ?)")
+			bucket = append(bucket, "(bucket >= ? AND bucket < ?)")
+			args = append(args, r[0], r[1])
+		}
+		where = " AND (" + strings.Join(created, " OR ") + ")"
+		if _, err := tx.Exec(ctx, `DELETE FROM rollup_period WHERE integration_id = ?`+dimIn()+` AND (`+strings.Join(bucket, " OR ")+`)`, args...); err != nil {
 			return fmt.Errorf("rollup periods: %w", err)
 		}
 	}
@@ -179,7 +190,7 @@ func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrati
 			args = append(args, d)
 		}
 		in := " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", ") + ")"
-		if _, err := tx.Exec(ctx, "DELETE FROM rollup_cb WHERE integration_id = ? AND day"+in, args...); err != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM rollup_cb WHERE integration_id = ?"+dimIn()+" AND day"+in, args...); err != nil {
 			return fmt.Errorf("rollup chargebacks: %w", err)
 		}
 		if err := read(" AND chargeback_date"+in, args); err != nil {
@@ -191,6 +202,22 @@ func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrati
 		rows = append(rows, []any{integrationID, k.dim, k.day, k.grp, v[0], v[1]})
 	}
 	return tx.InsertRows(ctx, "rollup_cb", []string{"integration_id", "dim", "day", "grp", "chargebacks", "cents"}, "", rows)
+}
+
+// dimIn is " AND dim IN (0, 1, ...)", every breakdown: with it a delete
+// by bucket or day seeks the primary key (integration, dim, bucket or day,
+// group) once a breakdown instead of scanning the integration's rows.
+func dimIn() string {
+	var b strings.Builder
+	b.WriteString(" AND dim IN (")
+	for d := range Dims {
+		if d > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(d))
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // ranges turns sorted buckets into [lo, hi) ranges of adjacent buckets.

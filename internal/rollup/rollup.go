@@ -14,11 +14,46 @@
 // derived from the transactions only (store migration 0002).
 //
 // Writes mark what they change (store.Tx.UpsertTransactions records the
-// customers, buckets and chargeback days of the old and new rows); Refresh
-// recomputes exactly those, or everything when nothing was built yet, the
-// time zone changed, or most customers changed. Customer-level figures are
-// kept per shard (the account-zone day of a customer's first sale), so a
-// changed customer costs a recomputation of one day of customers.
+// customers, buckets and chargeback days of the old and new version of
+// every row that changed); Refresh recomputes exactly those, or everything
+// when nothing was built yet, the time zone changed, or most customers
+// changed.
+//
+// # Per-customer contributions
+//
+// The customer-level tables (cohorts, lifetime value, retention cycles,
+// order spans) are sums over customers: each customer adds its own entries
+// (contribute), and nothing in one customer's entries depends on another
+// customer. Each customer's entries are kept, encoded, in its
+// rollup_customers row (contrib). A refresh takes a dirty customer's stored
+// entries out of the tables (sign -1), computes the customer again from its
+// transactions and adds the new entries (sign +1), so its cost follows the
+// dirty customers and their transactions, not the cohort days they sit in.
+// Every customer-level row counts the customers contributing to it, and a
+// row whose count falls to zero is deleted. The invariants, which the tests
+// check table by table against a rebuild over random writes on both
+// engines:
+//
+//   - every customer with a dated transaction has one rollup_customers row,
+//     whose contrib is what contribute gives for its transactions now;
+//   - every customer-level row is the sum of the contributions of the
+//     customers rows hold, and exists exactly when at least one customer
+//     contributes to it (its customers column);
+//   - rollup_period and rollup_cb rows are those of their transactions;
+//   - hence after any sequence of writes and refreshes the tables equal a
+//     full rebuild's, row for row.
+//
+// A customer's contribution counts its own orders and subscriptions: an
+// order whose sales fall in several buckets, and the distinct
+// subscriptions approved in a cycle, are counted per customer, which
+// equals the reports' count as long as an order and a subscription belong
+// to one customer, as they do in the CRM.
+//
+// A full rebuild makes two passes: customers in id order (first sale,
+// shard, contribution), then the stored contributions in shard order (the
+// account-zone day of the first sale), summed and written shard by shard,
+// so every row is written once; then it refreshes the planner's statistics
+// of the rollup tables.
 //
 // Refresh expects no other writer on the integration while it runs; load
 // and sync call it when their writes are done.
@@ -47,8 +82,11 @@ type Result struct {
 	Took      time.Duration
 }
 
-var tables = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles",
-	"rollup_dirty_customers", "rollup_dirty_buckets", "rollup_dirty_days"}
+// figures are the rollup tables a rebuild writes; tables adds the marks.
+var (
+	figures = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles"}
+	tables  = append(figures[:len(figures):len(figures)], "rollup_dirty_customers", "rollup_dirty_buckets", "rollup_dirty_days")
+)
 
 // Ready says whether the integration's rollups are built and current (no
 // write since the last refresh), and the time zone of their local days.
@@ -125,6 +163,11 @@ func Refresh(ctx context.Context, st *store.Store, in *store.Integration) (*Resu
 	})
 	if err == nil && full {
 		err = rebuild(ctx, st, in, loc, res)
+		if err == nil {
+			// The tables were rewritten whole: the planner's statistics
+			// follow (the reports' plans depend on them).
+			err = st.AnalyzeTables(ctx, figures...)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("refresh rollups: %w", err)
@@ -185,7 +228,7 @@ func readDirty(ctx context.Context, tx *store.Tx, id int64) (*dirty, error) {
 
 // finish drops emptied counts and records the rollups as current.
 func finish(ctx context.Context, tx *store.Tx, in *store.Integration) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM rollup_new WHERE integration_id = ? AND customers = 0`, in.ID); err != nil {
+	if err := dropEmpty(ctx, tx, in.ID); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM rollup_state WHERE integration_id = ?`, in.ID); err != nil {
@@ -218,6 +261,8 @@ func rebuild(ctx context.Context, st *store.Store, in *store.Integration, loc *t
 				return nil
 			}
 			res.Customers++
+			k := contribute(&c, evs, loc)
+			c.contrib = k.encode()
 			custRows = append(custRows, c.args(id))
 			if len(custRows) >= 20_000 {
 				if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", custRows); err != nil {
@@ -258,32 +303,46 @@ WHERE integration_id = ? AND first_sale_utc IS NOT NULL GROUP BY integration_id,
 		t0 := time.Now()
 		a := newAcc(id, loc)
 		shard, started := int64(0), false
-		cols := "t." + strings.ReplaceAll(eventCols, ", ", ", t.")
-		err := eachCustomer(ctx, st, "SELECT "+cols+" FROM rollup_customers c JOIN transactions t"+
-			" ON t.integration_id = c.integration_id AND t.source = c.source AND t.customer_id = c.customer_id"+
-			" WHERE c.integration_id = ? ORDER BY c.shard, c.source, c.customer_id", []any{id}, func(evs []event) error {
-			c, ok := summarize(evs, loc)
-			if !ok {
-				return nil
+		rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT "+strings.Join(customerCols[1:], ", ")+" FROM rollup_customers WHERE integration_id = ? ORDER BY shard"), id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			if n++; n%100_000 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 			}
-			if started && c.shard != shard {
+			c, err := scanCustomer(rows)
+			if err != nil {
+				return err
+			}
+			k, err := decodeContribution(c.contrib)
+			if err != nil {
+				return fmt.Errorf("customer %s: %w", c.id, err)
+			}
+			// Flushed between shards: every row but a shared order's
+			// span is written once.
+			if started && c.shard != shard && a.pending() >= flushAt {
 				if err := a.flush(ctx, tx); err != nil {
 					return err
 				}
 			}
 			shard, started = c.shard, true
-			a.addShard(&c, evs)
-			return nil
-		})
-		if err != nil {
+			a.apply(&c, &k, 1)
+		}
+		if err := rows.Err(); err != nil {
 			return err
 		}
+		rows.Close()
 		if err := a.flush(ctx, tx); err != nil {
 			return err
 		}
 		slog.Debug("rollups: shards", "took", time.Since(t0))
 		t0 = time.Now()
-		if err := buildPeriod(ctx, st, tx, id, true, 0, 0); err != nil {
+		if err := buildPeriod(ctx, st, tx, id, true, nil); err != nil {
 			return err
 		}
 		slog.Debug("rollups: periods", "took", time.Since(t0))
@@ -340,17 +399,26 @@ func eachCustomer(ctx context.Context, st *store.Store, query string, args []any
 	return nil
 }
 
-// update recomputes what the dirty marks name.
+// update recomputes what the dirty marks name: each dirty customer's
+// stored contribution is taken out of the customer-level tables and the
+// one their transactions now give is added; the dirty buckets and
+// chargeback days are recomputed from the transactions in them.
 func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *time.Location, d *dirty, res *Result) error {
+	t0 := time.Now()
 	a := newAcc(id, loc)
 	bySource := map[string][]string{}
 	for _, k := range d.customers {
 		bySource[k[0]] = append(bySource[k[0]], k[1])
 	}
 	shards := map[int64]bool{}
-	dirtyCust := map[[2]string]bool{}
 	var newRows [][]any
-	for src, ids := range bySource {
+	srcs := make([]string, 0, len(bySource))
+	for src := range bySource {
+		srcs = append(srcs, src)
+	}
+	sort.Strings(srcs)
+	for _, src := range srcs {
+		ids := bySource[src]
 		sort.Strings(ids)
 		err := chunks(ids, func(part []any) error {
 			in := inList(len(part))
@@ -362,13 +430,11 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 			}
 			var olds []customer
 			for rows.Next() {
-				var c customer
-				var first sql.NullInt64
-				if err := rows.Scan(&c.source, &c.id, &c.shard, &first, &c.firstID, &c.groups[1], &c.groups[2], &c.groups[3], &c.groups[4], &c.groups[5], &c.groups[6]); err != nil {
+				c, err := scanCustomer(rows)
+				if err != nil {
 					rows.Close()
 					return err
 				}
-				c.hasSale, c.firstAt = first.Valid, first.Int64
 				olds = append(olds, c)
 			}
 			rows.Close()
@@ -376,83 +442,31 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 				return err
 			}
 			for i := range olds {
+				k, err := decodeContribution(olds[i].contrib)
+				if err != nil {
+					return fmt.Errorf("customer %s: %w", olds[i].id, err)
+				}
 				shards[olds[i].shard] = true
 				a.addNew(&olds[i], -1)
+				a.apply(&olds[i], &k, -1)
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM rollup_customers WHERE integration_id = ? AND source = ? AND customer_id`+in, args...); err != nil {
-				return err
+			if len(olds) > 0 {
+				if _, err := tx.Exec(ctx, `DELETE FROM rollup_customers WHERE integration_id = ? AND source = ? AND customer_id`+in, args...); err != nil {
+					return err
+				}
 			}
-			// The customers as their transactions now say.
-			return eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+in+" ORDER BY source, customer_id", args, func(evs []event) error {
+			// The customers as their transactions now say: put them back.
+			err = eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+in+" ORDER BY source, customer_id", args, func(evs []event) error {
 				c, ok := summarize(evs, loc)
 				if !ok {
 					return nil
 				}
+				k := contribute(&c, evs, loc)
+				c.contrib = k.encode()
 				shards[c.shard] = true
 				a.addNew(&c, 1)
+				a.apply(&c, &k, 1)
 				newRows = append(newRows, c.args(id))
-				return nil
-			})
-		})
-		if err != nil {
-			return err
-		}
-		for _, c := range ids {
-			dirtyCust[[2]string{src, c}] = true
-		}
-	}
-	if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", newRows); err != nil {
-		return err
-	}
-	res.Customers = len(d.customers)
-	// Recompute the shards those customers left or joined, from all of
-	// their customers.
-	var shardList []any
-	for s := range shards {
-		shardList = append(shardList, s)
-	}
-	sort.Slice(shardList, func(i, j int) bool { return shardList[i].(int64) < shardList[j].(int64) })
-	res.Shards = len(shardList)
-	members := map[string][]string{}
-	for _, r := range newRows {
-		members[r[1].(string)] = append(members[r[1].(string)], r[2].(string))
-	}
-	err := chunks(shardList, func(part []any) error {
-		in := inList(len(part))
-		args := append([]any{id}, part...)
-		for _, t := range []string{"rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_order_spans"} {
-			if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE integration_id = ? AND shard`+in, args...); err != nil {
-				return err
-			}
-		}
-		rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT source, customer_id FROM rollup_customers WHERE integration_id = ? AND shard`+in), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var src, c string
-			if err := rows.Scan(&src, &c); err != nil {
-				return err
-			}
-			if !dirtyCust[[2]string{src, c}] {
-				members[src] = append(members[src], c)
-			}
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return err
-	}
-	for src, ids := range members {
-		sort.Strings(ids)
-		err := chunks(ids, func(part []any) error {
-			args := append([]any{id, src}, part...)
-			err := eachCustomer(ctx, st, "SELECT "+eventCols+" FROM transactions WHERE integration_id = ? AND source = ? AND customer_id"+inList(len(part))+" ORDER BY source, customer_id", args, func(evs []event) error {
-				c, ok := summarize(evs, loc)
-				if ok && shards[c.shard] {
-					a.addShard(&c, evs)
-				}
 				return nil
 			})
 			if err != nil {
@@ -467,19 +481,29 @@ func update(ctx context.Context, st *store.Store, tx *store.Tx, id int64, loc *t
 			return err
 		}
 	}
+	slog.Debug("rollups: customers recomputed", "customers", len(d.customers), "took", time.Since(t0))
+	t0 = time.Now()
+	if err := tx.InsertRows(ctx, "rollup_customers", customerCols, "", newRows); err != nil {
+		return err
+	}
 	if err := a.flush(ctx, tx); err != nil {
 		return err
 	}
+	res.Customers, res.Shards = len(d.customers), len(shards)
+	slog.Debug("rollups: contributions written", "took", time.Since(t0))
+	t0 = time.Now()
 	// Buckets and chargeback days.
 	res.Buckets, res.Days = len(d.buckets), len(d.days)
-	for _, r := range ranges(d.buckets) {
-		if err := buildPeriod(ctx, st, tx, id, false, r[0], r[1]); err != nil {
+	rs := ranges(d.buckets)
+	for start := 0; start < len(rs); start += 100 {
+		if err := buildPeriod(ctx, st, tx, id, false, rs[start:min(start+100, len(rs))]); err != nil {
 			return err
 		}
 	}
 	if err := buildReceived(ctx, st, tx, id, false, d.days); err != nil {
 		return err
 	}
+	slog.Debug("rollups: buckets and chargeback days recomputed", "took", time.Since(t0))
 	// The marks read are done (a writer that ran meanwhile left its own).
 	for src, ids := range bySource {
 		err := chunks(ids, func(part []any) error {

@@ -391,3 +391,169 @@ func TestBucket(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshPropertyRandomWrites holds the incremental refresh to a full
+// rebuild, table by table, over random sequences of writes: new customers,
+// rebills, changed amounts and breakdown values, refunds, chargebacks given
+// and taken back, rows moved in time (a customer's cohort day moves with
+// their first sale) or to another customer, first sales that become
+// declines, orders sold across buckets, and rows rewritten unchanged. An
+// order's and a subscription's sales belong to one customer, as in the CRM
+// (the rollups count them per customer: package doc). The store deletes no
+// transactions, so no delete is generated.
+func TestRefreshPropertyRandomWrites(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, b.dsn(t), 60)
+			if _, err := rollup.Refresh(ctx, w.st, w.in); err != nil {
+				t.Fatal(err)
+			}
+			cur := map[string]crm.Transaction{}
+			var ids []string
+			for _, x := range w.txns {
+				if _, ok := cur[x.ID]; !ok {
+					ids = append(ids, x.ID)
+				}
+				cur[x.ID] = x
+			}
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			rng := rand.New(rand.NewPCG(seed, 7))
+			fresh := 0
+			rounds := 6
+			if testing.Short() {
+				rounds = 3
+			}
+			for round := 0; round < rounds; round++ {
+				var out []crm.Transaction
+				put := func(x crm.Transaction) {
+					if _, ok := cur[x.ID]; !ok {
+						ids = append(ids, x.ID)
+					}
+					cur[x.ID] = x
+					out = append(out, x)
+				}
+				pick := func() crm.Transaction { return cur[ids[rng.IntN(len(ids))]] }
+				isSale := func(x crm.Transaction) bool {
+					return (x.TxnType == "SALE" || x.TxnType == "CAPTURE") && x.ResponseType == "SUCCESS"
+				}
+				shift := func(x crm.Transaction, d time.Duration) crm.WallTime { return w.wall(t, x.Created.UTC.Add(d)) }
+				for i, n := 0, 1+rng.IntN(25); i < n; i++ {
+					x := pick()
+					fresh++
+					switch rng.IntN(11) {
+					case 0: // a rebill
+						x.ID = fmt.Sprintf("%s-r%d", x.ID, fresh)
+						x.BillingCycle++
+						x.Created = shift(x, time.Duration(20+rng.IntN(20))*24*time.Hour)
+						x.TxnType, x.ResponseType = "SALE", "SUCCESS"
+						x.Chargedback, x.ChargebackAmt, x.ChargebackDay = false, 0, crm.Date{}
+						if rng.IntN(3) == 0 {
+							x.ResponseType = "DECLINE"
+						}
+					case 1: // a chargeback, or one taken back
+						if !isSale(x) {
+							continue
+						}
+						if x.Chargedback {
+							x.Chargedback, x.ChargebackAmt, x.ChargebackDay = false, 0, crm.Date{}
+						} else {
+							x.Chargedback, x.ChargebackAmt = true, x.Amount
+							x.ChargebackDay = crm.DateOf(x.Created.UTC.In(w.loc).AddDate(0, 0, rng.IntN(60)-5))
+						}
+					case 2: // moved by hours or days (a first sale moves its cohort day)
+						x.Created = shift(x, time.Duration(rng.IntN(24*20)-24*10)*time.Hour)
+					case 3: // to another customer, or a new one (an order and a
+						// subscription stay one customer's: the row takes its own)
+						if x.OrderID != "" {
+							x.OrderID = fmt.Sprintf("%s-m%d", x.OrderID, fresh)
+						}
+						if x.PurchaseID != "" {
+							x.PurchaseID = fmt.Sprintf("%s-m%d", x.PurchaseID, fresh)
+						}
+						if rng.IntN(2) == 0 {
+							x.CustomerID = pick().CustomerID
+						} else {
+							x.CustomerID = fmt.Sprintf("moved-%d", fresh)
+						}
+					case 4: // a refund
+						if !isSale(x) {
+							continue
+						}
+						x.ParentID, x.ID = x.ID, fmt.Sprintf("%s-f%d", x.ID, fresh)
+						x.TxnType, x.Chargedback, x.ChargebackAmt, x.ChargebackDay = "REFUND", false, 0, crm.Date{}
+						x.Amount = crm.Money(1 + rng.IntN(int(max(x.Amount, 1))))
+						x.Created = shift(x, time.Duration(rng.IntN(24*30)-24)*time.Hour) // some before the first sale
+					case 5: // a new amount, zero included
+						x.Amount = crm.Money(rng.IntN(3) * rng.IntN(10000))
+					case 6: // a sale declined after all (the first sale moves)
+						x.ResponseType = "DECLINE"
+					case 7: // another campaign, product or country
+						o := pick()
+						x.CampaignID, x.ProductID, x.Country = o.CampaignID, o.ProductID, o.Country
+					case 8: // a new customer with an order sold in two buckets
+						base := x
+						base.CustomerID = fmt.Sprintf("new-%d", fresh)
+						base.ID, base.OrderID, base.PurchaseID = fmt.Sprintf("n%d-a", fresh), fmt.Sprintf("order-%d", fresh), ""
+						base.TxnType, base.ResponseType, base.BillingCycle = "SALE", "SUCCESS", 1
+						base.Chargedback, base.ChargebackAmt, base.ChargebackDay = false, 0, crm.Date{}
+						second := base
+						second.ID, second.TxnType = fmt.Sprintf("n%d-b", fresh), "CAPTURE"
+						second.Created = shift(base, time.Duration(15+rng.IntN(600))*time.Minute)
+						put(base)
+						x = second
+					case 9: // written again unchanged
+					case 10: // a cycle number corrected
+						x.BillingCycle = rng.IntN(4)
+					}
+					put(x)
+				}
+				w.write(t, out)
+				res, err := rollup.Refresh(ctx, w.st, w.in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Full {
+					t.Fatalf("round %d: %+v, want an incremental refresh", round, res)
+				}
+				got := dump(t, w.st, w.in.ID)
+				if err := w.st.Update(ctx, func(tx *store.Tx) error { return tx.InvalidateRollups(ctx, w.in.ID) }); err != nil {
+					t.Fatal(err)
+				}
+				if res, err := rollup.Refresh(ctx, w.st, w.in); err != nil || !res.Full {
+					t.Fatalf("rebuild: %+v, %v", res, err)
+				}
+				if want := dump(t, w.st, w.in.ID); got != want {
+					t.Fatalf("seed %d round %d: the incremental refresh left\n%s\n\na rebuild gives\n%s", seed, round, firstDiff(got, want), firstDiff(want, got))
+				}
+			}
+			sameReports(t, w.st, w.in.ID)
+		})
+	}
+}
+
+// A full rebuild leaves the planner statistics of the rollup tables
+// current (the reports' plans depend on them).
+func TestRebuildAnalyzes(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, b.dsn(t), 40)
+			if res, err := rollup.Refresh(ctx, w.st, w.in); err != nil || !res.Full {
+				t.Fatalf("rebuild: %+v, %v", res, err)
+			}
+			q := `SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'rollup_ltv'`
+			if w.st.Backend() == store.Postgres {
+				q = `SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'rollup_ltv' AND last_analyze IS NOT NULL`
+			}
+			var n int
+			if err := w.st.DB().QueryRowContext(ctx, q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				t.Error("no statistics of rollup_ltv after a rebuild")
+			}
+		})
+	}
+}

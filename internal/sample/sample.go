@@ -14,12 +14,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/konduit/konduit/internal/cardnum"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/konduit/konduit/internal/cardnum"
 
 	"github.com/konduit/konduit/internal/atomicfile"
 	"github.com/konduit/konduit/internal/legacy"

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/check"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/pgp"
 	"github.com/konduit/konduit/internal/vault"
@@ -105,7 +106,7 @@ func (e *ValidationError) Error() string {
 }
 
 // ExitCode is 1: the data has errors.
-func (e *ValidationError) ExitCode() int { return 1 }
+func (e *ValidationError) ExitCode() int { return exitcode.DataErrors }
 
 // Run ships the tokenized files at paths to sink and returns the manifest
 // (also delivered, as ManifestName, after the files).

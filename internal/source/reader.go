@@ -14,6 +14,8 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
+
+	"github.com/konduit/konduit/internal/exitcode"
 )
 
 // Encodings the reader knows, as Options.Encoding and Reader.Encoding name them.
@@ -47,7 +49,7 @@ type dataError string
 func (e dataError) Error() string { return string(e) }
 
 // ExitCode makes the error a data error for the command line.
-func (e dataError) ExitCode() int { return 1 }
+func (e dataError) ExitCode() int { return exitcode.DataErrors }
 
 // Record is one data row of a table.
 type Record struct {
@@ -91,7 +93,7 @@ func (e *RowError) Error() string {
 func (e *RowError) Unwrap() error { return e.Err }
 
 // ExitCode makes a malformed source a data error (exit status 1).
-func (e *RowError) ExitCode() int { return 1 }
+func (e *RowError) ExitCode() int { return exitcode.DataErrors }
 
 // sniffSize is how much of the start of a table the sniffers look at.
 const sniffSize = 64 << 10

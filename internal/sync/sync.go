@@ -67,6 +67,7 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/failpoint"
 	"github.com/konduit/konduit/internal/konnektive"
 	"github.com/konduit/konduit/internal/rollup"
@@ -105,6 +106,9 @@ type Options struct {
 	// Retries, when set, reports the client's retries so far (see
 	// RetryCounter); the summary and the run record the difference.
 	Retries func() int64
+	// NoRollup leaves the rollup refresh at the end of a run to the caller
+	// (the scheduler runs it as its own job).
+	NoRollup bool
 
 	hook func(point string) // tests: called at "fetched", "written" (before commit) and "committed"
 }
@@ -173,7 +177,7 @@ func (e *WindowError) Error() string {
 }
 
 // ExitCode is 3: the remote service did not give a consistent answer.
-func (e *WindowError) ExitCode() int { return 3 }
+func (e *WindowError) ExitCode() int { return exitcode.Remote }
 
 // Hint says what to do.
 func (e *WindowError) Hint() string {
@@ -302,6 +306,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 	// The reports' rollups follow what this run wrote.
+	if opts.NoRollup {
+		return r.sum, nil
+	}
 	if _, err := rollup.Refresh(ctx, opts.Store, opts.Integration); err != nil {
 		return r.sum, err
 	}

@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -59,7 +60,7 @@ func (e *RemoteError) Error() string { return e.Err.Error() }
 func (e *RemoteError) Unwrap() error { return e.Err }
 
 // ExitCode is 3: the remote service refused or failed.
-func (e *RemoteError) ExitCode() int { return 3 }
+func (e *RemoteError) ExitCode() int { return exitcode.Remote }
 
 // ErrHostKey is a host key that does not match what the user trusts.
 var ErrHostKey = errors.New("host key mismatch")
@@ -76,7 +77,7 @@ func (e *HostKeyError) Error() string {
 func (e *HostKeyError) Unwrap() error { return ErrHostKey }
 
 // ExitCode is 3: the remote end is not who it should be.
-func (e *HostKeyError) ExitCode() int { return 3 }
+func (e *HostKeyError) ExitCode() int { return exitcode.Remote }
 
 // Hint says how to trust a host deliberately.
 func (e *HostKeyError) Hint() string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/konduit/konduit/internal/cardnum"
+	"github.com/konduit/konduit/internal/exitcode"
 	"github.com/konduit/konduit/internal/legacy"
 )
 
@@ -66,7 +67,7 @@ func (e *ValueError) Error() string {
 func (e *ValueError) Unwrap() error { return e.Err }
 
 // ExitCode makes a bad value a data error (exit 1) in the CLI.
-func (e *ValueError) ExitCode() int { return 1 }
+func (e *ValueError) ExitCode() int { return exitcode.DataErrors }
 
 // RefusedError lists the values a pass could not process. The pass wrote
 // nothing from the first of them on: its output must not be published.
@@ -105,7 +106,7 @@ func (e *RefusedError) Unwrap() []error {
 }
 
 // ExitCode makes a refusal a data error (exit 1) in the CLI.
-func (e *RefusedError) ExitCode() int { return 1 }
+func (e *RefusedError) ExitCode() int { return exitcode.DataErrors }
 
 // errCardLeft is a card number a tokenize pass would have written: the
 // scanner and cardnum.HasCard disagree, which is a bug.

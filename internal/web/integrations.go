@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
-	"github.com/konduit/konduit/internal/rollup"
+	"github.com/konduit/konduit/internal/exitcode"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -48,6 +49,11 @@ type integrationView struct {
 	Partial                                                              string // a load that did not finish; empty when none
 	QuarantineRows                                                       []store.QuarantinedRow
 	Sync                                                                 syncState
+	// the scheduler's view (integration.Status)
+	Paused              bool
+	Result, Next, Lag   string
+	SyncingSince        time.Time // another process (or this one) holds its sync lock
+	LastStarted, SumRun string
 }
 
 type countView struct {
@@ -75,18 +81,34 @@ func (s *Server) integrationsPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderIntegrations(w http.ResponseWriter, r *http.Request, status int, flash, errMsg string, form *connectForm) {
 	ctx := r.Context()
-	all, err := s.st.Integrations(ctx)
+	now := s.opts.Now()
+	sts, err := integration.Statuses(ctx, s.st, now)
 	if err != nil {
 		s.fail(w, r, "list integrations", err)
 		return
 	}
 	var views []integrationView
-	for _, in := range all {
+	for _, st := range sts {
+		in := st.Integration
 		v := integrationView{Name: in.Name, Kind: in.Kind, BaseURL: in.BaseURL, LoginID: in.LoginID, AccountName: in.AccountName,
 			AccountUsername: in.AccountUsername, TimeZone: in.TimeZone, ImportFrom: in.ImportFrom.String(), ImportTo: in.ImportTo.String(),
-			Every: everyLabel(in.SyncEvery), HasPassword: len(in.PasswordSealed) > 0, Sync: s.syncs.state(in.Name), Partial: in.PartialNote()}
-		if in.ImportTo.IsZero() {
-			v.ImportTo = "today"
+			Every: everyLabel(in.SyncEvery), HasPassword: len(in.PasswordSealed) > 0, Sync: s.syncs.state(in.Name), Partial: in.PartialNote(),
+			Paused: st.Paused, SyncingSince: st.SyncingSince, Result: "–", Next: "by hand", Lag: "–", LastStarted: "never"}
+		if st.LastRun != nil {
+			v.Result, v.LastStarted = st.LastRun.Status, st.LastRun.Started.Local().Format(time.DateTime)
+		}
+		switch {
+		case st.Paused:
+			v.Next = "paused"
+		case in.Kind != store.KindKonnektive:
+			v.Next = "–"
+		case !st.Next.IsZero() && !st.Next.After(now):
+			v.Next = "due now"
+		case !st.Next.IsZero():
+			v.Next = st.Next.Local().Format(time.DateTime)
+		}
+		if !st.LastOK.IsZero() {
+			v.Lag = st.Lag.Round(time.Second).String()
 		}
 		// row counts change only with the data: cached per data version
 		counts, err := cachedFor(s, ctx, &in, "counts|"+in.Name, func() (store.Counts, error) { return s.st.Counts(ctx, in.ID) })
@@ -125,13 +147,23 @@ func (s *Server) renderIntegrations(w http.ResponseWriter, r *http.Request, stat
 	if form == nil {
 		form = &connectForm{Name: "konnektive", BaseURL: "https://api.konnektive.com", TimeZone: "America/New_York",
 			ImportFrom: crm.DateOf(s.opts.Now().AddDate(-1, 0, 0)).String(), Every: int64((24 * time.Hour).Seconds())}
+		// Edit: the form holds the integration's settings (never its password)
+		for _, st := range sts {
+			if in := st.Integration; in.Name == r.URL.Query().Get("edit") && in.Kind == store.KindKonnektive {
+				form = &connectForm{Name: in.Name, BaseURL: in.BaseURL, LoginID: in.LoginID, AccountName: in.AccountName, AccountUsername: in.AccountUsername,
+					TimeZone: in.TimeZone, ImportFrom: in.ImportFrom.String(), Every: int64(in.SyncEvery / time.Second)}
+				if !in.ImportTo.IsZero() {
+					form.ImportTo = in.ImportTo.String()
+				}
+			}
+		}
 	}
 	freqs := make([]map[string]any, len(Frequencies))
 	for i, f := range Frequencies {
 		freqs[i] = map[string]any{"Label": f.Label, "Seconds": int64(f.Every.Seconds())}
 	}
 	s.render(w, status, "integrations", page{Title: "Integrations", Nav: "integrations", Flash: flash, Error: errMsg,
-		Data: map[string]any{"Integrations": views, "Form": form, "Zones": Zones, "Frequencies": freqs}})
+		Data: map[string]any{"Integrations": views, "Form": form, "Zones": Zones, "Frequencies": freqs, "Editing": r.URL.Query().Get("edit")}})
 }
 
 // connect saves a Konnektive integration from the form. The password is
@@ -158,65 +190,35 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	old, err := s.st.Integration(ctx, f.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		old = nil
-	case err != nil:
-		s.fail(w, r, "read integration", err)
-		return
-	}
-	if old != nil && old.Kind != store.KindKonnektive {
-		bad(fmt.Sprintf("%q names a %s data set; choose another name.", f.Name, old.Kind))
-		return
-	}
 	if password == "" {
+		old, err := s.st.Integration(ctx, f.Name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.fail(w, r, "read integration", err)
+			return
+		}
 		if old == nil || len(old.PasswordSealed) == 0 {
 			bad("The API password is required.")
 			return
 		}
-		in.PasswordSealed = old.PasswordSealed
-	} else {
-		key, err := s.storeKey(r)
-		if err != nil {
-			s.fail(w, r, "seal the API password", err)
-			return
-		}
-		in.PasswordSealed = key.Seal([]byte(password), in.Name)
 	}
-	if err := s.st.SaveIntegration(ctx, in); err != nil {
+	ch, err := integration.Save(ctx, s.st, s.opts.DSN, in, password)
+	var ue *exitcode.UsageError
+	switch {
+	case errors.As(err, &ue):
+		bad(ue.Msg + ".")
+		return
+	case err != nil:
 		s.fail(w, r, "save integration", err)
 		return
 	}
 	flash := fmt.Sprintf("Saved %s. No data is synced until you click Sync Data.", in.Name)
-	if old != nil {
-		if old.ImportFrom != in.ImportFrom || old.ImportTo != in.ImportTo {
-			if err := s.st.ResetCheckpoints(ctx, in.ID); err != nil {
-				s.fail(w, r, "reset sync checkpoints", err)
-				return
-			}
-			flash += " The import range changed: the next sync backfills it again."
-		}
-		if old.TimeZone != in.TimeZone {
-			loc, _ := in.Location()
-			res, err := s.st.Retime(ctx, in.ID, loc)
-			if err != nil {
-				s.fail(w, r, "re-derive times", err)
-				return
-			}
-			if _, err := rollup.Refresh(ctx, s.st, in); err != nil {
-				s.fail(w, r, "rebuild report rollups", err)
-				return
-			}
-			flash += fmt.Sprintf(" The time zone changed: every stored time was re-derived from its wall-clock string (%d rows; %d ambiguous, %d in a DST gap); no re-sync is needed.", res.Rows, res.Ambiguous, res.Gap)
-		}
+	if ch.RangeChanged {
+		flash += " The import range (or the account) changed: the next sync backfills it again."
+	}
+	if ch.Retimed {
+		flash += fmt.Sprintf(" The time zone changed: every stored time was re-derived from its wall-clock string (%d rows; %d ambiguous, %d in a DST gap); no re-sync is needed.", ch.Retime.Rows, ch.Retime.Ambiguous, ch.Retime.Gap)
 	}
 	s.renderIntegrations(w, r, http.StatusOK, flash, "", nil)
-}
-
-// storeKey loads (or, on first use, creates) the key sealing API passwords.
-func (s *Server) storeKey(r *http.Request) (*store.Key, error) {
-	return store.LoadKey(r.Context(), s.opts.DSN, true)
 }
 
 // validateConnect checks the form; msg says what is wrong, for the user.
@@ -281,4 +283,66 @@ func (s *Server) syncPost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(s.syncs.state(r.PathValue("name")))
+}
+
+// pause pauses (paused=1) or resumes (paused=0) an integration's scheduled
+// syncs.
+func (s *Server) pause(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	paused := r.PostFormValue("paused") == "1"
+	err := integration.SetPaused(r.Context(), s.st, name, paused)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		http.NotFound(w, r)
+		return
+	case err != nil:
+		s.fail(w, r, "pause integration", err)
+		return
+	}
+	http.Redirect(w, r, "/integrations#"+url.PathEscape(name), http.StatusSeeOther)
+}
+
+// deletePage asks to confirm a deletion by typing the integration's name.
+func (s *Server) deletePage(w http.ResponseWriter, r *http.Request) {
+	s.renderDelete(w, r, http.StatusOK, "")
+}
+
+func (s *Server) renderDelete(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
+	ctx := r.Context()
+	in, err := s.st.Integration(ctx, r.PathValue("name"))
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "read integration", err)
+		return
+	}
+	counts, err := s.st.Counts(ctx, in.ID)
+	if err != nil {
+		s.fail(w, r, "count rows", err)
+		return
+	}
+	s.render(w, status, "delete", page{Title: "Delete " + in.Name, Nav: "integrations", Error: errMsg,
+		Data: map[string]any{"Name": in.Name, "Kind": in.Kind, "Rows": counts.Total()}})
+}
+
+// deletePost deletes the integration and every row of it, once the form
+// repeats its name.
+func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if r.PostFormValue("confirm") != name {
+		s.renderDelete(w, r, http.StatusBadRequest, "Type the integration's name to confirm.")
+		return
+	}
+	err := integration.Delete(r.Context(), s.st, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		http.NotFound(w, r)
+		return
+	case err != nil:
+		s.fail(w, r, "delete integration", err)
+		return
+	}
+	s.renderIntegrations(w, r, http.StatusOK, fmt.Sprintf("Deleted %s and all its rows.", name), "", nil)
 }

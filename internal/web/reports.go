@@ -17,6 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/report"
 	"github.com/konduit/konduit/internal/store"
 	"github.com/konduit/konduit/internal/web/svg"
@@ -99,7 +100,12 @@ func (s *Server) parseReportParams(ctx context.Context, q url.Values) (*reportPa
 			p.in = &all[i]
 		}
 	}
+	var chose string
 	if p.in == nil {
+		// integration.Find's rule: the only one, or say which to choose
+		if _, err := integration.Find(ctx, s.st, "", ""); err != nil {
+			chose = fmt.Sprintf("Showing %s: %v (Data, above).", all[0].Name, err)
+		}
 		p.in = &all[0]
 		p.Integration = p.in.Name
 	}
@@ -112,6 +118,9 @@ func (s *Server) parseReportParams(ctx context.Context, q url.Values) (*reportPa
 		return p, all, fmt.Sprintf("%q is not a time zone; showing %s.", q.Get("tz"), p.TZ), nil
 	}
 	var msgs []string
+	if chose != "" {
+		msgs = append(msgs, chose)
+	}
 	today := crm.DateOf(s.opts.Now().In(p.loc))
 	date := func(key string, def crm.Date) crm.Date {
 		v := q.Get(key)

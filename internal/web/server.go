@@ -159,7 +159,9 @@ func New(opts Options) (*Server, error) {
 		limiter:  newLoginLimiter(opts.Now),
 	}
 	s.jobs.log = s.log
-	s.syncs = newSyncer(s)
+	if s.syncs, err = newSyncer(s); err != nil {
+		return nil, err
+	}
 	s.imports, err = newImports(opts.TempDir, s.log)
 	if err != nil {
 		return nil, err
@@ -171,8 +173,9 @@ func New(opts Options) (*Server, error) {
 // Handler is the dashboard's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Run runs the sync scheduler until ctx is done, then waits for running
-// syncs to stop.
+// Run works the scheduler's jobs (internal/schedule: every integration's
+// scheduled syncs, "Sync Data", rollups) until ctx is done, then stops
+// them: running syncs are cancelled, their committed pages stay.
 func (s *Server) Run(ctx context.Context) {
 	s.syncs.schedule(ctx)
 }
@@ -180,7 +183,10 @@ func (s *Server) Run(ctx context.Context) {
 // Close stops the uploads' validations and fixes, waits for them, and
 // removes the uploads' directory. Call it when the HTTP server has shut
 // down; later uploads are refused.
-func (s *Server) Close() error { return s.imports.close() }
+func (s *Server) Close() error {
+	s.syncs.close()
+	return s.imports.close()
+}
 
 // SyncNow starts a background sync of the named integration, as the "Sync
 // Data" button does. It returns at once; Wait waits for it.
@@ -261,6 +267,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /integrations", auth(s.connect))
 	mux.Handle("POST /integrations/{name}/sync", auth(s.syncPost))
 	mux.Handle("GET /integrations/{name}/progress", auth(s.progress))
+	mux.Handle("POST /integrations/{name}/pause", auth(s.pause))
+	mux.Handle("GET /integrations/{name}/delete", auth(s.deletePage))
+	mux.Handle("POST /integrations/{name}/delete", auth(s.deletePost))
 	mux.Handle("GET /import", auth(s.importPage))
 	mux.Handle("POST /import", auth(s.upload))
 	mux.Handle("GET /import/{id}", auth(s.importResult))

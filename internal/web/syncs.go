@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/konduit/konduit/internal/konnektive"
+	"github.com/konduit/konduit/internal/integration"
+	"github.com/konduit/konduit/internal/schedule"
 	"github.com/konduit/konduit/internal/store"
 	ksync "github.com/konduit/konduit/internal/sync"
 )
@@ -33,19 +32,37 @@ type syncState struct {
 	Counts   store.Counts `json:"counts,omitempty"` // rows of the finished run
 }
 
-// syncer runs syncs in the background, one at a time per integration.
+// syncer wires the dashboard to the scheduler (internal/schedule): "Sync
+// Data" queues a sync job, this process works jobs like any konduit
+// worker, and the syncs it runs report their progress here.
 type syncer struct {
 	s      *Server
+	sched  *schedule.Scheduler
 	mu     sync.Mutex
 	states map[string]*syncState
-	wg     sync.WaitGroup
-	base   context.Context // the server's lifetime; syncs stop with it
+	jobs   []int64 // queued from here, for wait
+	base   context.Context
 	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
-func newSyncer(s *Server) *syncer {
+func newSyncer(s *Server) (*syncer, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &syncer{s: s, states: map[string]*syncState{}, base: ctx, stop: cancel}
+	y := &syncer{s: s, states: map[string]*syncState{}, base: ctx, stop: cancel}
+	sched, err := schedule.New(ctx, schedule.Options{Store: s.st, DSN: s.opts.DSN, Logger: s.log, Now: s.opts.Now,
+		Client: integration.ClientOptions{Rate: s.opts.SyncRate}, Started: y.started, Progress: y.progress, Finished: y.finished})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	y.sched = sched
+	if err := sched.Start(); err != nil {
+		sched.Close()
+		cancel()
+		return nil, err
+	}
+	return y, nil
 }
 
 func (y *syncer) state(name string) syncState {
@@ -57,8 +74,52 @@ func (y *syncer) state(name string) syncState {
 	return syncState{}
 }
 
-// start begins a sync of the named integration in the background. A panic
-// in the sync ends it with errInternal; the server stays up.
+func (y *syncer) started(in *store.Integration) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	y.states[in.Name] = &syncState{Running: true, Started: y.s.opts.Now(), Left: -1}
+}
+
+func (y *syncer) progress(in *store.Integration, p ksync.Progress) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	st, ok := y.states[in.Name]
+	if !ok {
+		return
+	}
+	st.Entity, st.Phase, st.Rows, st.Expected, st.Requests, st.Left = p.Entity, p.Phase, p.Rows, p.Expected, p.Requests, -1
+	if left, ok := p.Left(y.s.opts.Now().Sub(st.Started)); ok {
+		st.Left = int64(left.Round(time.Second) / time.Second)
+	}
+	st.Day = p.Day.String()
+}
+
+func (y *syncer) finished(in *store.Integration, res integration.SyncResult, err error) {
+	y.mu.Lock()
+	st, ok := y.states[in.Name]
+	if !ok {
+		st = &syncState{}
+		y.states[in.Name] = st
+	}
+	st.Running, st.Finished, st.Counts, st.Error = false, y.s.opts.Now(), res.Rows, ""
+	if err != nil {
+		st.Error = err.Error()
+	}
+	y.mu.Unlock()
+	if err != nil {
+		y.s.log.Error("dashboard: sync failed", "integration", in.Name, "err", err)
+		return
+	}
+	y.s.log.Info("dashboard: synced", "integration", in.Name, "rows", res.Rows.Total(), "took", res.Elapsed.Round(time.Millisecond))
+	y.wg.Add(1)
+	goSafely(y.s.log, "warm reports", func() {
+		defer y.wg.Done()
+		y.s.warmReports(y.base, in.Name)
+	})
+}
+
+// start queues a sync of the named integration; ErrSyncRunning when one is
+// already queued or running.
 func (y *syncer) start(ctx context.Context, name string) error {
 	in, err := y.s.st.Integration(ctx, name)
 	if err != nil {
@@ -67,89 +128,52 @@ func (y *syncer) start(ctx context.Context, name string) error {
 	if in.Kind != store.KindKonnektive {
 		return fmt.Errorf("integration %s holds %s data, not a Konnektive account", name, in.Kind)
 	}
+	id, queued, err := y.sched.SyncNow(ctx, in)
+	if err != nil {
+		return err
+	}
 	y.mu.Lock()
-	if st, ok := y.states[name]; ok && st.Running {
-		y.mu.Unlock()
+	y.jobs = append(y.jobs, id)
+	if st, ok := y.states[name]; !ok || !st.Running {
+		y.states[name] = &syncState{Running: true, Started: y.s.opts.Now(), Left: -1}
+	}
+	y.mu.Unlock()
+	if !queued {
 		return ErrSyncRunning
 	}
-	st := &syncState{Running: true, Started: y.s.opts.Now()}
-	y.states[name] = st
-	y.wg.Add(1)
-	y.mu.Unlock()
-	go func() {
-		defer y.wg.Done()
-		var sum ksync.Summary
-		err := safely(y.s.log, "sync "+name, func() (err error) {
-			sum, err = y.run(y.base, in)
-			return err
-		})
-		y.mu.Lock()
-		defer y.mu.Unlock()
-		st.Running, st.Finished = false, y.s.opts.Now()
-		st.Counts = sum.Rows
-		if err != nil {
-			st.Error = err.Error()
-			y.s.log.Error("dashboard: sync failed", "integration", name, "err", err)
-			return
-		}
-		y.s.log.Info("dashboard: synced", "integration", name, "rows", sum.Rows.Total(), "took", sum.Elapsed.Round(time.Millisecond))
-		y.wg.Add(1)
-		goSafely(y.s.log, "warm reports", func() {
-			defer y.wg.Done()
-			y.s.warmReports(y.base, name)
-		})
-	}()
 	return nil
 }
 
-// run is one sync: it opens the saved password and calls internal/sync.
-func (y *syncer) run(ctx context.Context, in *store.Integration) (ksync.Summary, error) {
-	if len(in.PasswordSealed) == 0 {
-		return ksync.Summary{}, fmt.Errorf("integration %s has no saved API password: connect it again", in.Name)
-	}
-	key, err := store.LoadKey(ctx, y.s.opts.DSN, false)
+// due queues the integrations due now (the scheduler's tick does this on
+// its own; tests call it with their clock).
+func (y *syncer) due(ctx context.Context) {
+	ids, err := y.sched.Due(ctx)
 	if err != nil {
-		return ksync.Summary{}, fmt.Errorf("open the saved API password: %w", err)
+		y.s.log.Error("dashboard: scheduler", "err", err)
 	}
-	pw, err := key.Open(in.PasswordSealed, in.Name)
-	if err != nil {
-		return ksync.Summary{}, fmt.Errorf("open the saved API password: %w", err)
-	}
-	loc, err := in.Location()
-	if err != nil {
-		return ksync.Summary{}, err
-	}
-	counter := ksync.NewRetryCounter(y.s.log.Handler())
-	client, err := konnektive.New(konnektive.Config{BaseURL: in.BaseURL, LoginID: in.LoginID, Password: string(pw), Location: loc,
-		Rate: y.s.opts.SyncRate, Logger: slog.New(counter), HTTPClient: &http.Client{}})
-	if err != nil {
-		return ksync.Summary{}, err
-	}
-	return ksync.Run(ctx, ksync.Options{
-		Store: y.s.st, API: client, Integration: in, Retries: counter.Count, Logger: y.s.log,
-		Progress: func(p ksync.Progress) {
-			y.mu.Lock()
-			defer y.mu.Unlock()
-			st := y.states[in.Name]
-			st.Entity, st.Phase, st.Rows, st.Expected, st.Requests, st.Left = p.Entity, p.Phase, p.Rows, p.Expected, p.Requests, -1
-			if left, ok := p.Left(y.s.opts.Now().Sub(st.Started)); ok {
-				st.Left = int64(left.Round(time.Second) / time.Second)
-			}
-			st.Day = p.Day.String()
-		},
-	})
+	y.mu.Lock()
+	y.jobs = append(y.jobs, ids...)
+	y.mu.Unlock()
 }
 
-// wait blocks until no sync is running.
-func (y *syncer) wait() { y.wg.Wait() }
+// wait blocks until the syncs queued from here have ended (or failed once)
+// and their reports are warm.
+func (y *syncer) wait() {
+	y.mu.Lock()
+	jobs := y.jobs
+	y.jobs = nil
+	y.mu.Unlock()
+	for _, id := range jobs {
+		if _, err := y.sched.Wait(y.base, id); err != nil && y.base.Err() == nil {
+			y.s.log.Error("dashboard: wait for a sync", "job", id, "err", err)
+		}
+	}
+	y.wg.Wait()
+}
 
-// schedule starts, every minute, the syncs whose frequency says they are
-// due, until ctx is done; then it stops running syncs and waits for them.
+// schedule works jobs until ctx is done, then stops: running syncs are
+// cancelled (their committed pages stay; the job is retried).
 func (y *syncer) schedule(ctx context.Context) {
-	defer func() {
-		y.stop()
-		y.wg.Wait()
-	}()
 	// compute the default reports of every integration once, so the first
 	// visit does not wait for a cohort table over the whole history
 	y.wg.Add(1)
@@ -163,42 +187,18 @@ func (y *syncer) schedule(ctx context.Context) {
 			y.s.warmReports(y.base, in.Name)
 		}
 	})
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
-	for {
-		// a panic in one round is logged; the next round runs
-		safely(y.s.log, "scheduler", func() error { y.due(ctx); return nil })
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	<-ctx.Done()
+	y.close()
 }
 
-// due starts every Konnektive integration with a sync frequency whose last
-// run started at least that long ago (or never ran).
-func (y *syncer) due(ctx context.Context) {
-	all, err := y.s.st.Integrations(ctx)
-	if err != nil {
-		y.s.log.Error("dashboard: scheduler", "err", err)
-		return
-	}
-	now := y.s.opts.Now()
-	for _, in := range all {
-		if in.Kind != store.KindKonnektive || in.SyncEvery <= 0 || len(in.PasswordSealed) == 0 {
-			continue
+// close stops the scheduler and waits for what it started.
+func (y *syncer) close() {
+	y.once.Do(func() {
+		if err := y.sched.Stop(); err != nil {
+			y.s.log.Error("dashboard: stop the scheduler", "err", err)
 		}
-		runs, err := y.s.st.Runs(ctx, in.ID, 1)
-		if err != nil {
-			y.s.log.Error("dashboard: scheduler", "integration", in.Name, "err", err)
-			continue
-		}
-		if len(runs) > 0 && now.Sub(runs[0].Started) < in.SyncEvery {
-			continue
-		}
-		if err := y.start(ctx, in.Name); err != nil && !errors.Is(err, ErrSyncRunning) {
-			y.s.log.Error("dashboard: scheduled sync", "integration", in.Name, "err", err)
-		}
-	}
+		y.stop()
+		y.wg.Wait()
+		y.sched.Close()
+	})
 }

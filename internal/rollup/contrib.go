@@ -1,0 +1,293 @@
+package rollup
+
+import (
+	"encoding/binary"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/konduit/konduit/internal/store"
+)
+
+// contribution is what one customer adds to the customer-level tables
+// (rollup_cohorts, rollup_ltv, rollup_cycles, rollup_order_spans), kept
+// encoded in the customer's rollup_customers row so that a refresh can take
+// it back when the customer's transactions change. The cohort entries
+// follow from the customer row itself (first sale, groups); the lifetime
+// value cells hold for every breakdown with the first sale's group.
+type contribution struct {
+	ltv    []ltvCell // by event day
+	cycles []cycleCell
+	spans  []spanCell
+}
+
+type ltvCell struct {
+	day        int
+	gross, net int64
+}
+
+type cycleCell struct {
+	dim                 int
+	grp                 string
+	cycle               int64
+	approvals, declines int64
+}
+
+type spanCell struct {
+	dim        int
+	grp, order string
+	bucket     int64
+}
+
+// contribute computes a customer's contribution (c from summarize, evs
+// sorted by sortEvents) as metrics.md defines the figures.
+func contribute(c *customer, evs []event, loc *time.Location) contribution {
+	var k contribution
+	// Lifetime value: from the first sale on, sales add to gross and net,
+	// refunds and chargebacks (on chargebackDate) take from net; nothing
+	// before the first sale's day counts.
+	if c.hasSale {
+		d0 := localDayNum(c.firstAt, loc)
+		cells := map[int][2]int64{}
+		add := func(day int, gross, net int64) {
+			if day < d0 {
+				return
+			}
+			v := cells[day]
+			cells[day] = [2]int64{v[0] + gross, v[1] + net}
+		}
+		started := false
+		for i := range evs {
+			e := &evs[i]
+			switch {
+			case e.sale():
+				started = true
+				add(localDayNum(e.at, loc), e.amount, e.amount)
+				if e.chargedback && e.cbDay != "" {
+					if cd, ok := dateDayNum(e.cbDay); ok {
+						add(cd, 0, -e.cbCents)
+					}
+				}
+			case started && e.refund():
+				add(localDayNum(e.at, loc), 0, -e.amount)
+			}
+		}
+		for day, v := range cells {
+			k.ltv = append(k.ltv, ltvCell{day, v[0], v[1]})
+		}
+		sort.Slice(k.ltv, func(i, j int) bool { return k.ltv[i].day < k.ltv[j].day })
+	}
+	// Retention: approvals are the customer's distinct subscriptions per
+	// cycle; every decline counts.
+	type ck struct {
+		dim   int
+		grp   string
+		cycle int64
+	}
+	cycles := map[ck]*cycleCell{}
+	subs := map[ck]map[string]bool{}
+	type ok struct {
+		dim        int
+		grp, order string
+	}
+	orders := map[ok]map[int64]bool{}
+	for i := range evs {
+		e := &evs[i]
+		if e.cycle > 0 {
+			sale, decl := e.sale(), e.decline()
+			for d := range Dims {
+				key := ck{d, e.groups[d], e.cycle}
+				cell := cycles[key]
+				if cell == nil {
+					cell = &cycleCell{dim: d, grp: e.groups[d], cycle: e.cycle}
+					cycles[key] = cell
+				}
+				if decl {
+					cell.declines++
+				}
+				if sale {
+					if subs[key] == nil {
+						subs[key] = map[string]bool{}
+					}
+					subs[key][e.subscription()] = true
+				}
+			}
+		}
+		// Orders whose sales fall in more than one bucket.
+		if e.sale() && e.order != "" {
+			b := store.Bucket(e.at)
+			for d := range Dims {
+				key := ok{d, e.groups[d], e.order}
+				if orders[key] == nil {
+					orders[key] = map[int64]bool{}
+				}
+				orders[key][b] = true
+			}
+		}
+	}
+	for key, cell := range cycles {
+		cell.approvals = int64(len(subs[key]))
+		k.cycles = append(k.cycles, *cell)
+	}
+	sort.Slice(k.cycles, func(i, j int) bool {
+		a, b := &k.cycles[i], &k.cycles[j]
+		if a.dim != b.dim {
+			return a.dim < b.dim
+		}
+		if a.grp != b.grp {
+			return a.grp < b.grp
+		}
+		return a.cycle < b.cycle
+	})
+	for key, bs := range orders {
+		if len(bs) < 2 {
+			continue
+		}
+		for b := range bs {
+			k.spans = append(k.spans, spanCell{key.dim, key.grp, key.order, b})
+		}
+	}
+	sort.Slice(k.spans, func(i, j int) bool {
+		a, b := &k.spans[i], &k.spans[j]
+		if a.dim != b.dim {
+			return a.dim < b.dim
+		}
+		if a.grp != b.grp {
+			return a.grp < b.grp
+		}
+		if a.order != b.order {
+			return a.order < b.order
+		}
+		return a.bucket < b.bucket
+	})
+	return k
+}
+
+// contribVersion starts every encoding.
+const contribVersion = 1
+
+// encode writes the contribution compactly: the strings once in a table,
+// then the cells with varints. Equal contributions encode equally.
+func (k contribution) encode() []byte {
+	var strs []string
+	index := map[string]uint64{}
+	str := func(s string) uint64 {
+		if i, ok := index[s]; ok {
+			return i
+		}
+		index[s] = uint64(len(strs))
+		strs = append(strs, s)
+		return index[s]
+	}
+	var body []byte
+	body = binary.AppendUvarint(body, uint64(len(k.ltv)))
+	for _, c := range k.ltv {
+		body = binary.AppendVarint(body, int64(c.day))
+		body = binary.AppendVarint(body, c.gross)
+		body = binary.AppendVarint(body, c.net)
+	}
+	body = binary.AppendUvarint(body, uint64(len(k.cycles)))
+	for _, c := range k.cycles {
+		body = binary.AppendUvarint(body, uint64(c.dim))
+		body = binary.AppendUvarint(body, str(c.grp))
+		body = binary.AppendVarint(body, c.cycle)
+		body = binary.AppendVarint(body, c.approvals)
+		body = binary.AppendVarint(body, c.declines)
+	}
+	body = binary.AppendUvarint(body, uint64(len(k.spans)))
+	for _, c := range k.spans {
+		body = binary.AppendUvarint(body, uint64(c.dim))
+		body = binary.AppendUvarint(body, str(c.grp))
+		body = binary.AppendUvarint(body, str(c.order))
+		body = binary.AppendVarint(body, c.bucket)
+	}
+	out := []byte{contribVersion}
+	out = binary.AppendUvarint(out, uint64(len(strs)))
+	for _, s := range strs {
+		out = binary.AppendUvarint(out, uint64(len(s)))
+		out = append(out, s...)
+	}
+	return append(out, body...)
+}
+
+var errContrib = errors.New("rollup: malformed customer contribution")
+
+// decodeContribution reads what encode wrote.
+func decodeContribution(b []byte) (contribution, error) {
+	var k contribution
+	if len(b) == 0 || b[0] != contribVersion {
+		return k, errContrib
+	}
+	p := 1
+	bad := false
+	uv := func() uint64 {
+		v, n := binary.Uvarint(b[p:])
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		p += n
+		return v
+	}
+	sv := func() int64 {
+		v, n := binary.Varint(b[p:])
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		p += n
+		return v
+	}
+	count := func() int {
+		n := uv()
+		if n > uint64(len(b)) { // each entry takes at least a byte
+			bad = true
+			return 0
+		}
+		return int(n)
+	}
+	strs := make([]string, count())
+	for i := range strs {
+		n := uv()
+		if bad || n > uint64(len(b)-p) {
+			return k, errContrib
+		}
+		strs[i] = string(b[p : p+int(n)])
+		p += int(n)
+	}
+	str := func() string {
+		i := uv()
+		if i >= uint64(len(strs)) {
+			bad = true
+			return ""
+		}
+		return strs[i]
+	}
+	dim := func() int {
+		d := uv()
+		if d >= uint64(len(Dims)) {
+			bad = true
+			return 0
+		}
+		return int(d)
+	}
+	k.ltv = make([]ltvCell, count())
+	for i := range k.ltv {
+		k.ltv[i] = ltvCell{int(sv()), sv(), sv()}
+	}
+	k.cycles = make([]cycleCell, count())
+	for i := range k.cycles {
+		c := &k.cycles[i]
+		c.dim, c.grp = dim(), str()
+		c.cycle, c.approvals, c.declines = sv(), sv(), sv()
+	}
+	k.spans = make([]spanCell, count())
+	for i := range k.spans {
+		c := &k.spans[i]
+		c.dim, c.grp, c.order, c.bucket = dim(), str(), str(), sv()
+	}
+	if bad || p != len(b) {
+		return contribution{}, errContrib
+	}
+	return k, nil
+}
