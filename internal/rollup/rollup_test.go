@@ -396,14 +396,6 @@ func TestBucket(t *testing.T) {
 	}
 }
 
-// The rollups' breakdowns are crm's, in their stored order.
-func TestDimsAreCRMBreakdowns(t *testing.T) {
-	want := []string{"", "campaign_id", "product_id", "aff_id", "sub_aff_id", "merchant_id", "country"}
-	if !reflect.DeepEqual(rollup.Dims, want) {
-		t.Errorf("Dims = %v, want %v (the dim numbers are stored in the rollup tables)", rollup.Dims, want)
-	}
-}
-
 // TestRefreshPropertyRandomWrites holds the incremental refresh to a full
 // rebuild, table by table, over random sequences of writes: new customers,
 // rebills, changed amounts and breakdown values, refunds, chargebacks given
@@ -567,5 +559,13 @@ func TestRebuildAnalyzes(t *testing.T) {
 				t.Error("no statistics of rollup_ltv after a rebuild")
 			}
 		})
+	}
+}
+
+// The rollups' breakdowns are crm's, in their stored order.
+func TestDimsAreCRMBreakdowns(t *testing.T) {
+	want := []string{"", "campaign_id", "product_id", "aff_id", "sub_aff_id", "merchant_id", "country"}
+	if !reflect.DeepEqual(rollup.Dims, want) {
+		t.Errorf("Dims = %v, want %v (the dim numbers are stored in the rollup tables)", rollup.Dims, want)
 	}
 }
