@@ -189,3 +189,44 @@ func Cycles(ctx context.Context, st *store.Store, integrationID int64, dim int, 
 	}
 	return rows.Err()
 }
+
+// BrandSales calls fn for each bucket, merchant account, card brand and
+// currency with sales, in bucket order.
+func BrandSales(ctx context.Context, st *store.Store, integrationID int64, fn func(bucket int64, merchant, brand, currency string, sales int64)) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT bucket, merchant_id, card_brand, currency, sales FROM rollup_brand_sales
+ WHERE integration_id = ? ORDER BY bucket`), integrationID)
+	if err != nil {
+		return fmt.Errorf("read brand sales rollup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, n int64
+		var m, br, c string
+		if err := rows.Scan(&b, &m, &br, &c, &n); err != nil {
+			return fmt.Errorf("read brand sales rollup: %w", err)
+		}
+		fn(b, m, br, c, n)
+	}
+	return rows.Err()
+}
+
+// BrandChargebacks calls fn for each day received (YYYY-MM-DD), merchant
+// account, card brand and currency with chargebacks: their count and
+// amount in cents.
+func BrandChargebacks(ctx context.Context, st *store.Store, integrationID int64, fn func(day, merchant, brand, currency string, n, cents int64)) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT day, merchant_id, card_brand, currency, chargebacks, cents FROM rollup_brand_cb
+ WHERE integration_id = ?`), integrationID)
+	if err != nil {
+		return fmt.Errorf("read brand chargebacks rollup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, m, br, c string
+		var n, cents int64
+		if err := rows.Scan(&d, &m, &br, &c, &n, &cents); err != nil {
+			return fmt.Errorf("read brand chargebacks rollup: %w", err)
+		}
+		fn(d, m, br, c, n, cents)
+	}
+	return rows.Err()
+}

@@ -6,6 +6,8 @@
 //     orders) per 15-minute UTC bucket, so any time zone's days are whole
 //     buckets; new customers per bucket of their first sale;
 //   - chargebacks per day received;
+//   - sales per bucket and chargebacks per day received by merchant
+//     account, card brand and currency (chargeback monitoring per brand);
 //   - lifetime value per (first-sale day, event day) in the account time
 //     zone, and customers per first-sale day;
 //   - retention cycles (subscriptions approved, declines);
@@ -84,7 +86,7 @@ type Result struct {
 
 // figures are the rollup tables a rebuild writes; tables adds the marks.
 var (
-	figures = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles"}
+	figures = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_brand_sales", "rollup_brand_cb"}
 	tables  = append(figures[:len(figures):len(figures)], "rollup_dirty_customers", "rollup_dirty_buckets", "rollup_dirty_days")
 )
 
