@@ -12,6 +12,8 @@ func sampleContribution() contribution {
 		ltv:    []ltvCell{{20000, 4999, 4999}, {20030, 0, -1500}, {-3, -1, 1 << 40}},
 		cycles: []cycleCell{{0, "", 1, 1, 0}, {1, "camp-1", 2, 0, 3}, {6, "DE", 2, 1, 1}},
 		spans:  []spanCell{{0, "", "order-1", 1762000200}, {2, "p\x00\xff", "order-1", -900}},
+		ret:    []retCell{{0, "", "p1", 20000, 1, 20000, 1, 0}, {2, "p1", "p1", 20000, 2, 20031, 0, 2}, {6, "DE", "p\x00\xff", -4, 3, -1, 1, 1}},
+		gaps:   []gapCell{{"p1", 20031, 31, 1}, {"p0", 20000, -2, -1}},
 	}
 }
 
@@ -22,8 +24,8 @@ func TestContributionRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(k.ltv)+len(k.cycles)+len(k.spans) == 0 {
-			k = contribution{ltv: []ltvCell{}, cycles: []cycleCell{}, spans: []spanCell{}}
+		if len(k.ltv)+len(k.cycles)+len(k.spans)+len(k.ret)+len(k.gaps) == 0 {
+			k = contribution{ltv: []ltvCell{}, cycles: []cycleCell{}, spans: []spanCell{}, ret: []retCell{}, gaps: []gapCell{}}
 		}
 		if !reflect.DeepEqual(got, k) {
 			t.Fatalf("decoded %+v, want %+v", got, k)

@@ -230,3 +230,51 @@ func BrandChargebacks(ctx context.Context, st *store.Store, integrationID int64,
 	}
 	return rows.Err()
 }
+
+// RetentionCells calls fn with the approvals (subscriptions) and declines
+// per group, product, cycle-1 day and cycle, of the subscriptions whose
+// cycle-1 day is in [lo, hi] and as of the day asOf (day numbers in the
+// account time zone): only what happened up to asOf counts.
+func RetentionCells(ctx context.Context, st *store.Store, integrationID int64, dim, lo, hi, asOf int, fn func(grp, product string, cohortDay, cycle int, approvals, declines int64)) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT grp, product_id, cohort_day, cycle, CAST(SUM(approvals) AS BIGINT), CAST(SUM(declines) AS BIGINT) FROM rollup_retention
+ WHERE integration_id = ? AND dim = ? AND cohort_day >= ? AND cohort_day <= ? AND cohort_day <= ? AND event_day <= ?
+ GROUP BY grp, product_id, cohort_day, cycle`), integrationID, dim, lo, hi, asOf, asOf)
+	if err != nil {
+		return fmt.Errorf("read retention rollup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, p string
+		var d, c int
+		var a, n int64
+		if err := rows.Scan(&g, &p, &d, &c, &a, &n); err != nil {
+			return fmt.Errorf("read retention rollup: %w", err)
+		}
+		fn(g, p, d, c, a, n)
+	}
+	return rows.Err()
+}
+
+// Gaps calls fn with how many times each product's consecutive approved
+// cycles were gap days apart, as of the day asOf (account time zone);
+// counts of zero are left out.
+func Gaps(ctx context.Context, st *store.Store, integrationID int64, asOf int, fn func(product string, gap int, n int64)) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT product_id, gap, CAST(SUM(n) AS BIGINT) FROM rollup_gaps
+ WHERE integration_id = ? AND from_day <= ? GROUP BY product_id, gap`), integrationID, asOf)
+	if err != nil {
+		return fmt.Errorf("read gaps rollup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		var g int
+		var n int64
+		if err := rows.Scan(&p, &g, &n); err != nil {
+			return fmt.Errorf("read gaps rollup: %w", err)
+		}
+		if n != 0 {
+			fn(p, g, n)
+		}
+	}
+	return rows.Err()
+}

@@ -116,7 +116,7 @@ func (w *world) wall(t *testing.T, at time.Time) crm.WallTime {
 func dump(t *testing.T, st *store.Store, id int64) string {
 	t.Helper()
 	var out []string
-	for _, table := range []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_brand_sales", "rollup_brand_cb"} {
+	for _, table := range []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_brand_sales", "rollup_brand_cb", "rollup_retention", "rollup_gaps"} {
 		rows, err := st.DB().Query(st.Rebind(`SELECT * FROM `+table+` WHERE integration_id = ?`), id)
 		if err != nil {
 			t.Fatal(err)
