@@ -10,10 +10,10 @@ import (
 )
 
 // contribution is what one customer adds to the customer-level tables
-// (rollup_cohorts, rollup_ltv, rollup_cycles, rollup_order_spans), kept
-// encoded in the customer's rollup_customers row so that a refresh can take
-// it back when the customer's transactions change. The cohort entries
-// follow from the customer row itself (first sale, groups); the lifetime
+// (rollup_cohorts, rollup_ltv, rollup_cycles, rollup_order_spans,
+// rollup_retention, rollup_gaps), kept encoded in the customer's
+// rollup_customers row so that a refresh can take it back when the
+// customer's transactions change. The cohort entries follow from the customer row itself (first sale, groups); the lifetime
 // value cells hold for every breakdown with the first sale's group.
 type contribution struct {
 	ltv    []ltvCell // by event day

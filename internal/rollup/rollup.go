@@ -11,6 +11,10 @@
 //   - lifetime value per (first-sale day, event day) in the account time
 //     zone, and customers per first-sale day;
 //   - retention cycles (subscriptions approved, declines);
+//   - retention with maturity: approvals and declines per (product,
+//     cycle-1 day, cycle, event day), and each product's gaps between
+//     consecutive approved cycles counted from the day they are known, so
+//     a report sums what happened up to its as-of date (contrib.go);
 //
 // each for no breakdown and for every breakdown of Dims. The tables are
 // derived from the transactions only (store migration 0002).
@@ -24,7 +28,7 @@
 // # Per-customer contributions
 //
 // The customer-level tables (cohorts, lifetime value, retention cycles,
-// order spans) are sums over customers: each customer adds its own entries
+// retention cells and gaps, order spans) are sums over customers: each customer adds its own entries
 // (contribute), and nothing in one customer's entries depends on another
 // customer. Each customer's entries are kept, encoded, in its
 // rollup_customers row (contrib). A refresh takes a dirty customer's stored
