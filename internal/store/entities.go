@@ -259,7 +259,12 @@ func upsertThen(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n
 		seen[k] = len(idx)
 		idx = append(idx, i)
 	}
+	var fresh map[int]bool // rows with no stored version (hashed tables)
 	if t.hashed {
+		if err := tx.lockKeys(ctx, integrationID); err != nil {
+			return fmt.Errorf("upsert %s: %w", t.name, err)
+		}
+		fresh = make(map[int]bool, len(idx))
 		hashes := make(map[int]string, len(idx))
 		for _, i := range idx {
 			hashes[i] = rowHash(args(i, nil))
@@ -279,6 +284,7 @@ func upsertThen(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n
 			switch h, ok := stored[[2]string{src, id}]; {
 			case !ok:
 				w.New++
+				fresh[i] = true
 			case h == hashes[i]:
 				w.Unchanged++
 				continue
@@ -299,8 +305,9 @@ func upsertThen(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n
 			return err
 		}
 	}
+	tx.grew(t.name, len(idx))
 	if tx.backend == Postgres {
-		return copyUpsert(ctx, tx, t, integrationID, idx, key, args)
+		return copyUpsert(ctx, tx, t, integrationID, idx, fresh, key, args)
 	}
 	perRow := len(t.cols) + 3
 	buf := make([]any, 0, min(len(idx), maxRowsPerStmt)*perRow)
@@ -327,28 +334,35 @@ func upsertThen(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, n
 	return nil
 }
 
-// copyUpsert is PostgreSQL's upsert: COPY the rows into a temporary staging
-// table, then one INSERT ... SELECT ... ON CONFLICT moves them in.
-func copyUpsert(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, idx []int, key func(int) (string, string), args func(int, []any) []any) error {
-	stage := "stage_" + t.name
+// copyUpsert is PostgreSQL's upsert. Rows known to be new (fresh: no
+// stored version, read under lockKeys) are COPied straight into the table,
+// PostgreSQL's cheapest way in; the others are COPied into a temporary
+// staging table and moved in by one INSERT ... SELECT ... ON CONFLICT.
+func copyUpsert(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, idx []int, fresh map[int]bool, key func(int) (string, string), args func(int, []any) []any) error {
 	all := append([]string{"integration_id", "source", "id"}, t.cols...)
+	var direct, staged [][]any
+	for _, i := range idx {
+		src, id := key(i)
+		row := args(i, append(make([]any, 0, len(all)), integrationID, src, id))
+		if fresh[i] {
+			direct = append(direct, row)
+		} else {
+			staged = append(staged, row)
+		}
+	}
+	if len(direct) > 0 {
+		if err := tx.copyFrom(ctx, t.name, all, direct); err != nil {
+			return fmt.Errorf("upsert %s: copy: %w", t.name, err)
+		}
+	}
+	if len(staged) == 0 {
+		return nil
+	}
+	stage := "stage_" + t.name
 	if _, err := tx.c.ExecContext(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+stage+" (LIKE "+t.name+" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"); err != nil {
 		return fmt.Errorf("upsert %s: staging table: %w", t.name, err)
 	}
-	rows := make([][]any, 0, len(idx))
-	for _, i := range idx {
-		src, id := key(i)
-		rows = append(rows, args(i, append(make([]any, 0, len(all)), integrationID, src, id)))
-	}
-	err := tx.c.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{stage}, all, pgx.CopyFromRows(rows))
-		return err
-	})
-	if err != nil {
+	if err := tx.copyFrom(ctx, stage, all, staged); err != nil {
 		return fmt.Errorf("upsert %s: copy: %w", t.name, err)
 	}
 	set := make([]string, len(t.cols))
@@ -366,6 +380,41 @@ func copyUpsert(ctx context.Context, tx *Tx, t *tableDef, integrationID int64, i
 	}
 	return nil
 }
+
+// copyFrom COPies rows into table on the transaction's connection.
+func (tx *Tx) copyFrom(ctx context.Context, table string, cols []string, rows [][]any) error {
+	return tx.c.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		return err
+	})
+}
+
+// lockKeys takes, once per transaction, PostgreSQL's transaction-level
+// advisory lock on an integration's entity rows: a row found absent by the
+// row_hash lookup stays absent until the transaction ends, so it can be
+// COPied in without ON CONFLICT (another konduit process writing the same
+// integration waits here). The lock goes with the commit or rollback.
+func (tx *Tx) lockKeys(ctx context.Context, integrationID int64) error {
+	if tx.backend != Postgres || tx.locked[integrationID] {
+		return nil
+	}
+	if _, err := tx.c.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(keyLockClass), int32(integrationID)); err != nil {
+		return fmt.Errorf("lock rows: %w", err)
+	}
+	if tx.locked == nil {
+		tx.locked = map[int64]bool{}
+	}
+	tx.locked[integrationID] = true
+	return nil
+}
+
+// keyLockClass is the first key of lockKeys' advisory lock (the migrations
+// take 7046812).
+const keyLockClass = 7046813
 
 // scanning helpers
 

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Load benchmark: `konduit load` of generated legacy files (konduit synth)
+# into a new SQLite file and a new database of a throwaway PostgreSQL
+# cluster (internal/store/pgtest's settings: initdb, fsync off; as root the
+# server runs as the postgres user), each timed by GNU time: wall time and
+# konduit's peak RSS (the PostgreSQL server's memory is not konduit's).
+#
+# Usage: bench/load/run.sh ROWS [BACKENDS] [OUT_DIR]
+#   ROWS      transactions to generate (synth --rows), e.g. 1000000
+#   BACKENDS  comma-separated, in order: sqlite, postgres (default sqlite,postgres)
+#   OUT_DIR   where the files, databases and logs go (default bench/out/load-ROWS)
+# Files are generated once per ROWS (seed 1, --as-of 2026-12-01) and reused.
+# Set TIMEOUT (seconds, default none) to stop a load that runs longer: it is
+# interrupted (SIGINT) and the rows it committed are reported.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rows=$1
+backends=${2:-sqlite,postgres}
+out=${3:-bench/out/load-$rows}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+bin=$out/konduit
+go build -o "$bin" ./cmd/konduit
+if [ ! -s "$out/files/legacy_transactions.csv" ]; then
+	"$bin" synth -o "$out/files" --rows "$rows" --as-of 2026-12-01 >"$out/synth.txt"
+fi
+files=("$out/files/legacy_transactions.csv" "$out/files/legacy_customer_notes.csv" "$out/files/legacy_customer_details.csv")
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+
+pgdir=
+cleanup() {
+	if [ -n "$pgdir" ]; then
+		runas "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+		rm -rf "$pgdir"
+	fi
+}
+trap cleanup EXIT
+runas() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+echo "$(date -u '+%F %T UTC'), $(nproc) cores, load: $(uptime | sed 's/.*load average: //'), rows: $rows"
+IFS=, read -ra list <<<"$backends"
+for b in "${list[@]}"; do
+	case $b in
+	sqlite)
+		rm -f "$out/load.db" "$out/load.db-wal" "$out/load.db-shm"
+		dsn="sqlite:$out/load.db"
+		;;
+	postgres)
+		cleanup
+		pgdir=$(mktemp -d /tmp/konduit-bench-pg-XXXXXX)
+		chmod 755 "$pgdir"
+		[ "$(id -u)" = 0 ] && chown postgres "$pgdir"
+		runas "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres -E UTF8 --no-sync --no-instructions >/dev/null
+		port=$((20000 + RANDOM % 20000))
+		runas "$pgbin/pg_ctl" -D "$pgdir/data" -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -F -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+			-l "$pgdir/log" -w -t 60 start >/dev/null
+		runas "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U postgres load
+		dsn="postgres://postgres@127.0.0.1:$port/load?sslmode=disable"
+		;;
+	*)
+		echo "unknown backend $b" >&2
+		exit 2
+		;;
+	esac
+	start=$(date +%s.%N)
+	set +e
+	if [ -n "${TIMEOUT:-}" ]; then
+		/usr/bin/time -v -o "$out/time-$b.txt" timeout -s INT "$TIMEOUT" "$bin" load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$b.txt" 2>&1
+	else
+		/usr/bin/time -v -o "$out/time-$b.txt" "$bin" load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$b.txt" 2>&1
+	fi
+	code=$?
+	set -e
+	end=$(date +%s.%N)
+	rss=$(awk -F': ' '/Maximum resident/ {printf "%d", $2 / 1024}' "$out/time-$b.txt")
+	cpu=$(awk -F': ' '/User time/ {u = $2} /System time/ {s = $2} END {printf "%.1f", u + s}' "$out/time-$b.txt")
+	printf '%s: exit %d, wall %.1f s, konduit CPU %s s, peak RSS %s MiB\n' "$b" "$code" "$(echo "$end - $start" | bc)" "$cpu" "$rss"
+	sed 's/^/  /' "$out/load-$b.txt" | grep -v 'row skipped' | head -8
+done
+echo "load after: $(uptime | sed 's/.*load average: //')"
