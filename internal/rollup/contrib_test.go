@@ -89,3 +89,48 @@ func FuzzDecodeContribution(f *testing.F) {
 		}
 	})
 }
+
+// A subscription seen first under another product than its cycle-1 sale's
+// counts its gaps under the first product until the cycle-1 sale's day,
+// then under the sale's; its cells are the cycle-1 sale's day and groups.
+func TestRetentionGapsFollowTheProduct(t *testing.T) {
+	const x = 20000 // a day number
+	ev := func(id string, day int64, cycle int64, resp, product string) event {
+		return event{source: "api", customer: "c", id: id, at: day * 86400, typ: "SALE", resp: resp, cycle: cycle, purchase: "s1",
+			groups: [7]string{"", "camp", product, "a", "s", "m", "US"}}
+	}
+	evs := []event{
+		ev("1", x, 2, "SUCCESS", "pA"),
+		ev("2", x+30, 3, "SUCCESS", "pA"),
+		ev("3", x+45, 3, "DECLINE", "pA"),
+		ev("4", x+60, 1, "SUCCESS", "pB"),
+	}
+	ret, gaps := retention(evs, time.UTC)
+	want := []gapCell{
+		{"pA", x + 30, 30, 1},
+		{"pA", x + 60, 30, -1},
+		{"pB", x + 60, -60, 1},
+		{"pB", x + 60, 30, 1},
+	}
+	if !reflect.DeepEqual(gaps, want) {
+		t.Errorf("gaps %+v, want %+v", gaps, want)
+	}
+	var dim0 []retCell
+	for _, c := range ret {
+		if c.dim == 0 {
+			dim0 = append(dim0, c)
+		}
+	}
+	wantRet := []retCell{
+		{0, "", "pB", x + 60, 1, x + 60, 1, 0},
+		{0, "", "pB", x + 60, 2, x, 1, 0},
+		{0, "", "pB", x + 60, 3, x + 30, 1, 0},
+		{0, "", "pB", x + 60, 3, x + 45, 0, 1},
+	}
+	if !reflect.DeepEqual(dim0, wantRet) {
+		t.Errorf("cells %+v, want %+v", dim0, wantRet)
+	}
+	if len(ret) != 4*len(Dims) {
+		t.Errorf("%d cells, want 4 per breakdown", len(ret))
+	}
+}

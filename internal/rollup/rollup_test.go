@@ -181,6 +181,15 @@ func reports(t *testing.T, st *store.Store, id int64, noRollup bool) map[string]
 			add(zone+" ltv months "+by, m, err)
 			r, err := report.Retention(ctx, q, report.RetentionOptions{AsOf: asOf})
 			add(zone+" retention "+by, r, err)
+			// Earlier as-of dates and a cycle-1 range: maturity, the
+			// median gaps and what happened after the date, at read time.
+			for _, o := range []report.RetentionOptions{
+				{AsOf: crm.Date{Year: 2025, Month: time.March, Day: 20}},
+				{AsOf: crm.Date{Year: 2025, Month: time.August, Day: 3}, From: crm.Date{Year: 2025, Month: time.February, Day: 1}, To: crm.Date{Year: 2025, Month: time.June, Day: 30}},
+			} {
+				r, err := report.Retention(ctx, q, o)
+				add(fmt.Sprint(zone, " retention ", by, o), r, err)
+			}
 		}
 		q.By = ""
 		c, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard, report.DefaultEarly)
