@@ -22,6 +22,7 @@ import (
 
 	"github.com/konduit/konduit/internal/check"
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/legacy"
 	"github.com/konduit/konduit/internal/synth"
 )
 
@@ -82,7 +83,7 @@ func parseCSV(path string) (int, error) {
 }
 
 func validate(path string) (int, error) {
-	rep, err := check.Validate(context.Background(), check.FileInputs([]string{path}), check.Options{AsOf: "2025-06-30", MaxFindings: 10})
+	rep, err := check.Validate(context.Background(), legacy.FileInputs([]string{path}), check.Options{AsOf: "2025-06-30", MaxFindings: 10})
 	if err != nil {
 		return 0, err
 	}

@@ -152,7 +152,7 @@ func validateConverted(ctx context.Context, w io.Writer, res *convert.Result, op
 			kinds[p] = k
 		}
 	}
-	rep, err := check.Validate(ctx, check.FileInputs(paths), opts)
+	rep, err := check.Validate(ctx, legacy.FileInputs(paths), opts)
 	if err != nil {
 		return fmt.Errorf("validate converted files: %w", err)
 	}

@@ -49,7 +49,7 @@ func BenchmarkValidate(b *testing.B) {
 	st, _ := os.Stat(path)
 	b.SetBytes(st.Size())
 	for b.Loop() {
-		rep, err := Validate(context.Background(), FileInputs([]string{path}), Options{AsOf: "2025-06-30", MaxFindings: 10})
+		rep, err := Validate(context.Background(), legacy.FileInputs([]string{path}), Options{AsOf: "2025-06-30", MaxFindings: 10})
 		if err != nil || rep.Errors() != 0 {
 			b.Fatal(err, rep.Errors())
 		}

@@ -86,7 +86,7 @@ func validate(t *testing.T, opts Options, files ...file) *Report {
 	if opts.MaxFindings == 0 {
 		opts.MaxFindings = -1
 	}
-	rep, err := Validate(context.Background(), FileInputs(paths), opts)
+	rep, err := Validate(context.Background(), legacy.FileInputs(paths), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -691,7 +691,7 @@ func TestSensitiveValuesNeverPrinted(t *testing.T) {
 func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	in := []Input{{Name: "t.csv", Open: func() (io.ReadCloser, error) {
+	in := []legacy.Input{{Name: "t.csv", Open: func() (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader(strings.Repeat(csvOf(legacy.Transactions, baseRow(1)), 1000))), nil
 	}}}
 	if _, err := Validate(ctx, in, Options{}); err == nil {

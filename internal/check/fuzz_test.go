@@ -32,7 +32,7 @@ func FuzzValidate(f *testing.F) {
 		f.Add([]byte(csvOf(legacy.Transactions, r)))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in := []Input{{Name: "f.csv", Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(data))), nil }}}
+		in := []legacy.Input{{Name: "f.csv", Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(data))), nil }}}
 		rep, err := Validate(context.Background(), in, Options{AsOf: "2025-01-31", MaxFindings: -1, MaxRecordBytes: 256, Workers: 2})
 		if err != nil {
 			t.Fatalf("validate: %v", err)

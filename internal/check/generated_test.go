@@ -56,7 +56,7 @@ func TestGeneratedFile(t *testing.T) {
 		filepath.Join(dir, legacy.Details.FileName()),
 	}
 	opts := Options{AsOf: asOfDate.String(), MaxFindings: -1}
-	rep, err := Validate(context.Background(), FileInputs(paths), opts)
+	rep, err := Validate(context.Background(), legacy.FileInputs(paths), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestGeneratedFile(t *testing.T) {
 	}
 	t.Logf("clean file, %d rows: %v", rep.Files[0].Rows, rep.Counts)
 	flagged, total := carrierTracking(t, paths[0], 3)
-	rep, err = Validate(context.Background(), FileInputs(paths), opts)
+	rep, err = Validate(context.Background(), legacy.FileInputs(paths), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestGeneratedFile(t *testing.T) {
 		{pick: always, from: 11 * n, field: legacy.FFirstName, value: constant(""), rule: RuleRequired, column: "Z"},
 	}
 	inject(t, paths[0], defects)
-	rep, err = Validate(context.Background(), FileInputs(paths), opts)
+	rep, err = Validate(context.Background(), legacy.FileInputs(paths), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestGeneratedDefectsAndDelimiters(t *testing.T) {
 	opts := Options{AsOf: asOfDate.String(), MaxFindings: -1}
 	fileKeys := func(paths ...string) []string {
 		t.Helper()
-		rep, err := Validate(context.Background(), FileInputs(paths), opts)
+		rep, err := Validate(context.Background(), legacy.FileInputs(paths), opts)
 		if err != nil {
 			t.Fatal(err)
 		}

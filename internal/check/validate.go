@@ -35,13 +35,6 @@ type Options struct {
 	MaxRecordBytes int
 }
 
-// Input is a file to validate: legacy.Input, the one input type (this alias
-// stays until internal/load and internal/convert name legacy.Input).
-type Input = legacy.Input
-
-// FileInputs turns paths into Inputs (legacy.FileInputs).
-func FileInputs(paths []string) []Input { return legacy.FileInputs(paths) }
-
 // ReadError is an I/O failure reading an input (not a finding about its data).
 type ReadError struct {
 	File string
@@ -54,7 +47,7 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // Validate checks every input and returns the report. Transactions files
 // are checked first, so that notes and details can be checked against their
 // customers. An error is returned only for I/O failures and cancellation.
-func Validate(ctx context.Context, inputs []Input, opts Options) (*Report, error) {
+func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -103,7 +96,7 @@ type custInfo struct {
 
 // file validates one input. In the first pass, a notes or details file is
 // only recognised and deferred (deferred=true) to the second pass.
-func (v *validator) file(ctx context.Context, seq int, in Input, first bool) (deferred bool, err error) {
+func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bool) (deferred bool, err error) {
 	lf, err := legacy.OpenMax(ctx, in, v.opts.MaxRecordBytes)
 	if err != nil {
 		return false, &ReadError{File: in.Name, Err: errors.Unwrap(err)}

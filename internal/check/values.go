@@ -5,6 +5,7 @@ import (
 
 	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/legacy"
+	"github.com/konduit/konduit/internal/normalize"
 )
 
 // The predicates below work on raw bytes so the hot loop allocates nothing.
@@ -28,19 +29,6 @@ func num2(b []byte) (int, bool) {
 	return int(b[0]-'0')*10 + int(b[1]-'0'), true
 }
 
-func daysIn(year, month int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
 // isDate reports whether b is YYYY-MM-DD and a real calendar date.
 func isDate(b []byte) bool {
 	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
@@ -53,7 +41,7 @@ func isDate(b []byte) bool {
 	if !ok1 || !ok2 || !ok3 || !ok4 || m < 1 || m > 12 || d < 1 {
 		return false
 	}
-	return d <= daysIn(hi*100+lo, m)
+	return d <= normalize.DaysIn(hi*100+lo, m)
 }
 
 // isDatetime reports whether b is YYYY-MM-DD HH:MM:SS, a real date and time.

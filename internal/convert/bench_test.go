@@ -70,7 +70,7 @@ func BenchmarkValidateConverted(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := check.FileInputs([]string{res.Paths[legacy.Transactions]})
+	in := legacy.FileInputs([]string{res.Paths[legacy.Transactions]})
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
 	for i := 0; i < b.N; i++ {

@@ -23,7 +23,7 @@ func validate(t *testing.T, res *Result) *check.Report {
 			paths = append(paths, p)
 		}
 	}
-	rep, err := check.Validate(context.Background(), check.FileInputs(paths), check.Options{MaxFindings: -1})
+	rep, err := check.Validate(context.Background(), legacy.FileInputs(paths), check.Options{MaxFindings: -1})
 	if err != nil {
 		t.Fatalf("validate: %v", err)
 	}

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -102,7 +101,7 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 	if opts.Check.AsOf == "" {
 		opts.Check.AsOf = time.Now().In(opts.TimeZone).Format(crm.DateLayout)
 	}
-	rep, err := check.Validate(ctx, check.FileInputs(paths), opts.Check)
+	rep, err := check.Validate(ctx, legacy.FileInputs(paths), opts.Check)
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
@@ -175,7 +174,7 @@ func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths 
 	// Transactions files first: the derived tables need them.
 	var others []string
 	for _, p := range paths {
-		kind, err := fileKind(p)
+		kind, err := fileKind(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -214,13 +213,13 @@ func Tune(ctx context.Context, st *store.Store) error {
 	return nil
 }
 
-func fileKind(path string) (legacy.Kind, error) {
-	f, _, hdr, err := openFile(path)
+func fileKind(ctx context.Context, path string) (legacy.Kind, error) {
+	f, err := openFile(ctx, path)
 	if err != nil {
 		return 0, err
 	}
 	f.Close()
-	return legacy.DetectKind(hdr), nil
+	return f.Kind, nil
 }
 
 // columns reads a row's values by header name, trimmed.
@@ -256,12 +255,12 @@ type batch struct {
 }
 
 func loadTransactions(ctx context.Context, st *store.Store, integrationID int64, path string, opts Options, res *Result) error {
-	f, r, hdr, err := openFile(path)
+	f, err := openFile(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	cols := newColumns(hdr)
+	cols := columns{f.Columns}
 	keys := cols.keys(legacy.Transactions)
 	base := filepath.Base(path)
 	var b batch
@@ -292,7 +291,7 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 	// the number is masked: the masked number has no BIN.
 	readBrand := func(rec *legacy.Record) { brand = cardnum.Brand(cols.get(rec.Fields, legacy.FCardNumber)) }
 	for {
-		rec, err := nextRecord(r, path, keys, res, readBrand)
+		rec, err := nextRecord(f, path, keys, res, readBrand)
 		if err == io.EOF {
 			break
 		}
@@ -363,13 +362,13 @@ func (g *cycleGuess) next(t *crm.Transaction) {
 // loadOther stores a notes or details file, in batches. Rows that cannot
 // be read or lack a customerId are skipped (validation reported them).
 func loadOther(ctx context.Context, st *store.Store, integrationID int64, path string, opts Options, res *Result) error {
-	f, r, hdr, err := openFile(path)
+	f, err := openFile(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	kind := legacy.DetectKind(hdr)
-	cols := newColumns(hdr)
+	kind := f.Kind
+	cols := columns{f.Columns}
 	keys := cols.keys(kind)
 	var notes []crm.Note
 	var details []crm.CustomerDetail
@@ -389,7 +388,7 @@ func loadOther(ctx context.Context, st *store.Store, integrationID int64, path s
 		return nil
 	}
 	for {
-		rec, err := nextRecord(r, path, keys, res, nil)
+		rec, err := nextRecord(f, path, keys, res, nil)
 		if err == io.EOF {
 			break
 		}
@@ -428,20 +427,18 @@ func loadOther(ctx context.Context, st *store.Store, integrationID int64, path s
 	return flush()
 }
 
-// openFile opens a legacy file and reads its header: the one place load
-// opens a file.
-func openFile(path string) (*os.File, *legacy.Reader, []string, error) {
-	f, err := os.Open(path)
+// openFile opens a legacy file through legacy.Open (BOM, ';' or tab
+// delimiter, kind, header and columns): the one place load opens a file.
+func openFile(ctx context.Context, path string) (*legacy.File, error) {
+	f, err := legacy.Open(ctx, legacy.FileInputs([]string{path})[0])
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	r := legacy.NewReader(f)
-	hdr, err := r.Read()
-	if err != nil {
+	if f.HeaderErr != nil {
 		f.Close()
-		return nil, nil, nil, fmt.Errorf("read header of %s: %w", path, err)
+		return nil, fmt.Errorf("read header of %s: %w", path, f.DataErrorOf(f.HeaderErr))
 	}
-	return f, r, hdr.Fields, nil
+	return f, nil
 }
 
 // nextRecord reads the next record that parses, screened (see screen):
@@ -449,7 +446,7 @@ func openFile(path string) (*os.File, *legacy.Reader, []string, error) {
 // identifier holds a card number, are counted as skipped (validation
 // reported them). It returns io.EOF at the end. before, when set, sees
 // each record before it is screened.
-func nextRecord(r *legacy.Reader, path string, keys keyColumns, res *Result, before func(*legacy.Record)) (*legacy.Record, error) {
+func nextRecord(r *legacy.File, path string, keys keyColumns, res *Result, before func(*legacy.Record)) (*legacy.Record, error) {
 	for {
 		rec, err := r.Read()
 		var pe *legacy.ParseError

@@ -385,12 +385,13 @@ func TestCycleGuessMatchesDerive(t *testing.T) {
 		stored[id] = c
 	}
 	rows.Close()
-	f, r, hdr, err := openFile(files(dir)[0])
+	f, err := openFile(ctx, files(dir)[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cols := newColumns(hdr)
+	r := f
+	cols := columns{f.Columns}
 	var g cycleGuess
 	n, later := 0, 0
 	for {
