@@ -10,6 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/rollup"
+	"github.com/konduit/konduit/internal/store"
 )
 
 // Thresholds flag a merchant account's month: a ratio at or above Ratio
@@ -124,14 +126,13 @@ type monthKey struct {
 // Chargebacks computes the per-MID monthly ratios, per card brand (the
 // brand of each sale: its BIN, else its card type) and over all cards.
 // Months are calendar months of the display time zone: sales by their
-// local day, chargebacks by chargebackDate. It reads the transactions (the
-// rollups keep no brand).
+// local day, chargebacks by chargebackDate. It reads the rollups when they
+// are current (rollup_brand_sales, rollup_brand_cb), else the transactions.
 func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*ChargebacksResult, error) {
 	q, err := q.scoped(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	db := q.Store.DB()
 	res := &ChargebacksResult{TimeZone: q.Loc.String(), Months: []MIDMonth{}, Visa: visa.String(), Mastercard: mc.String(), Early: early.String()}
 	if res.names, err = namesOf(ctx, q, "merchant_id"); err != nil {
 		return nil, err
@@ -161,74 +162,15 @@ func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*Cha
 		}
 		currencies[mid][cur] = true
 	}
-	var lo, hi int64
-	if err := db.QueryRowContext(ctx, q.Store.Rebind("SELECT "+
-		"CAST(COALESCE(MIN(created_utc), 0) AS BIGINT), CAST(COALESCE(MAX(created_utc), 0) AS BIGINT) FROM transactions WHERE "+q.scope("")+" AND "+saleCond("")),
-		q.scopeArgs()...).Scan(ints(&lo, &hi)...); err != nil {
-		return nil, fmt.Errorf("chargebacks: %w", err)
-	}
-	if hi > 0 || lo != 0 {
-		// The UTC bounds of each local month holding a sale.
-		first := time.Unix(lo, 0).In(q.Loc)
-		last := time.Unix(hi, 0).In(q.Loc)
-		var names []string
-		var args []any
-		var vals []string
-		for y, m := first.Year(), first.Month(); y < last.Year() || (y == last.Year() && m <= last.Month()); {
-			// The first instant of the month's first day (crm's DST rules:
-			// a midnight that does not exist starts the day at the gap's end).
-			start := crm.Date{Year: y, Month: m, Day: 1}.In(q.Loc)
-			end := crm.DateOf(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)).In(q.Loc)
-			vals = append(vals, "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
-			args = append(args, len(names), start.Unix(), end.Unix())
-			names = append(names, fmt.Sprintf("%04d-%02d", y, int(m)))
-			if m == time.December {
-				y, m = y+1, time.January
-			} else {
-				m++
-			}
-		}
-		args = append(args, q.scopeArgs()...)
-		stmt := "WITH m(k, lo, hi) AS (VALUES " + strings.Join(vals, ", ") + ")" +
-			" SELECT m.k, t.merchant_id, t.card_brand, t.currency, COUNT(*) FROM m JOIN transactions t ON " + q.scope("t.") + " AND t.created_utc >= m.lo AND t.created_utc < m.hi" +
-			" WHERE " + saleCond("t.") + " GROUP BY m.k, t.merchant_id, t.card_brand, t.currency"
-		rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
-		if err != nil {
-			return nil, fmt.Errorf("chargebacks sales: %w", err)
-		}
-		for rows.Next() {
-			var k, n int64
-			var mid, brand, cur string
-			if err := rows.Scan(&k, &mid, &brand, &cur, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("chargebacks sales: %w", err)
-			}
-			addCurrency(mid, cur)
-			for _, b := range []string{brand, AllCards} {
-				mk := monthKey{mid, b, names[k]}
-				sales[mk] += n
-				cell(mk).Sales += n
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("chargebacks sales: %w", err)
+	addSales := func(month, mid, brand, cur string, n int64) {
+		addCurrency(mid, cur)
+		for _, b := range []string{brand, AllCards} {
+			mk := monthKey{mid, b, month}
+			sales[mk] += n
+			cell(mk).Sales += n
 		}
 	}
-	stmt := "SELECT merchant_id, card_brand, currency, SUBSTR(chargeback_date, 1, 7), COUNT(*), CAST(COALESCE(SUM(chargeback_cents), 0) AS BIGINT) FROM transactions" +
-		" WHERE " + q.scope("") + " AND chargedback = 1 AND chargeback_date IS NOT NULL AND " + saleCond("") +
-		" GROUP BY merchant_id, card_brand, currency, SUBSTR(chargeback_date, 1, 7)"
-	rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
-	if err != nil {
-		return nil, fmt.Errorf("chargebacks: %w", err)
-	}
-	for rows.Next() {
-		var mid, brand, cur, month string
-		var n, cents int64
-		if err := rows.Scan(append([]any{&mid, &brand, &cur, &month}, ints(&n, &cents)...)...); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("chargebacks: %w", err)
-		}
+	addChargebacks := func(month, mid, brand, cur string, n, cents int64) {
 		addCurrency(mid, cur)
 		for _, b := range []string{brand, AllCards} {
 			c := cell(monthKey{mid, b, month})
@@ -236,9 +178,29 @@ func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*Cha
 			c.ChargebackAmount += Money(cents)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("chargebacks: %w", err)
+	fromRollups := false
+	if !q.NoRollup {
+		_, ok, err := rollup.Ready(ctx, q.Store, q.Integration)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if fromRollups, err = chargebacksFromRollups(ctx, q, addSales, addChargebacks); err != nil {
+				return nil, err
+			}
+			if !fromRollups {
+				// A zone whose months do not start on a bucket: what was
+				// read is dropped and the transactions say.
+				clear(cells)
+				clear(sales)
+				clear(currencies)
+			}
+		}
+	}
+	if !fromRollups {
+		if err := chargebacksFromTransactions(ctx, q, addSales, addChargebacks); err != nil {
+			return nil, err
+		}
 	}
 	// A merchant account's amounts are in its currency; one that took two
 	// would add them together.
@@ -304,4 +266,119 @@ func prevMonth(m string) string {
 		return ""
 	}
 	return t.AddDate(0, -1, 0).Format("2006-01")
+}
+
+type (
+	salesFunc       func(month, mid, brand, cur string, n int64)
+	chargebacksFunc func(month, mid, brand, cur string, n, cents int64)
+)
+
+// chargebacksFromTransactions reads the sales by local month and the
+// chargebacks by month received, per merchant account, brand and currency.
+func chargebacksFromTransactions(ctx context.Context, q Query, addSales salesFunc, addChargebacks chargebacksFunc) error {
+	var lo, hi int64
+	if err := q.Store.DB().QueryRowContext(ctx, q.Store.Rebind("SELECT "+
+		"CAST(COALESCE(MIN(created_utc), 0) AS BIGINT), CAST(COALESCE(MAX(created_utc), 0) AS BIGINT) FROM transactions WHERE "+q.scope("")+" AND "+saleCond("")),
+		q.scopeArgs()...).Scan(ints(&lo, &hi)...); err != nil {
+		return fmt.Errorf("chargebacks: %w", err)
+	}
+	if hi > 0 || lo != 0 {
+		// The UTC bounds of each local month holding a sale.
+		first := time.Unix(lo, 0).In(q.Loc)
+		last := time.Unix(hi, 0).In(q.Loc)
+		var names []string
+		var args []any
+		var vals []string
+		for y, m := first.Year(), first.Month(); y < last.Year() || (y == last.Year() && m <= last.Month()); {
+			// The first instant of the month's first day (crm's DST rules:
+			// a midnight that does not exist starts the day at the gap's end).
+			start := crm.Date{Year: y, Month: m, Day: 1}.In(q.Loc)
+			end := crm.DateOf(time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)).In(q.Loc)
+			vals = append(vals, "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
+			args = append(args, len(names), start.Unix(), end.Unix())
+			names = append(names, fmt.Sprintf("%04d-%02d", y, int(m)))
+			if m == time.December {
+				y, m = y+1, time.January
+			} else {
+				m++
+			}
+		}
+		args = append(args, q.scopeArgs()...)
+		stmt := "WITH m(k, lo, hi) AS (VALUES " + strings.Join(vals, ", ") + ")" +
+			" SELECT m.k, t.merchant_id, t.card_brand, t.currency, COUNT(*) FROM m JOIN transactions t ON " + q.scope("t.") + " AND t.created_utc >= m.lo AND t.created_utc < m.hi" +
+			" WHERE " + saleCond("t.") + " GROUP BY m.k, t.merchant_id, t.card_brand, t.currency"
+		rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), args...)
+		if err != nil {
+			return fmt.Errorf("chargebacks sales: %w", err)
+		}
+		for rows.Next() {
+			var k, n int64
+			var mid, brand, cur string
+			if err := rows.Scan(&k, &mid, &brand, &cur, &n); err != nil {
+				rows.Close()
+				return fmt.Errorf("chargebacks sales: %w", err)
+			}
+			addSales(names[k], mid, brand, cur, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("chargebacks sales: %w", err)
+		}
+	}
+	stmt := "SELECT merchant_id, card_brand, currency, SUBSTR(chargeback_date, 1, 7), COUNT(*), CAST(COALESCE(SUM(chargeback_cents), 0) AS BIGINT) FROM transactions" +
+		" WHERE " + q.scope("") + " AND chargedback = 1 AND chargeback_date IS NOT NULL AND " + saleCond("") +
+		" GROUP BY merchant_id, card_brand, currency, SUBSTR(chargeback_date, 1, 7)"
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
+	if err != nil {
+		return fmt.Errorf("chargebacks: %w", err)
+	}
+	for rows.Next() {
+		var mid, brand, cur, month string
+		var n, cents int64
+		if err := rows.Scan(append([]any{&mid, &brand, &cur, &month}, ints(&n, &cents)...)...); err != nil {
+			rows.Close()
+			return fmt.Errorf("chargebacks: %w", err)
+		}
+		addChargebacks(month, mid, brand, cur, n, cents)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("chargebacks: %w", err)
+	}
+	return nil
+}
+
+// chargebacksFromRollups reads the same from the rollups: sales per
+// bucket, each bucket in the local month of its start, and chargebacks per
+// day received. ok is false, and the caller reads the transactions, when a
+// month of the display zone does not start on a bucket bound (none in real
+// zones since 1970).
+func chargebacksFromRollups(ctx context.Context, q Query, addSales salesFunc, addChargebacks chargebacksFunc) (ok bool, err error) {
+	aligned := true
+	err = rollup.BrandSales(ctx, q.Store, q.Integration, func(bucket int64, mid, brand, cur string, n int64) {
+		if q.restrict && cur != q.Currency {
+			return
+		}
+		t := time.Unix(bucket, 0).In(q.Loc)
+		if e := time.Unix(bucket+store.BucketSeconds-1, 0).In(q.Loc); e.Month() != t.Month() || e.Year() != t.Year() {
+			aligned = false // the bucket holds the ends of two months
+		}
+		addSales(t.Format("2006-01"), mid, brand, cur, n)
+	})
+	if err != nil {
+		return false, fmt.Errorf("chargebacks: %w", err)
+	}
+	if !aligned {
+		return false, nil
+	}
+	err = rollup.BrandChargebacks(ctx, q.Store, q.Integration, func(day, mid, brand, cur string, n, cents int64) {
+		if q.restrict && cur != q.Currency {
+			return
+		}
+		addChargebacks(day[:min(7, len(day))], mid, brand, cur, n, cents)
+	})
+	if err != nil {
+		return false, fmt.Errorf("chargebacks: %w", err)
+	}
+	return true, nil
 }

@@ -874,6 +874,18 @@ func outputs(t *testing.T, st *store.Store, id int64, withIDs, noRollup bool) ma
 				report.RetentionOptions{AsOf: genAsOf, From: crm.Date{Year: 2025, Month: time.February, Day: 1}})
 			add(cur+"retention "+by, r, err)
 		}
+		// In the account zone (the rollups' days), as of several dates:
+		// maturity and the median gaps are applied at read time.
+		for _, by := range append([]string{""}, report.ByValues...) {
+			for _, o := range []report.RetentionOptions{
+				{AsOf: genAsOf},
+				{AsOf: crm.Date{Year: 2025, Month: time.June, Day: 15}, From: crm.Date{Year: 2025, Month: time.January, Day: 1}},
+				{AsOf: crm.Date{Year: 2025, Month: time.September, Day: 2}, From: crm.Date{Year: 2025, Month: time.March, Day: 1}, To: crm.Date{Year: 2025, Month: time.May, Day: 31}},
+			} {
+				r, err := report.Retention(ctx, report.Query{Store: st, Integration: id, Loc: mustLoc(t, account), By: by, NoRollup: noRollup, Currency: cur}, o)
+				add(fmt.Sprint(cur, "retention ", account, " ", by, " ", o.AsOf, o.From, o.To), r, err)
+			}
+		}
 	}
 	return out
 }

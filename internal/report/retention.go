@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/konduit/konduit/internal/crm"
+	"github.com/konduit/konduit/internal/rollup"
 )
 
 // GraceDays is metrics.md's grace after a cycle's due day before a
@@ -104,7 +105,9 @@ type retCell struct {
 // (metrics.md "Subscriptions"). A subscription is a purchase; rows without
 // one (legacy files) form one per customer and product. It streams the
 // sales and declines ordered by customer; memory grows with the groups,
-// products, cycle-1 days and cycles, not with the subscriptions.
+// products, cycle-1 days and cycles, not with the subscriptions. It reads
+// the rollups (rollup_retention, rollup_gaps) when they are current and
+// their days are the display zone's.
 func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResult, error) {
 	if q.By == "" {
 		q.By = "product"
@@ -143,6 +146,41 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	}
 	if !o.To.IsZero() {
 		hi = dayNum(o.To)
+	}
+	if zone, dim, ok, err := q.rollups(ctx); err != nil {
+		return nil, err
+	} else if ok && zone == q.Loc.String() {
+		// The rollups' days are the account zone's, the display zone here.
+		subs := map[retKey]int64{}
+		cells := map[retKey]map[int]*retCell{}
+		err := rollup.RetentionCells(ctx, q.Store, q.Integration, dim, lo, hi, asOf, func(g, product string, d1, cycle int, approvals, declines int64) {
+			k := retKey{g, product, d1}
+			if cycle == 1 {
+				subs[k] += approvals
+			}
+			if cells[k] == nil {
+				cells[k] = map[int]*retCell{}
+			}
+			cells[k][cycle] = &retCell{approvals: approvals, declines: declines}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("retention: %w", err)
+		}
+		gaps := map[string]map[int]int64{}
+		err = rollup.Gaps(ctx, q.Store, q.Integration, asOf, func(product string, gap int, n int64) {
+			if gaps[product] == nil {
+				gaps[product] = map[int]int64{}
+			}
+			gaps[product][gap] = n
+		})
+		if err != nil {
+			return nil, fmt.Errorf("retention: %w", err)
+		}
+		for p, h := range gaps {
+			res.IntervalDays[p] = median(h)
+		}
+		res.Groups = retentionTable(subs, cells, res.IntervalDays, asOf, keep, res.names)
+		return res, nil
 	}
 	stmt := "SELECT source, customer_id, COALESCE(NULLIF(purchase_id, ''), ''), product_id, billing_cycle, created_utc, " + saleCond("") + ", " + grp +
 		" FROM transactions WHERE " + q.scope("") + " AND billing_cycle > 0 AND created_utc IS NOT NULL AND (" + saleCond("") + " OR " + declineCond("") + ")" +

@@ -10,15 +10,39 @@ import (
 )
 
 // contribution is what one customer adds to the customer-level tables
-// (rollup_cohorts, rollup_ltv, rollup_cycles, rollup_order_spans), kept
-// encoded in the customer's rollup_customers row so that a refresh can take
-// it back when the customer's transactions change. The cohort entries
-// follow from the customer row itself (first sale, groups); the lifetime
+// (rollup_cohorts, rollup_ltv, rollup_cycles, rollup_order_spans,
+// rollup_retention, rollup_gaps), kept encoded in the customer's
+// rollup_customers row so that a refresh can take it back when the
+// customer's transactions change. The cohort entries follow from the customer row itself (first sale, groups); the lifetime
 // value cells hold for every breakdown with the first sale's group.
 type contribution struct {
 	ltv    []ltvCell // by event day
 	cycles []cycleCell
 	spans  []spanCell
+	ret    []retCell
+	gaps   []gapCell
+}
+
+// retCell is what a customer's subscriptions of one group, product and
+// cycle-1 day did at one cycle on one day (account time zone): approvals
+// (subscriptions whose first approved sale of the cycle is that day) and
+// declined attempts. Reading the cells up to an as-of date gives the
+// retention report's counts as of that date.
+type retCell struct {
+	dim                 int
+	grp, product        string
+	cohortDay, cycle    int64
+	eventDay            int64
+	approvals, declines int64
+}
+
+// gapCell counts (n, +1 or -1) a gap in days between consecutive approved
+// cycles of a product from fromDay on: summed up to an as-of date, the
+// gaps the retention report sees as of that date.
+type gapCell struct {
+	product      string
+	fromDay, gap int64
+	n            int64
 }
 
 type ltvCell struct {
@@ -139,6 +163,7 @@ func contribute(c *customer, evs []event, loc *time.Location) contribution {
 		}
 		return a.cycle < b.cycle
 	})
+	k.ret, k.gaps = retention(evs, loc)
 	for key, bs := range orders {
 		if len(bs) < 2 {
 			continue
@@ -163,8 +188,152 @@ func contribute(c *customer, evs []event, loc *time.Location) contribution {
 	return k
 }
 
+// retention computes a customer's retention cells and gaps (metrics.md
+// "Subscriptions", internal/report's Retention): a subscription (its
+// purchase, or the customer's product) belongs to its first approved
+// cycle-1 sale's groups, product and day; before that day the report sees
+// it under its first event's product, which only its gaps use.
+func retention(evs []event, loc *time.Location) ([]retCell, []gapCell) {
+	type sub struct {
+		first    *event          // its first sale or decline
+		one      *event          // its first approved cycle-1 sale
+		approved map[int64]int64 // cycle → day of its first approved sale
+	}
+	subs := map[string]*sub{}
+	var order []string
+	type rk struct {
+		dim                        int
+		grp, product               string
+		cohortDay, cycle, eventDay int64
+	}
+	cells := map[rk]*retCell{}
+	cell := func(s *sub, cycle, day int64) []*retCell {
+		var out []*retCell
+		for d := range Dims {
+			key := rk{d, s.one.groups[d], s.one.groups[productDim], int64(localDayNum(s.one.at, loc)), cycle, day}
+			c := cells[key]
+			if c == nil {
+				c = &retCell{dim: d, grp: key.grp, product: key.product, cohortDay: key.cohortDay, cycle: cycle, eventDay: day}
+				cells[key] = c
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	var declines []*event
+	for i := range evs {
+		e := &evs[i]
+		if e.cycle <= 0 {
+			continue
+		}
+		sale, decl := e.sale(), e.decline()
+		if !sale && !decl {
+			continue
+		}
+		key := e.subscription()
+		s := subs[key]
+		if s == nil {
+			s = &sub{first: e, approved: map[int64]int64{}}
+			subs[key] = s
+			order = append(order, key)
+		}
+		if sale {
+			if _, ok := s.approved[e.cycle]; !ok {
+				s.approved[e.cycle] = int64(localDayNum(e.at, loc))
+				if e.cycle == 1 {
+					s.one = e
+				}
+			}
+		} else {
+			declines = append(declines, e)
+		}
+	}
+	for _, e := range declines {
+		if s := subs[e.subscription()]; s.one != nil {
+			for _, c := range cell(s, e.cycle, int64(localDayNum(e.at, loc))) {
+				c.declines++
+			}
+		}
+	}
+	type gk struct {
+		product      string
+		fromDay, gap int64
+	}
+	gaps := map[gk]int64{}
+	for _, key := range order {
+		s := subs[key]
+		var d1 int64
+		if s.one != nil {
+			d1 = int64(localDayNum(s.one.at, loc))
+			for cycle, day := range s.approved {
+				for _, c := range cell(s, cycle, day) {
+					c.approvals++
+				}
+			}
+		}
+		p0 := s.first.groups[productDim]
+		for cycle, day := range s.approved {
+			next, ok := s.approved[cycle+1]
+			if !ok {
+				continue
+			}
+			from, gap := max(day, next), next-day
+			switch {
+			case s.one == nil:
+				gaps[gk{p0, from, gap}]++
+			case from >= d1:
+				gaps[gk{s.one.groups[productDim], from, gap}]++
+			default: // seen under the first event's product until the cycle-1 sale
+				gaps[gk{p0, from, gap}]++
+				gaps[gk{p0, d1, gap}]--
+				gaps[gk{s.one.groups[productDim], d1, gap}]++
+			}
+		}
+	}
+	var ret []retCell
+	for _, c := range cells {
+		ret = append(ret, *c)
+	}
+	sort.Slice(ret, func(i, j int) bool {
+		a, b := &ret[i], &ret[j]
+		if a.dim != b.dim {
+			return a.dim < b.dim
+		}
+		if a.grp != b.grp {
+			return a.grp < b.grp
+		}
+		if a.product != b.product {
+			return a.product < b.product
+		}
+		if a.cohortDay != b.cohortDay {
+			return a.cohortDay < b.cohortDay
+		}
+		if a.cycle != b.cycle {
+			return a.cycle < b.cycle
+		}
+		return a.eventDay < b.eventDay
+	})
+	var gs []gapCell
+	for k, n := range gaps {
+		if n != 0 {
+			gs = append(gs, gapCell{k.product, k.fromDay, k.gap, n})
+		}
+	}
+	sort.Slice(gs, func(i, j int) bool {
+		a, b := &gs[i], &gs[j]
+		if a.product != b.product {
+			return a.product < b.product
+		}
+		if a.fromDay != b.fromDay {
+			return a.fromDay < b.fromDay
+		}
+		return a.gap < b.gap
+	})
+	return ret, gs
+}
+
 // contribVersion starts every encoding.
-const contribVersion = 1
+const contribVersion = 2
 
 // encode writes the contribution compactly: the strings once in a table,
 // then the cells with varints. Equal contributions encode equally.
@@ -200,6 +369,24 @@ func (k contribution) encode() []byte {
 		body = binary.AppendUvarint(body, str(c.grp))
 		body = binary.AppendUvarint(body, str(c.order))
 		body = binary.AppendVarint(body, c.bucket)
+	}
+	body = binary.AppendUvarint(body, uint64(len(k.ret)))
+	for _, c := range k.ret {
+		body = binary.AppendUvarint(body, uint64(c.dim))
+		body = binary.AppendUvarint(body, str(c.grp))
+		body = binary.AppendUvarint(body, str(c.product))
+		body = binary.AppendVarint(body, c.cohortDay)
+		body = binary.AppendVarint(body, c.cycle)
+		body = binary.AppendVarint(body, c.eventDay)
+		body = binary.AppendVarint(body, c.approvals)
+		body = binary.AppendVarint(body, c.declines)
+	}
+	body = binary.AppendUvarint(body, uint64(len(k.gaps)))
+	for _, c := range k.gaps {
+		body = binary.AppendUvarint(body, str(c.product))
+		body = binary.AppendVarint(body, c.fromDay)
+		body = binary.AppendVarint(body, c.gap)
+		body = binary.AppendVarint(body, c.n)
 	}
 	out := []byte{contribVersion}
 	out = binary.AppendUvarint(out, uint64(len(strs)))
@@ -285,6 +472,18 @@ func decodeContribution(b []byte) (contribution, error) {
 	for i := range k.spans {
 		c := &k.spans[i]
 		c.dim, c.grp, c.order, c.bucket = dim(), str(), str(), sv()
+	}
+	k.ret = make([]retCell, count())
+	for i := range k.ret {
+		c := &k.ret[i]
+		c.dim, c.grp, c.product = dim(), str(), str()
+		c.cohortDay, c.cycle, c.eventDay, c.approvals, c.declines = sv(), sv(), sv(), sv(), sv()
+	}
+	k.gaps = make([]gapCell, count())
+	for i := range k.gaps {
+		c := &k.gaps[i]
+		c.product = str()
+		c.fromDay, c.gap, c.n = sv(), sv(), sv()
 	}
 	if bad || p != len(b) {
 		return contribution{}, errContrib

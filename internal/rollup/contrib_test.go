@@ -12,6 +12,8 @@ func sampleContribution() contribution {
 		ltv:    []ltvCell{{20000, 4999, 4999}, {20030, 0, -1500}, {-3, -1, 1 << 40}},
 		cycles: []cycleCell{{0, "", 1, 1, 0}, {1, "camp-1", 2, 0, 3}, {6, "DE", 2, 1, 1}},
 		spans:  []spanCell{{0, "", "order-1", 1762000200}, {2, "p\x00\xff", "order-1", -900}},
+		ret:    []retCell{{0, "", "p1", 20000, 1, 20000, 1, 0}, {2, "p1", "p1", 20000, 2, 20031, 0, 2}, {6, "DE", "p\x00\xff", -4, 3, -1, 1, 1}},
+		gaps:   []gapCell{{"p1", 20031, 31, 1}, {"p0", 20000, -2, -1}},
 	}
 }
 
@@ -22,8 +24,8 @@ func TestContributionRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(k.ltv)+len(k.cycles)+len(k.spans) == 0 {
-			k = contribution{ltv: []ltvCell{}, cycles: []cycleCell{}, spans: []spanCell{}}
+		if len(k.ltv)+len(k.cycles)+len(k.spans)+len(k.ret)+len(k.gaps) == 0 {
+			k = contribution{ltv: []ltvCell{}, cycles: []cycleCell{}, spans: []spanCell{}, ret: []retCell{}, gaps: []gapCell{}}
 		}
 		if !reflect.DeepEqual(got, k) {
 			t.Fatalf("decoded %+v, want %+v", got, k)
@@ -86,4 +88,49 @@ func FuzzDecodeContribution(f *testing.F) {
 			t.Fatalf("re-encoding %x: %+v, %v; want %+v", b, again, err, k)
 		}
 	})
+}
+
+// A subscription seen first under another product than its cycle-1 sale's
+// counts its gaps under the first product until the cycle-1 sale's day,
+// then under the sale's; its cells are the cycle-1 sale's day and groups.
+func TestRetentionGapsFollowTheProduct(t *testing.T) {
+	const x = 20000 // a day number
+	ev := func(id string, day int64, cycle int64, resp, product string) event {
+		return event{source: "api", customer: "c", id: id, at: day * 86400, typ: "SALE", resp: resp, cycle: cycle, purchase: "s1",
+			groups: [7]string{"", "camp", product, "a", "s", "m", "US"}}
+	}
+	evs := []event{
+		ev("1", x, 2, "SUCCESS", "pA"),
+		ev("2", x+30, 3, "SUCCESS", "pA"),
+		ev("3", x+45, 3, "DECLINE", "pA"),
+		ev("4", x+60, 1, "SUCCESS", "pB"),
+	}
+	ret, gaps := retention(evs, time.UTC)
+	want := []gapCell{
+		{"pA", x + 30, 30, 1},
+		{"pA", x + 60, 30, -1},
+		{"pB", x + 60, -60, 1},
+		{"pB", x + 60, 30, 1},
+	}
+	if !reflect.DeepEqual(gaps, want) {
+		t.Errorf("gaps %+v, want %+v", gaps, want)
+	}
+	var dim0 []retCell
+	for _, c := range ret {
+		if c.dim == 0 {
+			dim0 = append(dim0, c)
+		}
+	}
+	wantRet := []retCell{
+		{0, "", "pB", x + 60, 1, x + 60, 1, 0},
+		{0, "", "pB", x + 60, 2, x, 1, 0},
+		{0, "", "pB", x + 60, 3, x + 30, 1, 0},
+		{0, "", "pB", x + 60, 3, x + 45, 0, 1},
+	}
+	if !reflect.DeepEqual(dim0, wantRet) {
+		t.Errorf("cells %+v, want %+v", dim0, wantRet)
+	}
+	if len(ret) != 4*len(Dims) {
+		t.Errorf("%d cells, want 4 per breakdown", len(ret))
+	}
 }

@@ -106,19 +106,32 @@ type acc struct {
 	cycles        map[cycleKey][3]int64 // approvals, declines, customers
 	newc          map[newKey]int64
 	spans         map[spanKey]int64
+	ret           map[retKey][3]int64 // approvals, declines, customers
+	gaps          map[gapKey][2]int64 // n, customers
+}
+
+type retKey struct {
+	dim                        int
+	grp, product               string
+	cohortDay, cycle, eventDay int64
+}
+
+type gapKey struct {
+	product      string
+	fromDay, gap int64
 }
 
 func newAcc(integrationID int64, loc *time.Location) *acc {
 	return &acc{integrationID: integrationID, loc: loc,
 		cohorts: map[cohortKey]int64{}, ltv: map[ltvKey][3]int64{}, cycles: map[cycleKey][3]int64{}, newc: map[newKey]int64{},
-		spans: map[spanKey]int64{}}
+		spans: map[spanKey]int64{}, ret: map[retKey][3]int64{}, gaps: map[gapKey][2]int64{}}
 }
 
 // flushAt is how many pending entries trigger a write.
 const flushAt = 200_000
 
 func (a *acc) pending() int {
-	return len(a.cohorts) + len(a.ltv) + len(a.cycles) + len(a.newc) + len(a.spans)
+	return len(a.cohorts) + len(a.ltv) + len(a.cycles) + len(a.newc) + len(a.spans) + len(a.ret) + len(a.gaps)
 }
 
 // addNew counts a customer as new at their first sale (sign -1 takes an
@@ -157,6 +170,16 @@ func (a *acc) apply(c *customer, k *contribution, sign int64) {
 	}
 	for _, cell := range k.spans {
 		a.spans[spanKey(cell)] += sign
+	}
+	for _, c := range k.ret {
+		key := retKey{c.dim, c.grp, c.product, c.cohortDay, c.cycle, c.eventDay}
+		v := a.ret[key]
+		a.ret[key] = [3]int64{v[0] + sign*c.approvals, v[1] + sign*c.declines, v[2] + sign}
+	}
+	for _, c := range k.gaps {
+		key := gapKey{c.product, c.fromDay, c.gap}
+		v := a.gaps[key]
+		a.gaps[key] = [2]int64{v[0] + sign*c.n, v[1] + sign}
 	}
 }
 
@@ -214,6 +237,28 @@ func (a *acc) flush(ctx context.Context, tx *store.Tx) error {
 		"ON CONFLICT (integration_id, dim, grp, order_id, bucket) DO UPDATE SET customers = rollup_order_spans.customers + excluded.customers", rows); err != nil {
 		return err
 	}
+	rows = rows[:0]
+	for k, v := range a.ret {
+		if v != [3]int64{} {
+			rows = append(rows, []any{id, k.dim, k.grp, k.product, k.cohortDay, k.cycle, k.eventDay, v[0], v[1], v[2]})
+		}
+	}
+	if err := tx.InsertRows(ctx, "rollup_retention", []string{"integration_id", "dim", "grp", "product_id", "cohort_day", "cycle", "event_day", "approvals", "declines", "customers"},
+		"ON CONFLICT (integration_id, dim, grp, product_id, cohort_day, cycle, event_day) DO UPDATE SET approvals = rollup_retention.approvals + excluded.approvals, declines = rollup_retention.declines + excluded.declines, customers = rollup_retention.customers + excluded.customers", rows); err != nil {
+		return err
+	}
+	rows = rows[:0]
+	for k, v := range a.gaps {
+		if v != [2]int64{} {
+			rows = append(rows, []any{id, k.product, k.fromDay, k.gap, v[0], v[1]})
+		}
+	}
+	if err := tx.InsertRows(ctx, "rollup_gaps", []string{"integration_id", "product_id", "from_day", "gap", "n", "customers"},
+		"ON CONFLICT (integration_id, product_id, from_day, gap) DO UPDATE SET n = rollup_gaps.n + excluded.n, customers = rollup_gaps.customers + excluded.customers", rows); err != nil {
+		return err
+	}
+	clear(a.ret)
+	clear(a.gaps)
 	clear(a.cohorts)
 	clear(a.ltv)
 	clear(a.cycles)
@@ -225,7 +270,7 @@ func (a *acc) flush(ctx context.Context, tx *store.Tx) error {
 // dropEmpty deletes the customer-level rows no customer contributes to any
 // more (partial indexes find them: migration 0007).
 func dropEmpty(ctx context.Context, tx *store.Tx, integrationID int64) error {
-	for _, t := range []string{"rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_new", "rollup_order_spans"} {
+	for _, t := range []string{"rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_new", "rollup_order_spans", "rollup_retention", "rollup_gaps"} {
 		if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE integration_id = ? AND customers = 0`, integrationID); err != nil {
 			return err
 		}

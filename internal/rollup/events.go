@@ -30,7 +30,10 @@ func Dim(column string) (int, error) {
 	return 0, fmt.Errorf("rollup: no breakdown by %q", column)
 }
 
-const productDim = 2
+const (
+	productDim  = 2
+	merchantDim = 5
+)
 
 // event is one transaction as the rollups read it.
 type event struct {

@@ -21,17 +21,25 @@ type Sums struct {
 var periodCols = []string{"integration_id", "dim", "bucket", "grp", "sales", "gross", "declines", "sales_initial", "declines_initial",
 	"refunds", "refund_cents", "kcb", "kcb_cents", "orders"}
 
-const periodSelect = "created_utc, txn_type, response_type, amount_cents, billing_cycle, chargedback, chargeback_cents, order_id, campaign_id, product_id, aff_id, sub_aff_id, merchant_id, country"
+const periodSelect = "created_utc, txn_type, response_type, amount_cents, billing_cycle, chargedback, chargeback_cents, order_id, campaign_id, product_id, aff_id, sub_aff_id, merchant_id, country, card_brand, currency"
+
+// brandKey is a merchant account's sales or chargebacks of one card brand
+// in one currency (rollup_brand_sales, rollup_brand_cb).
+type brandKey struct {
+	merchant, brand, currency string
+}
+
+var brandSalesCols = []string{"integration_id", "bucket", "merchant_id", "card_brand", "currency", "sales"}
 
 type dimGroup struct {
 	dim int
 	grp string
 }
 
-// buildPeriod recomputes rollup_period for the buckets in the [lo, hi)
-// ranges rs (all buckets when all is set) from the transactions, one
-// bucket at a time: one statement deletes the ranges' rows and one query
-// reads their transactions.
+// buildPeriod recomputes rollup_period and rollup_brand_sales for the
+// buckets in the [lo, hi) ranges rs (all buckets when all is set) from the
+// transactions, one bucket at a time: one statement per table deletes the
+// ranges' rows and one query reads their transactions.
 func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integrationID int64, all bool, rs [][2]int64) error {
 	where := ""
 	args := []any{integrationID}
@@ -49,6 +57,9 @@ func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integration
 		if _, err := tx.Exec(ctx, `DELETE FROM rollup_period WHERE integration_id = ?`+dimIn()+` AND (`+strings.Join(bucket, " OR ")+`)`, args...); err != nil {
 			return fmt.Errorf("rollup periods: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM rollup_brand_sales WHERE integration_id = ? AND (`+strings.Join(bucket, " OR ")+`)`, args...); err != nil {
+			return fmt.Errorf("rollup brand sales: %w", err)
+		}
 	}
 	rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT "+periodSelect+" FROM transactions WHERE integration_id = ? AND created_utc IS NOT NULL"+where+" ORDER BY created_utc"), args...)
 	if err != nil {
@@ -59,8 +70,13 @@ func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integration
 	started := false
 	sums := map[dimGroup]*Sums{}
 	orders := map[dimGroup]map[string]bool{}
-	var out [][]any
+	brands := map[brandKey]int64{}
+	var out, brandOut [][]any
 	emit := func() error {
+		for k, n := range brands {
+			brandOut = append(brandOut, []any{integrationID, cur, k.merchant, k.brand, k.currency, n})
+		}
+		clear(brands)
 		for k, s := range sums {
 			s.Orders = int64(len(orders[k]))
 			out = append(out, []any{integrationID, k.dim, cur, k.grp, s.Sales, s.Gross, s.Declines, s.SalesInitial, s.DeclinesInitial,
@@ -74,9 +90,16 @@ func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integration
 			}
 			out = out[:0]
 		}
+		if len(brandOut) >= 20_000 {
+			if err := tx.InsertRows(ctx, "rollup_brand_sales", brandSalesCols, "", brandOut); err != nil {
+				return err
+			}
+			brandOut = brandOut[:0]
+		}
 		return nil
 	}
 	var e event
+	var brand, currency string
 	var cb int64
 	n := 0
 	for rows.Next() {
@@ -86,7 +109,7 @@ func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integration
 			}
 		}
 		if err := rows.Scan(&e.at, &e.typ, &e.resp, &e.amount, &e.cycle, &cb, &e.cbCents, &e.order,
-			&e.groups[1], &e.groups[2], &e.groups[3], &e.groups[4], &e.groups[5], &e.groups[6]); err != nil {
+			&e.groups[1], &e.groups[2], &e.groups[3], &e.groups[4], &e.groups[5], &e.groups[6], &brand, &currency); err != nil {
 			return fmt.Errorf("rollup periods: %w", err)
 		}
 		b := store.Bucket(e.at)
@@ -98,6 +121,9 @@ func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integration
 		cur, started = b, true
 		sale, decl, ref := e.sale(), e.decline(), e.refund()
 		initial := e.cycle <= 1
+		if sale {
+			brands[brandKey{e.groups[merchantDim], brand, currency}]++
+		}
 		for d := range Dims {
 			k := dimGroup{d, e.groups[d]}
 			s := sums[k]
@@ -141,11 +167,14 @@ func buildPeriod(ctx context.Context, st *store.Store, tx *store.Tx, integration
 			return err
 		}
 	}
-	return tx.InsertRows(ctx, "rollup_period", periodCols, "", out)
+	if err := tx.InsertRows(ctx, "rollup_period", periodCols, "", out); err != nil {
+		return err
+	}
+	return tx.InsertRows(ctx, "rollup_brand_sales", brandSalesCols, "", brandOut)
 }
 
-// buildReceived recomputes rollup_cb for the given chargeback days (all
-// days when all is set).
+// buildReceived recomputes rollup_cb and rollup_brand_cb for the given
+// chargeback days (all days when all is set).
 func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrationID int64, all bool, days []string) error {
 	if !all && len(days) == 0 {
 		return nil
@@ -155,8 +184,13 @@ func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrati
 		day, grp string
 	}
 	sums := map[key][2]int64{}
+	type bkey struct {
+		day string
+		brandKey
+	}
+	brands := map[bkey][2]int64{}
 	read := func(where string, args []any) error {
-		rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT chargeback_date, chargeback_cents, campaign_id, product_id, aff_id, sub_aff_id, merchant_id, country"+
+		rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT chargeback_date, chargeback_cents, campaign_id, product_id, aff_id, sub_aff_id, merchant_id, country, card_brand, currency"+
 			" FROM transactions WHERE integration_id = ? AND chargedback = 1 AND chargeback_date IS NOT NULL"+
 			" AND "+crm.SaleSQL("")+where), args...)
 		if err != nil {
@@ -166,10 +200,14 @@ func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrati
 		var day string
 		var cents int64
 		var g [7]string
+		var brand, currency string
 		for rows.Next() {
-			if err := rows.Scan(&day, &cents, &g[1], &g[2], &g[3], &g[4], &g[5], &g[6]); err != nil {
+			if err := rows.Scan(&day, &cents, &g[1], &g[2], &g[3], &g[4], &g[5], &g[6], &brand, &currency); err != nil {
 				return fmt.Errorf("rollup chargebacks: %w", err)
 			}
+			bk := bkey{day, brandKey{g[merchantDim], brand, currency}}
+			v := brands[bk]
+			brands[bk] = [2]int64{v[0] + 1, v[1] + cents}
 			for d := range Dims {
 				k := key{d, day, g[d]}
 				v := sums[k]
@@ -194,6 +232,9 @@ func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrati
 		if _, err := tx.Exec(ctx, "DELETE FROM rollup_cb WHERE integration_id = ?"+dimIn()+" AND day"+in, args...); err != nil {
 			return fmt.Errorf("rollup chargebacks: %w", err)
 		}
+		if _, err := tx.Exec(ctx, "DELETE FROM rollup_brand_cb WHERE integration_id = ? AND day"+in, args...); err != nil {
+			return fmt.Errorf("rollup brand chargebacks: %w", err)
+		}
 		if err := read(" AND chargeback_date"+in, args); err != nil {
 			return err
 		}
@@ -202,7 +243,14 @@ func buildReceived(ctx context.Context, st *store.Store, tx *store.Tx, integrati
 	for k, v := range sums {
 		rows = append(rows, []any{integrationID, k.dim, k.day, k.grp, v[0], v[1]})
 	}
-	return tx.InsertRows(ctx, "rollup_cb", []string{"integration_id", "dim", "day", "grp", "chargebacks", "cents"}, "", rows)
+	if err := tx.InsertRows(ctx, "rollup_cb", []string{"integration_id", "dim", "day", "grp", "chargebacks", "cents"}, "", rows); err != nil {
+		return err
+	}
+	rows = rows[:0]
+	for k, v := range brands {
+		rows = append(rows, []any{integrationID, k.day, k.merchant, k.brand, k.currency, v[0], v[1]})
+	}
+	return tx.InsertRows(ctx, "rollup_brand_cb", []string{"integration_id", "day", "merchant_id", "card_brand", "currency", "chargebacks", "cents"}, "", rows)
 }
 
 // dimIn is " AND dim IN (0, 1, ...)", every breakdown: with it a delete

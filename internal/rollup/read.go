@@ -189,3 +189,92 @@ func Cycles(ctx context.Context, st *store.Store, integrationID int64, dim int, 
 	}
 	return rows.Err()
 }
+
+// BrandSales calls fn for each bucket, merchant account, card brand and
+// currency with sales, in bucket order.
+func BrandSales(ctx context.Context, st *store.Store, integrationID int64, fn func(bucket int64, merchant, brand, currency string, sales int64)) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT bucket, merchant_id, card_brand, currency, sales FROM rollup_brand_sales
+ WHERE integration_id = ? ORDER BY bucket`), integrationID)
+	if err != nil {
+		return fmt.Errorf("read brand sales rollup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, n int64
+		var m, br, c string
+		if err := rows.Scan(&b, &m, &br, &c, &n); err != nil {
+			return fmt.Errorf("read brand sales rollup: %w", err)
+		}
+		fn(b, m, br, c, n)
+	}
+	return rows.Err()
+}
+
+// BrandChargebacks calls fn for each day received (YYYY-MM-DD), merchant
+// account, card brand and currency with chargebacks: their count and
+// amount in cents.
+func BrandChargebacks(ctx context.Context, st *store.Store, integrationID int64, fn func(day, merchant, brand, currency string, n, cents int64)) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT day, merchant_id, card_brand, currency, chargebacks, cents FROM rollup_brand_cb
+ WHERE integration_id = ?`), integrationID)
+	if err != nil {
+		return fmt.Errorf("read brand chargebacks rollup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, m, br, c string
+		var n, cents int64
+		if err := rows.Scan(&d, &m, &br, &c, &n, &cents); err != nil {
+			return fmt.Errorf("read brand chargebacks rollup: %w", err)
+		}
+		fn(d, m, br, c, n, cents)
+	}
+	return rows.Err()
+}
+
+// RetentionCells calls fn with the approvals (subscriptions) and declines
+// per group, product, cycle-1 day and cycle, of the subscriptions whose
+// cycle-1 day is in [lo, hi] and as of the day asOf (day numbers in the
+// account time zone): only what happened up to asOf counts.
+func RetentionCells(ctx context.Context, st *store.Store, integrationID int64, dim, lo, hi, asOf int, fn func(grp, product string, cohortDay, cycle int, approvals, declines int64)) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT grp, product_id, cohort_day, cycle, CAST(SUM(approvals) AS BIGINT), CAST(SUM(declines) AS BIGINT) FROM rollup_retention
+ WHERE integration_id = ? AND dim = ? AND cohort_day >= ? AND cohort_day <= ? AND cohort_day <= ? AND event_day <= ?
+ GROUP BY grp, product_id, cohort_day, cycle`), integrationID, dim, lo, hi, asOf, asOf)
+	if err != nil {
+		return fmt.Errorf("read retention rollup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, p string
+		var d, c int
+		var a, n int64
+		if err := rows.Scan(&g, &p, &d, &c, &a, &n); err != nil {
+			return fmt.Errorf("read retention rollup: %w", err)
+		}
+		fn(g, p, d, c, a, n)
+	}
+	return rows.Err()
+}
+
+// Gaps calls fn with how many times each product's consecutive approved
+// cycles were gap days apart, as of the day asOf (account time zone);
+// counts of zero are left out.
+func Gaps(ctx context.Context, st *store.Store, integrationID int64, asOf int, fn func(product string, gap int, n int64)) error {
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT product_id, gap, CAST(SUM(n) AS BIGINT) FROM rollup_gaps
+ WHERE integration_id = ? AND from_day <= ? GROUP BY product_id, gap`), integrationID, asOf)
+	if err != nil {
+		return fmt.Errorf("read gaps rollup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		var g int
+		var n int64
+		if err := rows.Scan(&p, &g, &n); err != nil {
+			return fmt.Errorf("read gaps rollup: %w", err)
+		}
+		if n != 0 {
+			fn(p, g, n)
+		}
+	}
+	return rows.Err()
+}

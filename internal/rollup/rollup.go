@@ -6,9 +6,15 @@
 //     orders) per 15-minute UTC bucket, so any time zone's days are whole
 //     buckets; new customers per bucket of their first sale;
 //   - chargebacks per day received;
+//   - sales per bucket and chargebacks per day received by merchant
+//     account, card brand and currency (chargeback monitoring per brand);
 //   - lifetime value per (first-sale day, event day) in the account time
 //     zone, and customers per first-sale day;
 //   - retention cycles (subscriptions approved, declines);
+//   - retention with maturity: approvals and declines per (product,
+//     cycle-1 day, cycle, event day), and each product's gaps between
+//     consecutive approved cycles counted from the day they are known, so
+//     a report sums what happened up to its as-of date (contrib.go);
 //
 // each for no breakdown and for every breakdown of Dims. The tables are
 // derived from the transactions only (store migration 0002).
@@ -22,7 +28,7 @@
 // # Per-customer contributions
 //
 // The customer-level tables (cohorts, lifetime value, retention cycles,
-// order spans) are sums over customers: each customer adds its own entries
+// retention cells and gaps, order spans) are sums over customers: each customer adds its own entries
 // (contribute), and nothing in one customer's entries depends on another
 // customer. Each customer's entries are kept, encoded, in its
 // rollup_customers row (contrib). A refresh takes a dirty customer's stored
@@ -84,7 +90,7 @@ type Result struct {
 
 // figures are the rollup tables a rebuild writes; tables adds the marks.
 var (
-	figures = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles"}
+	figures = []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_brand_sales", "rollup_brand_cb", "rollup_retention", "rollup_gaps"}
 	tables  = append(figures[:len(figures):len(figures)], "rollup_dirty_customers", "rollup_dirty_buckets", "rollup_dirty_days")
 )
 

@@ -116,7 +116,7 @@ func (w *world) wall(t *testing.T, at time.Time) crm.WallTime {
 func dump(t *testing.T, st *store.Store, id int64) string {
 	t.Helper()
 	var out []string
-	for _, table := range []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles"} {
+	for _, table := range []string{"rollup_customers", "rollup_period", "rollup_order_spans", "rollup_new", "rollup_cb", "rollup_cohorts", "rollup_ltv", "rollup_cycles", "rollup_brand_sales", "rollup_brand_cb", "rollup_retention", "rollup_gaps"} {
 		rows, err := st.DB().Query(st.Rebind(`SELECT * FROM `+table+` WHERE integration_id = ?`), id)
 		if err != nil {
 			t.Fatal(err)
@@ -181,6 +181,15 @@ func reports(t *testing.T, st *store.Store, id int64, noRollup bool) map[string]
 			add(zone+" ltv months "+by, m, err)
 			r, err := report.Retention(ctx, q, report.RetentionOptions{AsOf: asOf})
 			add(zone+" retention "+by, r, err)
+			// Earlier as-of dates and a cycle-1 range: maturity, the
+			// median gaps and what happened after the date, at read time.
+			for _, o := range []report.RetentionOptions{
+				{AsOf: crm.Date{Year: 2025, Month: time.March, Day: 20}},
+				{AsOf: crm.Date{Year: 2025, Month: time.August, Day: 3}, From: crm.Date{Year: 2025, Month: time.February, Day: 1}, To: crm.Date{Year: 2025, Month: time.June, Day: 30}},
+			} {
+				r, err := report.Retention(ctx, q, o)
+				add(fmt.Sprint(zone, " retention ", by, o), r, err)
+			}
 		}
 		q.By = ""
 		c, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard, report.DefaultEarly)
@@ -493,9 +502,12 @@ func TestRefreshPropertyRandomWrites(t *testing.T) {
 						x.Amount = crm.Money(rng.IntN(3) * rng.IntN(10000))
 					case 6: // a sale declined after all (the first sale moves)
 						x.ResponseType = "DECLINE"
-					case 7: // another campaign, product or country
+					case 7: // another campaign, product, country, merchant account or card brand
 						o := pick()
 						x.CampaignID, x.ProductID, x.Country = o.CampaignID, o.ProductID, o.Country
+						if rng.IntN(2) == 0 {
+							x.MerchantID, x.CardBrand = o.MerchantID, o.CardBrand
+						}
 					case 8: // a new customer with an order sold in two buckets
 						base := x
 						base.CustomerID = fmt.Sprintf("new-%d", fresh)
