@@ -26,7 +26,7 @@ func TestDefaultDatabaseEveryCommand(t *testing.T) {
 		{"connect", "konnektive", "--name", "shop", "--api-url", url, "--login-id", cliLogin, "--timezone", cliZone, "--from", fromDay(), "--every", "1h"},
 		{"sync", "--rate", "0"},
 		{"status", "--brief"},
-		{"report", "summary", "--from", fromDay(), "--to", time.Now().Format("2006-01-02")},
+		{"report", "summary", "--by", "currency", "--from", fromDay(), "--to", time.Now().Format("2006-01-02")},
 		{"rollup"},
 	}
 	for _, args := range steps {
