@@ -1,8 +1,10 @@
 package rollup
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -153,15 +155,8 @@ func contribute(c *customer, evs []event, loc *time.Location) contribution {
 		cell.approvals = int64(len(subs[key]))
 		k.cycles = append(k.cycles, *cell)
 	}
-	sort.Slice(k.cycles, func(i, j int) bool {
-		a, b := &k.cycles[i], &k.cycles[j]
-		if a.dim != b.dim {
-			return a.dim < b.dim
-		}
-		if a.grp != b.grp {
-			return a.grp < b.grp
-		}
-		return a.cycle < b.cycle
+	slices.SortFunc(k.cycles, func(a, b cycleCell) int {
+		return cmp.Or(cmp.Compare(a.dim, b.dim), cmp.Compare(a.grp, b.grp), cmp.Compare(a.cycle, b.cycle))
 	})
 	k.ret, k.gaps = retention(evs, loc)
 	for key, bs := range orders {
@@ -172,18 +167,8 @@ func contribute(c *customer, evs []event, loc *time.Location) contribution {
 			k.spans = append(k.spans, spanCell{key.dim, key.grp, key.order, b})
 		}
 	}
-	sort.Slice(k.spans, func(i, j int) bool {
-		a, b := &k.spans[i], &k.spans[j]
-		if a.dim != b.dim {
-			return a.dim < b.dim
-		}
-		if a.grp != b.grp {
-			return a.grp < b.grp
-		}
-		if a.order != b.order {
-			return a.order < b.order
-		}
-		return a.bucket < b.bucket
+	slices.SortFunc(k.spans, func(a, b spanCell) int {
+		return cmp.Or(cmp.Compare(a.dim, b.dim), cmp.Compare(a.grp, b.grp), cmp.Compare(a.order, b.order), cmp.Compare(a.bucket, b.bucket))
 	})
 	return k
 }
@@ -294,24 +279,8 @@ func retention(evs []event, loc *time.Location) ([]retCell, []gapCell) {
 	for _, c := range cells {
 		ret = append(ret, *c)
 	}
-	sort.Slice(ret, func(i, j int) bool {
-		a, b := &ret[i], &ret[j]
-		if a.dim != b.dim {
-			return a.dim < b.dim
-		}
-		if a.grp != b.grp {
-			return a.grp < b.grp
-		}
-		if a.product != b.product {
-			return a.product < b.product
-		}
-		if a.cohortDay != b.cohortDay {
-			return a.cohortDay < b.cohortDay
-		}
-		if a.cycle != b.cycle {
-			return a.cycle < b.cycle
-		}
-		return a.eventDay < b.eventDay
+	slices.SortFunc(ret, func(a, b retCell) int {
+		return cmp.Or(cmp.Compare(a.dim, b.dim), cmp.Compare(a.grp, b.grp), cmp.Compare(a.product, b.product), cmp.Compare(a.cohortDay, b.cohortDay), cmp.Compare(a.cycle, b.cycle), cmp.Compare(a.eventDay, b.eventDay))
 	})
 	var gs []gapCell
 	for k, n := range gaps {
@@ -319,15 +288,8 @@ func retention(evs []event, loc *time.Location) ([]retCell, []gapCell) {
 			gs = append(gs, gapCell{k.product, k.fromDay, k.gap, n})
 		}
 	}
-	sort.Slice(gs, func(i, j int) bool {
-		a, b := &gs[i], &gs[j]
-		if a.product != b.product {
-			return a.product < b.product
-		}
-		if a.fromDay != b.fromDay {
-			return a.fromDay < b.fromDay
-		}
-		return a.gap < b.gap
+	slices.SortFunc(gs, func(a, b gapCell) int {
+		return cmp.Or(cmp.Compare(a.product, b.product), cmp.Compare(a.fromDay, b.fromDay), cmp.Compare(a.gap, b.gap))
 	})
 	return ret, gs
 }
