@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,20 +79,11 @@ func TestDashboardFitsPhoneAndDesktop(t *testing.T) {
 		return "", false
 	}, "demo", "--addr", "127.0.0.1:0", "--customers", "300", "--months", "6")
 
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()))
-	defer cancel()
-	ctx, cancel2 := chromedp.NewContext(actx)
-	defer cancel2()
-	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancel3()
-	b := &browserT{t: t, ctx: ctx, shots: shots}
+	b := newBrowser(t, chromium, shots)
 
 	check := func(name string, width int64) {
 		t.Helper()
-		res, err := chromedp.Run(ctx, chromedp.Evaluate[string](layoutProbe))
+		res, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](layoutProbe))
 		if err != nil {
 			t.Fatalf("%s at %d px: %v", name, width, err)
 		}
@@ -109,7 +99,7 @@ func TestDashboardFitsPhoneAndDesktop(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !document.getElementById("computing")`))
+			ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !document.getElementById("computing")`))
 			if err == nil && ok {
 				return
 			}
@@ -134,7 +124,7 @@ func TestDashboardFitsPhoneAndDesktop(t *testing.T) {
 	editCell(t, tx, 4, legacy.FCountry, "Narnia")
 	b.do("upload", chromedp.Navigate(base+"/import"), chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{tx}),
 		chromedp.Click(chromedp.CSS("#upload button")), chromedp.WaitVisible(chromedp.CSS("#result")))
-	resultURL, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+	resultURL, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname`))
 	if err != nil || !strings.HasPrefix(resultURL, "/import/") {
 		t.Fatalf("upload result page %q: %v", resultURL, err)
 	}

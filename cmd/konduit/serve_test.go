@@ -253,16 +253,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	const adminPW = "browser-admin-password"
 	base, _ := startProcess(t, []string{envAdminPassword + "=" + adminPW}, urlAfter("dashboard listening on "), "serve", "--addr", "127.0.0.1:0", "--db", dsn, "--sync-rate", "0")
 
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()))
-	defer cancel()
-	ctx, cancel2 := chromedp.NewContext(actx)
-	defer cancel2()
-	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancel3()
-	b := &browserT{t: t, ctx: ctx, shots: shots}
+	b := newBrowser(t, chromium, shots)
 	b.do("viewport", chromedp.EmulateViewport(1366, 900))
 
 	// 1. Log in.
@@ -290,7 +281,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		// the page reloads when the sync ends: read without failing mid-reload
-		txt, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".progress-text")||{}).textContent + "|" + (document.querySelector("td[data-table=transactions]")||{}).textContent`))
+		txt, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.querySelector(".progress-text")||{}).textContent + "|" + (document.querySelector("td[data-table=transactions]")||{}).textContent`))
 		if strings.Contains(txt, "failed") {
 			t.Fatalf("sync: %s", txt)
 		}
@@ -331,7 +322,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// 5. Download the summary CSV: the same bytes.
 	dl := t.TempDir()
-	progress := chromedp.Events(ctx, browser.DownloadProgress)
+	progress := chromedp.Events(b.ctx, browser.DownloadProgress)
 	b.do("download", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		yes := true
 		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
@@ -491,4 +482,19 @@ func TestServeFirstRunSetup(t *testing.T) {
 	if code := post(u.Query().Get("token")); code != http.StatusConflict {
 		t.Fatalf("second setup: %d, want 409", code)
 	}
+}
+
+// newBrowser starts a headless chromium for the test (stopped when it ends),
+// with a 4-minute budget for everything the test does in it.
+func newBrowser(t *testing.T, chromium, shots string) *browserT {
+	actx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()))
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(cancel3)
+	return &browserT{t: t, ctx: ctx, shots: shots}
 }
