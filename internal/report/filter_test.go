@@ -157,7 +157,7 @@ func checkTrend(t *testing.T, w *world, id int64, loc *time.Location, filters []
 		points   int
 	}{
 		{report.GrainDay, ranges[1][0], ranges[1][1], 29},
-		{report.GrainWeek, ranges[1][0], ranges[1][1], 6}, // Sun Oct 5 .. Sun Nov 2: 1 + 4 + 1
+		{report.GrainWeek, ranges[1][0], ranges[1][1], 5}, // Sun Oct 5 .. Sun Nov 2: one day, then four whole weeks
 		{report.GrainMonth, crm.Date{Year: 2024, Month: time.September, Day: 15}, genAsOf, 15},
 	} {
 		tr, err := report.Trend(ctx, q, tc.from, tc.to, tc.grain)
