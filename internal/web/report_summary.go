@@ -192,9 +192,9 @@ func rateOf(r *report.SummaryRow, id string) report.Rate {
 
 // trendRow is one point of the trend as the page lists it.
 type trendRow struct {
-	Label, From, To                   string
-	Gross, Refunds, Net               string
-	Orders, NewCustomers, Sales       string
+	Label, From, To                  string
+	Gross, Refunds, Net              string
+	Orders, NewCustomers, Sales      string
 	ApprovalRate, RefundRate, CBRate string
 }
 

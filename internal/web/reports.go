@@ -416,8 +416,8 @@ type reportView struct {
 	Groups       []string // values of the chosen dimension, for the datalist
 	Empty        bool
 
-	Summary   *report.SummaryRow
-	SumRows   []report.SummaryRow
+	Summary *report.SummaryRow
+	SumRows []report.SummaryRow
 	// The summary page: the same figures for the previous period (same
 	// length, just before), compared KPI by KPI (by the KPI's id); date
 	// presets and trend grains as links; the trend.
@@ -433,19 +433,19 @@ type reportView struct {
 	// The filter form: the chosen filters, each with a link that drops it.
 	FilterRows []filterRowView
 	RowDims    []string
-	Reconcile *report.ReconcileResult
-	RecLines  []report.ReconcileLine
-	RecMore   int
-	LTV       *report.LTVResult
-	Retention *report.RetentionResult
-	CB        *report.ChargebacksResult
-	CBMonths  []string
-	Charts    []template.HTML
-	Table     shownTable
-	Elapsed   time.Duration
-	Computing bool         // the report is still being computed
-	StatusURL template.URL // where the computing page polls
-	Rows      int64        // transactions the report reads
+	Reconcile  *report.ReconcileResult
+	RecLines   []report.ReconcileLine
+	RecMore    int
+	LTV        *report.LTVResult
+	Retention  *report.RetentionResult
+	CB         *report.ChargebacksResult
+	CBMonths   []string
+	Charts     []template.HTML
+	Table      shownTable
+	Elapsed    time.Duration
+	Computing  bool         // the report is still being computed
+	StatusURL  template.URL // where the computing page polls
+	Rows       int64        // transactions the report reads
 
 	Quarantined string // rows the sync set aside, in words ("3 transactions"); empty when none
 }
