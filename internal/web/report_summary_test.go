@@ -2,9 +2,17 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +20,7 @@ import (
 
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/report"
+	"github.com/konduit/konduit/internal/store"
 )
 
 // The summary page under combined filters: its KPIs, the previous period
@@ -200,3 +209,117 @@ func TestSummaryPageCombinedFiltersTrendPrevious(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestSummaryTimings measures the summary page on an existing database
+// (KONDUIT_WEB_BENCH_DSN, KONDUIT_WEB_BENCH_ASOF as TestPageTimings): the
+// default page, one filter (the rollups), two filters (the transactions),
+// longer ranges; cold (nothing cached) and warm. docs/benchmarks.md
+// records the results. Without the variable it skips.
+func TestSummaryTimings(t *testing.T) {
+	dsn := os.Getenv("KONDUIT_WEB_BENCH_DSN")
+	if dsn == "" {
+		t.Skip("set KONDUIT_WEB_BENCH_DSN to a database to measure")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	all, err := st.Integrations(ctx)
+	if err != nil || len(all) == 0 {
+		t.Fatalf("no integration in %s: %v", dsn, err)
+	}
+	in := all[0]
+	end, err := time.Parse("2006-01-02", os.Getenv("KONDUIT_WEB_BENCH_ASOF"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation(in.TimeZone)
+	asOf := crm.DateOf(end)
+	// The commonest campaign and, within it, merchant account: filters that
+	// keep many rows.
+	q := report.Query{Store: st, Integration: in.ID, Loc: loc, By: "campaign"}
+	from := crm.DateOf(end.AddDate(0, 0, -29))
+	byCamp, err := report.Summary(ctx, q, from, asOf)
+	if err != nil || len(byCamp.Groups) == 0 {
+		t.Fatalf("by campaign: %v", err)
+	}
+	camp := byCamp.Groups[0]
+	for _, g := range byCamp.Groups {
+		if g.Sales > camp.Sales {
+			camp = g
+		}
+	}
+	q.By, q.Filters = "merchant", []report.Filter{{By: "campaign", Values: []string{camp.Group}}}
+	byMID, err := report.Summary(ctx, q, from, asOf)
+	if err != nil || len(byMID.Groups) == 0 {
+		t.Fatalf("by merchant: %v", err)
+	}
+	mid := byMID.Groups[0]
+	for _, g := range byMID.Groups {
+		if g.Sales > mid.Sales {
+			mid = g
+		}
+	}
+	dir := t.TempDir()
+	admin := filepath.Join(dir, "admin")
+	if err := SetAdminPassword(ctx, admin, testAdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Store: st, DSN: dsn, AdminFile: admin, TempDir: dir, ReportWait: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(ts.URL+"/login", url.Values{"password": {testAdminPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	base := url.Values{"integration": {in.Name}, "asof": {asOf.String()}, "to": {asOf.String()}, "from": {from.String()}}.Encode()
+	one := "&fd=campaign&fv=" + url.QueryEscape(camp.Group)
+	two := one + "&fd=merchant&fv=" + url.QueryEscape(mid.Group)
+	y := url.Values{"integration": {in.Name}, "asof": {asOf.String()}, "to": {asOf.String()}, "from": {crm.DateOf(end.AddDate(0, 0, -364)).String()}}.Encode()
+	pages := []struct{ name, path string }{
+		{"30 days, trend by day", "/reports?" + base},
+		{"30 days, one filter (campaign)", "/reports?" + base + one},
+		{"30 days, two filters (campaign and merchant)", "/reports?" + base + two},
+		{"30 days, two filters, by product", "/reports?" + base + two + "&dim=product"},
+		{"365 days, trend by week", "/reports?" + y},
+		{"365 days, two filters, trend by week", "/reports?" + y + two},
+		{"365 days, two filters, trend by day", "/reports?" + y + two + "&grain=day"},
+		{"LTV tab, two filters", "/reports/ltv?" + base + two},
+		{"retention tab, two filters", "/reports/retention?" + base + two},
+		{"chargebacks tab, two filters", "/reports/chargebacks?" + base + two},
+	}
+	get := func(p string) time.Duration {
+		t0 := time.Now()
+		resp, err := client.Get(ts.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || strings.Contains(string(b), "report failed") {
+			t.Fatalf("GET %s: %d", p, resp.StatusCode)
+		}
+		return time.Since(t0)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "campaign %s, merchant %s\n\n| page | cold (computed) | warm (median of 5) |\n| --- | ---: | ---: |\n", camp.Group, mid.Group)
+	for _, p := range pages {
+		cold := get(p.path)
+		var d []time.Duration
+		for range 5 {
+			d = append(d, get(p.path))
+		}
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		fmt.Fprintf(&b, "| %s | %d ms | %d ms |\n", p.name, cold.Milliseconds(), d[2].Milliseconds())
+	}
+	t.Log("\n" + b.String())
+}
