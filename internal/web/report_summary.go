@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/shopspring/decimal"
 
@@ -198,38 +200,66 @@ type trendRow struct {
 }
 
 func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView) error {
-	res, err := s.summary(ctx, p)
-	if err != nil {
-		return err
-	}
-	v.Table = showTable(res.Table().Marked(), p.Cur())
 	if p.Dim == "currency" && p.Currency == "" && len(p.Currencies) > 1 {
 		// One row per currency: totals, the trend and the reconciliation
 		// would add two currencies together.
+		res, err := s.summary(ctx, p)
+		if err != nil {
+			return err
+		}
+		v.Table = showTable(res.Table().Marked(), p.Cur())
 		v.PerCurrency = true
 		return nil
 	}
-	total := res
-	if p.Dim != "" {
-		if total, err = s.summaryTotal(ctx, p); err != nil {
-			return err
+	// The table, the KPIs, the previous period (as many days, just before),
+	// the trend and the reconciliation are independent: computed at once
+	// (each cached on its own).
+	v.PrevFrom, v.PrevTo = report.Previous(p.From, p.To)
+	var (
+		wg              sync.WaitGroup
+		res, total, prv *report.SummaryResult
+		tr              *report.TrendResult
+		rec             *report.ReconcileResult
+		errs            [5]error
+	)
+	run := func(i int, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f()
+		}()
+	}
+	run(0, func() (err error) { res, err = s.summary(ctx, p); return })
+	run(1, func() (err error) {
+		if p.Dim == "" {
+			return nil // the table is the total
 		}
+		total, err = s.summaryTotal(ctx, p)
+		return
+	})
+	run(2, func() (err error) { prv, err = s.summaryTotal(ctx, p.with(v.PrevFrom, v.PrevTo)); return })
+	run(3, func() (err error) { tr, err = s.trend(ctx, p); return })
+	run(4, func() (err error) { rec, err = s.reconcile(ctx, p); return })
+	wg.Wait()
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, errNotCached) {
+			return e // a real failure, as it is
+		}
+	}
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	v.Table = showTable(res.Table().Marked(), p.Cur())
+	if total == nil {
+		total = res
 	}
 	row := total.Total.Row(false)
 	v.Summary = &row
-	// The previous period: as many days, just before.
-	v.PrevFrom, v.PrevTo = report.Previous(p.From, p.To)
-	prev, err := s.summaryTotal(ctx, p.with(v.PrevFrom, v.PrevTo))
-	if err != nil {
-		return err
-	}
-	prow := prev.Total.Row(false)
+	prow := prv.Total.Row(false)
 	v.Prev = &prow
 	v.Cmp = compare(v.Summary, v.Prev, p.Cur())
-	tr, err := s.trend(ctx, p)
-	if err != nil {
-		return err
-	}
 	v.Trend = tr
 	chart := svg.TrendChart{Title: "Gross and net revenue by " + p.Grain, BarName: "gross revenue", LineName: "net revenue",
 		YLabel: func(f float64) string { return axisMoney(f, p.Cur()) }}
@@ -266,10 +296,6 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 			}
 			v.Charts = append(v.Charts, svg.BarChart{Title: "Gross revenue by " + p.Dim, Bars: bars}.Render())
 		}
-	}
-	rec, err := s.reconcile(ctx, p)
-	if err != nil {
-		return err
 	}
 	v.Reconcile = rec
 	v.RecLines = rec.Lines
