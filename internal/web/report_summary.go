@@ -238,7 +238,13 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 		return
 	})
 	run(2, func() (err error) { prv, err = s.summaryTotal(ctx, p.with(v.PrevFrom, v.PrevTo)); return })
-	run(3, func() (err error) { tr, err = s.trend(ctx, p); return })
+	run(3, func() (err error) {
+		if _, err := report.TrendSpans(p.From, p.To, p.Grain); err != nil {
+			return nil // decades even by month: no trend
+		}
+		tr, err = s.trend(ctx, p)
+		return
+	})
 	run(4, func() (err error) { rec, err = s.reconcile(ctx, p); return })
 	wg.Wait()
 	for _, e := range errs {
@@ -260,22 +266,24 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 	prow := prv.Total.Row(false)
 	v.Prev = &prow
 	v.Cmp = compare(v.Summary, v.Prev, p.Cur())
-	v.Trend = tr
-	chart := svg.TrendChart{Title: "Gross and net revenue by " + p.Grain, BarName: "gross revenue", LineName: "net revenue",
-		YLabel: func(f float64) string { return axisMoney(f, p.Cur()) }}
-	for _, pt := range tr.Points {
-		r := pt.Figures.Row(false)
-		chart.X = append(chart.X, shortLabel(p.Grain, pt.Label))
-		chart.Bars = append(chart.Bars, float64(pt.Figures.Gross)/100)
-		chart.BarLabels = append(chart.BarLabels, money(r.GrossRevenue.String(), p.Cur()))
-		chart.Line = append(chart.Line, float64(r.NetRevenue)/100)
-		chart.LineLabel = append(chart.LineLabel, money(r.NetRevenue.String(), p.Cur()))
-		v.TrendRows = append(v.TrendRows, trendRow{Label: pt.Label, From: pt.From.String(), To: pt.To.String(),
-			Gross: money(r.GrossRevenue.String(), p.Cur()), Refunds: money(r.Refunds.String(), p.Cur()), Net: money(r.NetRevenue.String(), p.Cur()),
-			Orders: formatInt(r.Orders), NewCustomers: formatInt(r.NewCustomers), Sales: formatInt(r.Sales),
-			ApprovalRate: pct(r.ApprovalRate.String()), RefundRate: pct(r.RefundRate.String()), CBRate: pct(r.ChargebackRate.String())})
+	if tr != nil {
+		v.Trend = tr
+		chart := svg.TrendChart{Title: "Gross and net revenue by " + p.Grain, BarName: "gross revenue", LineName: "net revenue",
+			YLabel: func(f float64) string { return axisMoney(f, p.Cur()) }}
+		for _, pt := range tr.Points {
+			r := pt.Figures.Row(false)
+			chart.X = append(chart.X, shortLabel(p.Grain, pt.Label))
+			chart.Bars = append(chart.Bars, float64(pt.Figures.Gross)/100)
+			chart.BarLabels = append(chart.BarLabels, money(r.GrossRevenue.String(), p.Cur()))
+			chart.Line = append(chart.Line, float64(r.NetRevenue)/100)
+			chart.LineLabel = append(chart.LineLabel, money(r.NetRevenue.String(), p.Cur()))
+			v.TrendRows = append(v.TrendRows, trendRow{Label: pt.Label, From: pt.From.String(), To: pt.To.String(),
+				Gross: money(r.GrossRevenue.String(), p.Cur()), Refunds: money(r.Refunds.String(), p.Cur()), Net: money(r.NetRevenue.String(), p.Cur()),
+				Orders: formatInt(r.Orders), NewCustomers: formatInt(r.NewCustomers), Sales: formatInt(r.Sales),
+				ApprovalRate: pct(r.ApprovalRate.String()), RefundRate: pct(r.RefundRate.String()), CBRate: pct(r.ChargebackRate.String())})
+		}
+		v.TrendChart = chart.Render()
 	}
-	v.TrendChart = chart.Render()
 	if p.Dim != "" {
 		for i := range res.Groups {
 			v.SumRows = append(v.SumRows, res.Groups[i].Row(true))
