@@ -4,7 +4,9 @@ import "testing"
 
 // TestIDIndexCollisions forces every id onto one hash: answers stay exact.
 func TestIDIndexCollisions(t *testing.T) {
-	x := newIDIndex(0)
+	sp := &spill{}
+	defer sp.close()
+	x := newIDIndex(0, sp)
 	ids := []string{"T1", "T2", "T3", "T10"}
 	for _, id := range ids {
 		if _, ok := x.lookup(42, []byte(id)); ok {

@@ -50,7 +50,7 @@ type owner struct {
 // transactions files.
 type twins struct {
 	emails      *idIndex
-	emailOwners []owner // by emails entry
+	emailOwners column[owner] // by emails entry
 	phones      map[uint64]owner
 }
 
@@ -77,15 +77,15 @@ func (r *fileRun) activeRow(cr *chunkResult, f *txFact, row int, cust int32) {
 
 	t := &r.v.twins
 	if t.emails == nil {
-		t.emails, t.phones = newIDIndex(0), map[uint64]owner{}
+		t.emails, t.phones = newIDIndex(0, r.v.sp), map[uint64]owner{}
 	}
 	var other owner
 	shared, col := "", 0
 	if email := cr.bytes(f.email); len(email) > 0 {
 		if i, ok := t.emails.lookup(f.hEmail, email); !ok {
 			t.emails.insert(f.hEmail, email)
-			t.emailOwners = append(t.emailOwners, owner{cust: cust, row: row})
-		} else if o := t.emailOwners[i]; o.cust != cust {
+			t.emailOwners.add(owner{cust: cust, row: row})
+		} else if o := *t.emailOwners.at(int(i)); o.cust != cust {
 			other, shared, col = o, "email address", tx.email
 		}
 	}

@@ -54,10 +54,13 @@ func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report
 	if opts.MaxRecordBytes <= 0 {
 		opts.MaxRecordBytes = legacy.DefaultMaxRecordBytes
 	}
+	sp := &spill{}
+	defer sp.close()
 	v := &validator{
 		opts:      &opts,
 		col:       newCollector(opts.MaxFindings, opts.Strict),
-		customers: newIDIndex(0),
+		sp:        sp,
+		customers: newIDIndex(0, sp),
 		files:     make([]FileSummary, len(inputs)),
 	}
 	var later []int
@@ -76,6 +79,9 @@ func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report
 			return nil, err
 		}
 	}
+	if sp.err != nil {
+		return nil, sp.err
+	}
 	return v.col.report(v.files), nil
 }
 
@@ -83,15 +89,16 @@ type validator struct {
 	opts      *Options
 	col       *collector
 	files     []FileSummary
-	customers *idIndex   // customerIds of the transactions files
-	custInfos []custInfo // by customers' entry
+	sp        *spill           // the ids' bytes, for every index
+	customers *idIndex         // customerIds of the transactions files
+	custInfos column[custInfo] // by customers' entry
 	haveTx    bool
 	twins     twins // addresses of active subscriptions (double-billing)
 }
 
 type custInfo struct {
 	identity uint64
-	row      int
+	row      int64
 }
 
 // file validates one input. In the first pass, a notes or details file is
@@ -153,8 +160,8 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		nFields:  len(names),
 		term:     chunker.Term,
 		names:    names,
-		txIndex:  newIDIndex(expect),
-		orders:   newIDIndex(expect / 2),
+		txIndex:  newIDIndex(expect, v.sp),
+		orders:   newIDIndex(expect/2, v.sp),
 		lastCust: -1,
 		rowBase:  row,
 		lineBase: lf.DataLine - 1,
@@ -166,6 +173,9 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		return false, &ReadError{File: in.Name, Err: err}
 	}
 	run.finish()
+	if v.sp.err != nil {
+		return false, v.sp.err
+	}
 	if kind == legacy.Transactions {
 		v.haveTx = true
 	}
@@ -284,38 +294,47 @@ type fileRun struct {
 	rows              int
 	rowBase, lineBase int
 	// cross-row indexes
-	txIndex    *idIndex  // merchantTxnIds
-	txInfos    []txnInfo // by txIndex entry
-	orders     *idIndex  // orderIds
-	orderCusts []int32   // by orders entry: the customer's entry
-	orderRows  []int
-	lastCustID []byte // the previous row's customer, whose entry is lastCust
-	refs       []ref
-	refArena   []byte
+	txIndex    *idIndex        // merchantTxnIds
+	txInfos    column[txnInfo] // by txIndex entry
+	refunded   map[int32]int64 // by txIndex entry: successful refunds so far (finish)
+	orders     *idIndex        // orderIds
+	orderCusts column[int32]   // by orders entry: the customer's entry
+	orderRows  column[int64]   // by orders entry: its first row
+	lastCustID []byte          // the previous row's customer, whose entry is lastCust
+	refs       column[ref]     // rows naming a parent, in file order
 	lastOrder  []byte
 	lastCust   int32
 	subs       map[subKey]*activeSub // active subscriptions (subs.go)
 	dupSubs    []*activeSub          // those with more than one row, in file order
 }
 
+// txnInfo is what the parent rules need of a merchantTxnId's first row, in
+// 16 bytes: its totalAmount and, packed, its row, type and flags.
 type txnInfo struct {
-	row      int
-	typ      uint8
-	totalOK  bool
-	flagged  bool
-	total    int64
-	refunded int64
+	total int64
+	bits  uint64 // row << 16 | typ << 8 | flags
 }
 
+const (
+	flagTotalOK = 1 << iota
+	flagFlagged // refunds-exceed reported
+	flagSelf    // a ref naming its own merchantTxnId
+	flagSuccess
+)
+
+func packRow(row int, typ uint8, flags uint8) uint64 {
+	return uint64(row)<<16 | uint64(typ)<<8 | uint64(flags)
+}
+
+func (t txnInfo) row() int         { return int(t.bits >> 16) }
+func (t txnInfo) typ() uint8       { return uint8(t.bits >> 8) }
+func (t txnInfo) has(f uint8) bool { return uint8(t.bits)&f != 0 }
+
+// ref is a row naming a parent: the parent's id is in the spill.
 type ref struct {
-	row     int
-	self    bool // names its own merchantTxnId
+	txnInfo // the referring row: total, row, type, flags (self, success, totalOK)
 	hParent uint64
-	parent  span // in refArena
-	typ     uint8
-	success bool
-	totalOK bool
-	total   int64
+	parent  int64 // spill offset
 }
 
 // chunkResult is what a worker found in one chunk; rows are relative.
@@ -342,7 +361,7 @@ type custRef struct {
 func (r *chunkResult) keep(b []byte) (uint64, span) {
 	s := span{int32(len(r.arena)), int32(len(b))}
 	r.arena = append(r.arena, b...)
-	return hashID(b), s
+	return keyHash(b), s
 }
 
 func (r *chunkResult) bytes(s span) []byte { return r.arena[s.off : s.off+s.n] }
@@ -603,24 +622,24 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 	txn := cr.bytes(f.txn)
 	if len(txn) > 0 {
 		if i, dup := r.txIndex.lookup(f.hTxn, txn); dup {
-			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%s is also on row %d; every transaction needs its own merchantTxnId", quote(txn), r.txInfos[i].row))
+			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%s is also on row %d; every transaction needs its own merchantTxnId", quote(txn), r.txInfos.at(int(i)).row()))
 		} else {
 			r.txIndex.insert(f.hTxn, txn)
-			r.txInfos = append(r.txInfos, txnInfo{row: row, typ: f.typ, totalOK: f.totalOK, total: f.total})
+			r.txInfos.add(txnInfo{total: f.total, bits: packRow(row, f.typ, f.flags())})
 		}
 	}
 	cust := int32(-1)
 	if id := cr.bytes(f.cust); len(id) > 0 && r.lastCust >= 0 && bytes.Equal(id, r.lastCustID) {
 		cust = r.lastCust
-		if ci := v.custInfos[cust]; ci.identity != f.identity {
+		if ci := v.custInfos.at(int(cust)); ci.identity != f.identity {
 			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), ci.row))
 		}
 	} else if len(id) > 0 {
 		i, ok := v.customers.lookup(f.hCust, id)
 		if !ok {
 			i = v.customers.insert(f.hCust, id)
-			v.custInfos = append(v.custInfos, custInfo{identity: f.identity, row: row})
-		} else if ci := v.custInfos[i]; ci.identity != f.identity {
+			v.custInfos.add(custInfo{identity: f.identity, row: int64(row)})
+		} else if ci := v.custInfos.at(int(i)); ci.identity != f.identity {
 			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), ci.row))
 		}
 		cust = i
@@ -628,27 +647,32 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 	if order := cr.bytes(f.order); len(order) > 0 && cust >= 0 && (cust != r.lastCust || !bytes.Equal(order, r.lastOrder)) {
 		if i, ok := r.orders.lookup(f.hOrder, order); !ok {
 			r.orders.insert(f.hOrder, order)
-			r.orderCusts = append(r.orderCusts, cust)
-			r.orderRows = append(r.orderRows, row)
-		} else if first := r.orderCusts[i]; first != cust {
+			r.orderCusts.add(cust)
+			r.orderRows.add(int64(row))
+		} else if first := *r.orderCusts.at(int(i)); first != cust {
 			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %s belongs to customer %s on row %d, and to customer %s here",
-				quote(order), quote(v.customers.bytes(first)), r.orderRows[i], quote(v.customers.bytes(cust))))
+				quote(order), quote(v.customers.bytes(first)), *r.orderRows.at(int(i)), quote(v.customers.bytes(cust))))
 		}
 		r.lastOrder = append(r.lastOrder[:0], order...)
 	}
 	if cust != r.lastCust {
 		r.lastCust = cust
 		if cust >= 0 {
-			r.lastCustID = append(r.lastCustID[:0], v.customers.bytes(cust)...)
+			r.lastCustID = append(r.lastCustID[:0], cr.bytes(f.cust)...) // cust's id: equal to this row's
 		}
 	}
 	if f.active && cust >= 0 {
 		r.activeRow(cr, f, row, cust)
 	}
 	if parent := cr.bytes(f.parent); len(parent) > 0 {
-		r.refs = append(r.refs, ref{row: row, self: bytes.Equal(parent, txn), hParent: f.hPar,
-			parent: span{int32(len(r.refArena)), int32(len(parent))}, typ: f.typ, success: f.success, totalOK: f.totalOK, total: f.total})
-		r.refArena = append(r.refArena, parent...)
+		flags := f.flags()
+		if bytes.Equal(parent, txn) {
+			flags |= flagSelf
+		}
+		if f.success {
+			flags |= flagSuccess
+		}
+		r.refs.add(ref{txnInfo: txnInfo{total: f.total, bits: packRow(row, f.typ, flags)}, hParent: f.hPar, parent: v.sp.put(parent)})
 	}
 }
 
@@ -657,25 +681,30 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 func (r *fileRun) finish() {
 	r.v.col.file.Rows = r.rows
 	r.finishActive()
-	for _, ref := range r.refs {
-		parent := r.refArena[ref.parent.off : ref.parent.off+ref.parent.n]
+	for k := 0; k < r.refs.len(); k++ {
+		ref := r.refs.at(k)
+		parent := bytes.Clone(r.v.sp.get(ref.parent))
+		row, typ := ref.row(), ref.typ()
 		i, ok := r.txIndex.lookup(ref.hParent, parent)
-		if !ok || ref.self {
-			r.add(ref.row, tx.parent, RuleParentMissing, fmt.Sprintf("%s is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", quote(parent), typeNames[ref.typ]))
+		if !ok || ref.has(flagSelf) {
+			r.add(row, tx.parent, RuleParentMissing, fmt.Sprintf("%s is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", quote(parent), typeNames[typ]))
 			continue
 		}
-		p := &r.txInfos[i]
+		p := r.txInfos.at(int(i))
 		switch {
-		case ref.typ == typeRefund && p.typ != typeSale && p.typ != typeCapture:
-			r.add(ref.row, tx.parent, RuleParentType, fmt.Sprintf("this REFUND's parent on row %d is a %s, not a SALE or CAPTURE", p.row, typeNames[p.typ]))
-		case ref.typ == typeCapture && p.typ != typeAuthorize:
-			r.add(ref.row, tx.parent, RuleParentType, fmt.Sprintf("this CAPTURE's parent on row %d is a %s, not an AUTHORIZE", p.row, typeNames[p.typ]))
+		case typ == typeRefund && p.typ() != typeSale && p.typ() != typeCapture:
+			r.add(row, tx.parent, RuleParentType, fmt.Sprintf("this REFUND's parent on row %d is a %s, not a SALE or CAPTURE", p.row(), typeNames[p.typ()]))
+		case typ == typeCapture && p.typ() != typeAuthorize:
+			r.add(row, tx.parent, RuleParentType, fmt.Sprintf("this CAPTURE's parent on row %d is a %s, not an AUTHORIZE", p.row(), typeNames[p.typ()]))
 		}
-		if ref.typ == typeRefund && ref.success && ref.totalOK {
-			p.refunded += ref.total
-			if p.totalOK && p.refunded > p.total && !p.flagged {
-				p.flagged = true
-				r.add(ref.row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %s reach %s, more than its totalAmount %s on row %d", quote(parent), formatCents(p.refunded), formatCents(p.total), p.row))
+		if typ == typeRefund && ref.has(flagSuccess) && ref.has(flagTotalOK) {
+			if r.refunded == nil {
+				r.refunded = map[int32]int64{}
+			}
+			r.refunded[i] += ref.total
+			if refunded := r.refunded[i]; p.has(flagTotalOK) && refunded > p.total && !p.has(flagFlagged) {
+				p.bits |= flagFlagged
+				r.add(row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %s reach %s, more than its totalAmount %s on row %d", quote(parent), formatCents(refunded), formatCents(p.total), p.row()))
 			}
 		}
 	}
