@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"math/bits"
 	"os"
 )
 
@@ -17,10 +16,10 @@ var idSeed = maphash.MakeSeed()
 // parallel workers, so that the sequential merger only touches uint64 keys.
 func hashID(b []byte) uint64 { return maphash.Bytes(idSeed, b) }
 
-// keyHash hashes the ids the cross-row indexes are keyed by (merchantTxnId,
-// orderId, customerId, parent references, active rows' emails). It is
-// hashID; tests replace it with a weak hash to force collisions: the
-// indexes' answers must not change.
+// keyHash hashes the keys of the cross-row indexes (merchantTxnId, orderId,
+// customerId, parent references, active rows' emails, phones and
+// subscriptions). It is hashID; tests replace it with a weak hash to force
+// collisions: the indexes' answers must not change.
 var keyHash = hashID
 
 // hashLower is hashID of the ASCII-lower-cased bytes (emails compare
@@ -40,48 +39,29 @@ func hashLower(b []byte) uint64 {
 // span is a range of bytes in an arena.
 type span struct{ off, n int32 }
 
-// The cross-row indexes (merchantTxnIds, orderIds, customerIds, emails)
-// hold fixed-size entries only: an open-addressing table of 64-bit slots
-// (the high 32 bits of the id's hash, and the entry number) and, per entry,
-// where its id's bytes are in the spill. The bytes themselves are written to
-// the spill (an unlinked 0600 temporary file once they outgrow a small
-// buffer) and read back only to confirm a candidate whose hash bits match:
-// the answers are exact, whatever the hash does, and memory is about 21
-// bytes an id instead of the id itself plus a map entry.
+// The cross-row indexes hold one 64-bit slot an entry in memory, in an
+// open-addressing table: the high bits of the key's hash (its tag) and
+// where the entry's record is in the spill. A record is the entry's fixed
+// payload (its first row, ...) and its key's bytes; it is written to the
+// spill (a buffer, then an unlinked 0600 temporary file) and read back only
+// to confirm a candidate whose tag matches, which also gives its payload.
+// So the answers are exact whatever the hash does, and memory is about 11
+// to 21 bytes an entry (the table is kept between 3/8 and 3/4 full) and
+// nothing for the keys, whatever their length. The tables are allocated
+// outside the Go heap where the system allows (table_unix.go), so the
+// garbage collector's headroom (GOGC) is not spent on them.
 
-// column is an append-only array in fixed blocks: growing it never copies
-// nor doubles what it holds (memory is what it holds, plus at most one
-// block).
-type column[T any] struct {
-	blocks [][]T
-	n      int
-}
+const (
+	offBits = 36 // a record's offset: spills up to 64 GiB
+	tagBits = 64 - offBits
+	offMask = 1<<offBits - 1
+	maxOff  = offMask - 1
+)
 
-const colBits = 16 // 65,536 entries a block
-
-func (c *column[T]) add(v T) {
-	b := c.n >> colBits
-	if b == len(c.blocks) {
-		c.blocks = append(c.blocks, nil)
-	}
-	if b == 0 {
-		c.blocks[0] = append(c.blocks[0], v) // the first block grows: small files stay small
-	} else {
-		if c.blocks[b] == nil {
-			c.blocks[b] = make([]T, 0, 1<<colBits)
-		}
-		c.blocks[b] = append(c.blocks[b], v)
-	}
-	c.n++
-}
-
-func (c *column[T]) at(i int) *T { return &c.blocks[i>>colBits][i&(1<<colBits-1)] }
-func (c *column[T]) len() int    { return c.n }
-
-// spill holds bytes written once and read back by offset: a buffer, then
-// an unlinked temporary file (created 0600 and removed at once where the
-// system allows, else when the validation ends). Offsets address the bytes
-// written so far; each record is a uvarint length and the bytes.
+// spill holds records written once and read back by offset: a buffer,
+// then an unlinked temporary file (created 0600 and removed at once where
+// the system allows, else when the validation ends). A record is a uvarint
+// length and its bytes.
 type spill struct {
 	f       *os.File
 	name    string // set while the file still has a name (not removed)
@@ -93,12 +73,19 @@ type spill struct {
 
 // spillBuffer is the bytes kept in memory before the spill goes to its
 // file (a variable: tests make it small, to run the file path).
-var spillBuffer = 1 << 20
+var spillBuffer = 4 << 20
 
-// put appends b and returns its offset.
-func (s *spill) put(b []byte) int64 {
+var errTooLarge = errors.New("check: the file has too many ids to index (more than 64 GiB of them)")
+
+// put appends a record made of a and b and returns its offset.
+func (s *spill) put(a, b []byte) int64 {
 	off := s.base + int64(len(s.buf))
-	s.buf = binary.AppendUvarint(s.buf, uint64(len(b)))
+	if off > maxOff {
+		s.fail(errTooLarge)
+		off = 0
+	}
+	s.buf = binary.AppendUvarint(s.buf, uint64(len(a)+len(b)))
+	s.buf = append(s.buf, a...)
 	s.buf = append(s.buf, b...)
 	if len(s.buf) >= spillBuffer {
 		s.flush()
@@ -108,32 +95,35 @@ func (s *spill) put(b []byte) int64 {
 
 func (s *spill) flush() {
 	if s.err != nil {
+		s.base += int64(len(s.buf))
 		s.buf = s.buf[:0]
 		return
 	}
 	if s.f == nil {
 		f, err := os.CreateTemp("", "konduit-check-*")
 		if err != nil {
-			s.err = fmt.Errorf("check: spill file: %w", err)
+			s.fail(err)
+			s.base += int64(len(s.buf))
 			s.buf = s.buf[:0]
 			return
 		}
 		s.f = f
 		if err := f.Chmod(0o600); err != nil {
-			s.err = fmt.Errorf("check: spill file: %w", err)
+			s.fail(err)
 		}
 		if os.Remove(f.Name()) != nil {
 			s.name = f.Name() // removed by close
 		}
 	}
-	if _, err := s.f.Write(s.buf); err != nil && s.err == nil {
-		s.err = fmt.Errorf("check: spill file: %w", err)
+	if _, err := s.f.Write(s.buf); err != nil {
+		s.fail(err)
 	}
 	s.base += int64(len(s.buf))
 	s.buf = s.buf[:0]
 }
 
-// get returns the bytes put at off, valid until the next get.
+// get returns the record at off, valid until the next get; after a
+// failure (s.err), an empty one.
 func (s *spill) get(off int64) []byte {
 	if off >= s.base {
 		b := s.buf[off-s.base:]
@@ -143,22 +133,17 @@ func (s *spill) get(off int64) []byte {
 	if s.err != nil {
 		return nil
 	}
-	s.scratch = s.scratch[:cap(s.scratch)]
-	if len(s.scratch) < 64 {
-		s.scratch = make([]byte, 64)
+	if cap(s.scratch) < 128 {
+		s.scratch = make([]byte, 128)
 	}
-	b := s.read(off, s.scratch[:64])
+	b := s.read(off, 128)
 	n, k := binary.Uvarint(b)
 	if k <= 0 {
 		s.fail(errors.New("bad record"))
 		return nil
 	}
 	if need := k + int(n); need > len(b) {
-		if need > cap(s.scratch) {
-			s.scratch = make([]byte, need)
-		}
-		b = s.read(off, s.scratch[:need])
-		if len(b) < need {
+		if b = s.read(off, need); len(b) < need {
 			s.fail(io.ErrUnexpectedEOF)
 			return nil
 		}
@@ -166,34 +151,31 @@ func (s *spill) get(off int64) []byte {
 	return b[k : k+int(n)]
 }
 
-// read reads len(b) bytes at off, or as many as there are.
-func (s *spill) read(off int64, b []byte) []byte {
-	end := off + int64(len(b))
-	if end > s.base {
-		// The tail of the record is still in the buffer.
-		n := copy(b, s.readFile(off, int(s.base-off)))
-		return b[:n+copy(b[n:], s.buf[:min(end-s.base, int64(len(s.buf)))])]
+// read reads n bytes at off into the scratch buffer, or as many as there
+// are.
+func (s *spill) read(off int64, n int) []byte {
+	if n > cap(s.scratch) {
+		s.scratch = make([]byte, n)
 	}
-	return s.readFile(off, len(b))
-}
-
-func (s *spill) readFile(off int64, n int) []byte {
-	b := s.scratch[:0]
-	if n <= cap(s.scratch) {
-		b = s.scratch[:n]
-	} else {
-		b = make([]byte, n)
-	}
-	m, err := s.f.ReadAt(b, off)
+	b := s.scratch[:n]
+	inFile := int(min(int64(n), s.base-off))
+	m, err := s.f.ReadAt(b[:inFile], off)
 	if err != nil && err != io.EOF {
 		s.fail(err)
+	}
+	if m == inFile && n > inFile {
+		m += copy(b[m:], s.buf) // the record's tail is still in the buffer
 	}
 	return b[:m]
 }
 
 func (s *spill) fail(err error) {
 	if s.err == nil {
-		s.err = fmt.Errorf("check: spill file: %w", err)
+		if err == errTooLarge {
+			s.err = err
+		} else {
+			s.err = fmt.Errorf("check: spill file: %w", err)
+		}
 	}
 }
 
@@ -210,57 +192,71 @@ func (s *spill) close() {
 	s.buf = nil
 }
 
-// idIndex maps ids to entry numbers (0, 1, 2, ... in insertion order).
+// idIndex maps keys to their records' offsets in the spill.
 type idIndex struct {
 	sp    *spill
-	slots []uint64 // hash's high 32 bits << 32 | entry+1; 0 is empty
+	pay   int      // payload bytes of every record
+	slots []uint64 // tag << offBits | offset+1; 0 is empty
 	shift uint     // 64 - log2(len(slots)): a hash's home slot is h >> shift
-	offs  column[int64]
+	n     int
 }
 
-// newIDIndex returns an index sized for about n ids, spilling ids to sp.
-func newIDIndex(n int, sp *spill) *idIndex {
-	size := 8
-	for size*3 < n*4 {
-		size *= 2
+// newIDIndex returns an index sized for about n keys, whose records hold
+// pay bytes of payload, spilling to sp.
+func newIDIndex(n, pay int, sp *spill) *idIndex {
+	x := &idIndex{sp: sp, pay: pay}
+	size, shift := 16, uint(60)
+	for size*3 < n*4 && shift > offBits {
+		size, shift = size*2, shift-1
 	}
-	return &idIndex{sp: sp, slots: make([]uint64, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	x.slots, x.shift = newTable(size), shift
+	return x
 }
 
-func (x *idIndex) len() int { return x.offs.len() }
-
-// bytes returns a copy of entry i's id.
-func (x *idIndex) bytes(i int32) []byte {
-	return bytes.Clone(x.sp.get(*x.offs.at(int(i))))
+// free releases the table (the index is not used after).
+func (x *idIndex) free() {
+	if x.slots != nil {
+		freeTable(x.slots)
+		x.slots = nil
+	}
 }
 
-// lookup returns the entry of id, whose hash is h.
-func (x *idIndex) lookup(h uint64, id []byte) (int32, bool) {
-	tag := h >> 32 << 32
+// key returns the key of the record at off (a copy).
+func (x *idIndex) key(off int64) []byte { return bytes.Clone(x.sp.get(off)[x.pay:]) }
+
+// lookup returns the offset and payload of key's record (the payload is
+// valid until the spill's next read); h is keyHash(key).
+func (x *idIndex) lookup(h uint64, key []byte) (off int64, payload []byte, ok bool) {
+	tag := h >> offBits << offBits
 	mask := uint64(len(x.slots) - 1)
 	for i := h >> x.shift; ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
-			return 0, false
+			return 0, nil, false
 		}
-		if s&^0xffffffff == tag {
-			e := int32(uint32(s) - 1)
-			if bytes.Equal(x.sp.get(*x.offs.at(int(e))), id) {
-				return e, true
+		if s&^offMask == tag {
+			off := int64(s&offMask) - 1
+			if rec := x.sp.get(off); len(rec) >= x.pay && bytes.Equal(rec[x.pay:], key) {
+				return off, rec[:x.pay], true
 			}
 		}
 	}
 }
 
-// insert adds an id that lookup did not find and returns its entry.
-func (x *idIndex) insert(h uint64, id []byte) int32 {
-	e := int32(x.offs.len())
-	x.offs.add(x.sp.put(id))
-	if (x.offs.len())*4 > len(x.slots)*3 {
+// insert adds a key that lookup did not find, with its payload, and
+// returns its record's offset.
+func (x *idIndex) insert(h uint64, key, payload []byte) int64 {
+	off := x.sp.put(payload, key)
+	x.n++
+	if x.n*4 > len(x.slots)*3 {
+		if x.shift == offBits {
+			x.sp.fail(errTooLarge) // more than 3/4 of 2^28 keys
+			return off
+		}
 		x.grow()
 	}
-	x.place(h>>32<<32 | uint64(uint32(e)+1))
-	return e
+	x.place(h>>offBits<<offBits | uint64(off+1))
+	return off
 }
 
 func (x *idIndex) place(s uint64) {
@@ -274,14 +270,47 @@ func (x *idIndex) place(s uint64) {
 }
 
 // grow doubles the table. The home slot comes from the hash's high bits,
-// which the slots keep, so no id is read back.
+// which the slots keep, so no key is read back.
 func (x *idIndex) grow() {
 	old := x.slots
-	x.slots = make([]uint64, 2*len(old))
+	x.slots = newTable(2 * len(old))
 	x.shift--
 	for _, s := range old {
 		if s != 0 {
 			x.place(s)
 		}
 	}
+	freeTable(old)
 }
+
+// column is an append-only array in fixed blocks: growing it never copies
+// nor doubles what it holds.
+type column[T any] struct {
+	blocks [][]T
+	n      int
+}
+
+const colBits = 12 // 4,096 entries a block
+
+func (c *column[T]) add(v T) {
+	b := c.n >> colBits
+	if b == len(c.blocks) {
+		c.blocks = append(c.blocks, make([]T, 0, 1<<colBits))
+	}
+	c.blocks[b] = append(c.blocks[b], v)
+	c.n++
+}
+
+func (c *column[T]) at(i int) *T { return &c.blocks[i>>colBits][i&(1<<colBits-1)] }
+func (c *column[T]) len() int    { return c.n }
+
+// payload encoding: fixed-size little-endian int64s.
+func pack(dst []byte, vs ...int64) []byte {
+	dst = dst[:0]
+	for _, v := range vs {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+	}
+	return dst
+}
+
+func word(p []byte, i int) int64 { return int64(binary.LittleEndian.Uint64(p[8*i:])) }

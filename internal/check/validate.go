@@ -2,6 +2,8 @@ package check
 
 import (
 	"bytes"
+	"cmp"
+
 	"context"
 	"errors"
 	"fmt"
@@ -60,9 +62,12 @@ func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report
 		opts:      &opts,
 		col:       newCollector(opts.MaxFindings, opts.Strict),
 		sp:        sp,
-		customers: newIDIndex(0, sp),
+		customers: newIDIndex(0, 16, sp),
 		files:     make([]FileSummary, len(inputs)),
 	}
+	defer v.customers.free()
+	defer v.twins.free()
+
 	var later []int
 	for i, in := range inputs {
 		v.files[i] = FileSummary{Path: in.Name, Kind: "unknown"}
@@ -89,16 +94,10 @@ type validator struct {
 	opts      *Options
 	col       *collector
 	files     []FileSummary
-	sp        *spill           // the ids' bytes, for every index
-	customers *idIndex         // customerIds of the transactions files
-	custInfos column[custInfo] // by customers' entry
+	sp        *spill   // the indexes' records
+	customers *idIndex // customerIds of the transactions files; payload: identity, first row
 	haveTx    bool
 	twins     twins // addresses of active subscriptions (double-billing)
-}
-
-type custInfo struct {
-	identity uint64
-	row      int64
 }
 
 // file validates one input. In the first pass, a notes or details file is
@@ -160,12 +159,14 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		nFields:  len(names),
 		term:     chunker.Term,
 		names:    names,
-		txIndex:  newIDIndex(expect, v.sp),
-		orders:   newIDIndex(expect/2, v.sp),
+		txIndex:  newIDIndex(expect, 16, v.sp),
+		orders:   newIDIndex(expect/2, 16, v.sp),
+		refs:     &spill{},
 		lastCust: -1,
 		rowBase:  row,
 		lineBase: lf.DataLine - 1,
 	}
+	defer run.free()
 	if err := run.pipeline(ctx, chunker, rest); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return false, err
@@ -173,8 +174,8 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		return false, &ReadError{File: in.Name, Err: err}
 	}
 	run.finish()
-	if v.sp.err != nil {
-		return false, v.sp.err
+	if err := cmp.Or(v.sp.err, run.refs.err); err != nil {
+		return false, err
 	}
 	if kind == legacy.Transactions {
 		v.haveTx = true
@@ -293,49 +294,60 @@ type fileRun struct {
 	names             []string
 	rows              int
 	rowBase, lineBase int
-	// cross-row indexes
-	txIndex    *idIndex        // merchantTxnIds
-	txInfos    column[txnInfo] // by txIndex entry
-	refunded   map[int32]int64 // by txIndex entry: successful refunds so far (finish)
-	orders     *idIndex        // orderIds
-	orderCusts column[int32]   // by orders entry: the customer's entry
-	orderRows  column[int64]   // by orders entry: its first row
-	lastCustID []byte          // the previous row's customer, whose entry is lastCust
-	refs       column[ref]     // rows naming a parent, in file order
+	// cross-row indexes; a customer is its record's offset in v.customers
+	txIndex    *idIndex          // merchantTxnIds; payload: txnInfo
+	refunded   map[int64]refunds // by txIndex record: parents refunded so far (finish)
+	orders     *idIndex          // orderIds; payload: the customer, the first row
+	lastCustID []byte            // the previous row's customer, which is lastCust
+	refs       *spill            // rows naming a parent, in file order: a txnInfo and the parent
 	lastOrder  []byte
-	lastCust   int32
-	subs       map[subKey]*activeSub // active subscriptions (subs.go)
-	dupSubs    []*activeSub          // those with more than one row, in file order
+	lastCust   int64
+	// what v.customers holds of lastCust
+	lastIdentity uint64
+	lastCustRow  int64
+
+	subs     *idIndex             // active subscriptions (subs.go)
+	promoted map[int64]*activeSub // by subs record: those with more than one row
+	dupSubs  []*activeSub         // the same, in file order
+	payload  [24]byte             // scratch
+	key      []byte               // scratch
 }
 
-// txnInfo is what the parent rules need of a merchantTxnId's first row, in
-// 16 bytes: its totalAmount and, packed, its row, type and flags.
+type refunds struct {
+	sum     int64
+	flagged bool // refunds-exceed reported
+}
+
+func (r *fileRun) free() {
+	r.txIndex.free()
+	r.orders.free()
+	if r.subs != nil {
+		r.subs.free()
+	}
+	r.refs.close()
+}
+
+// txnInfo is what the parent rules need of a row, in a 16-byte payload:
+// its totalAmount and, packed, its row, type and flags.
 type txnInfo struct {
 	total int64
-	bits  uint64 // row << 16 | typ << 8 | flags
+	bits  int64 // row << 16 | typ << 8 | flags
 }
 
 const (
 	flagTotalOK = 1 << iota
-	flagFlagged // refunds-exceed reported
-	flagSelf    // a ref naming its own merchantTxnId
+	flagSelf    // a reference naming its own merchantTxnId
 	flagSuccess
 )
 
-func packRow(row int, typ uint8, flags uint8) uint64 {
-	return uint64(row)<<16 | uint64(typ)<<8 | uint64(flags)
+func packRow(row int, typ uint8, flags uint8) int64 {
+	return int64(row)<<16 | int64(typ)<<8 | int64(flags)
 }
 
+func readTxnInfo(p []byte) txnInfo { return txnInfo{total: word(p, 0), bits: word(p, 1)} }
 func (t txnInfo) row() int         { return int(t.bits >> 16) }
 func (t txnInfo) typ() uint8       { return uint8(t.bits >> 8) }
 func (t txnInfo) has(f uint8) bool { return uint8(t.bits)&f != 0 }
-
-// ref is a row naming a parent: the parent's id is in the spill.
-type ref struct {
-	txnInfo // the referring row: total, row, type, flags (self, success, totalOK)
-	hParent uint64
-	parent  int64 // spill offset
-}
 
 // chunkResult is what a worker found in one chunk; rows are relative.
 type chunkResult struct {
@@ -601,7 +613,7 @@ func (r *fileRun) merge(cr *chunkResult) {
 			break
 		}
 		id := cr.bytes(ref.id)
-		if _, ok := r.v.customers.lookup(ref.h, id); !ok {
+		if _, _, ok := r.v.customers.lookup(ref.h, id); !ok {
 			c.add(Finding{Row: r.rowBase + ref.rel, Column: "A", Field: legacy.FCustomerID, Rule: RuleUnknownCustomer, Severity: Error, col: 0,
 				Message: fmt.Sprintf("%s is not a customerId of the transactions file", quote(id))})
 		}
@@ -621,37 +633,37 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 	v := r.v
 	txn := cr.bytes(f.txn)
 	if len(txn) > 0 {
-		if i, dup := r.txIndex.lookup(f.hTxn, txn); dup {
-			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%s is also on row %d; every transaction needs its own merchantTxnId", quote(txn), r.txInfos.at(int(i)).row()))
+		if _, p, dup := r.txIndex.lookup(f.hTxn, txn); dup {
+			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%s is also on row %d; every transaction needs its own merchantTxnId", quote(txn), readTxnInfo(p).row()))
 		} else {
-			r.txIndex.insert(f.hTxn, txn)
-			r.txInfos.add(txnInfo{total: f.total, bits: packRow(row, f.typ, f.flags())})
+			r.txIndex.insert(f.hTxn, txn, pack(r.payload[:], f.total, packRow(row, f.typ, f.flags())))
 		}
 	}
-	cust := int32(-1)
+	cust := int64(-1)
 	if id := cr.bytes(f.cust); len(id) > 0 && r.lastCust >= 0 && bytes.Equal(id, r.lastCustID) {
 		cust = r.lastCust
-		if ci := v.custInfos.at(int(cust)); ci.identity != f.identity {
-			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), ci.row))
+		if r.lastIdentity != f.identity {
+			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), r.lastCustRow))
 		}
 	} else if len(id) > 0 {
-		i, ok := v.customers.lookup(f.hCust, id)
+		i, p, ok := v.customers.lookup(f.hCust, id)
 		if !ok {
-			i = v.customers.insert(f.hCust, id)
-			v.custInfos.add(custInfo{identity: f.identity, row: int64(row)})
-		} else if ci := v.custInfos.at(int(i)); ci.identity != f.identity {
-			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), ci.row))
+			i = v.customers.insert(f.hCust, id, pack(r.payload[:], int64(f.identity), int64(row)))
+			r.lastIdentity, r.lastCustRow = f.identity, int64(row)
+		} else {
+			r.lastIdentity, r.lastCustRow = uint64(word(p, 0)), word(p, 1)
+			if r.lastIdentity != f.identity {
+				r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), r.lastCustRow))
+			}
 		}
 		cust = i
 	}
 	if order := cr.bytes(f.order); len(order) > 0 && cust >= 0 && (cust != r.lastCust || !bytes.Equal(order, r.lastOrder)) {
-		if i, ok := r.orders.lookup(f.hOrder, order); !ok {
-			r.orders.insert(f.hOrder, order)
-			r.orderCusts.add(cust)
-			r.orderRows.add(int64(row))
-		} else if first := *r.orderCusts.at(int(i)); first != cust {
+		if _, p, ok := r.orders.lookup(f.hOrder, order); !ok {
+			r.orders.insert(f.hOrder, order, pack(r.payload[:], cust, int64(row)))
+		} else if first, firstRow := word(p, 0), word(p, 1); first != cust {
 			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %s belongs to customer %s on row %d, and to customer %s here",
-				quote(order), quote(v.customers.bytes(first)), *r.orderRows.at(int(i)), quote(v.customers.bytes(cust))))
+				quote(order), quote(v.customers.key(first)), firstRow, quote(v.customers.key(cust))))
 		}
 		r.lastOrder = append(r.lastOrder[:0], order...)
 	}
@@ -672,7 +684,7 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 		if f.success {
 			flags |= flagSuccess
 		}
-		r.refs.add(ref{txnInfo: txnInfo{total: f.total, bits: packRow(row, f.typ, flags)}, hParent: f.hPar, parent: v.sp.put(parent)})
+		r.refs.put(pack(r.payload[:], f.total, packRow(row, f.typ, flags), int64(f.hPar)), parent)
 	}
 }
 
@@ -681,16 +693,22 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 func (r *fileRun) finish() {
 	r.v.col.file.Rows = r.rows
 	r.finishActive()
-	for k := 0; k < r.refs.len(); k++ {
-		ref := r.refs.at(k)
-		parent := bytes.Clone(r.v.sp.get(ref.parent))
+	r.refs.flush()
+	for off := int64(0); off < r.refs.base && r.refs.err == nil; {
+		rec := r.refs.get(off)
+		if len(rec) < 24 {
+			break // the spill failed: Validate returns its error
+		}
+		off += int64(uvarintLen(len(rec)) + len(rec))
+		ref, hParent := readTxnInfo(rec), uint64(word(rec, 2))
+		parent := bytes.Clone(rec[24:])
 		row, typ := ref.row(), ref.typ()
-		i, ok := r.txIndex.lookup(ref.hParent, parent)
+		i, pp, ok := r.txIndex.lookup(hParent, parent)
 		if !ok || ref.has(flagSelf) {
 			r.add(row, tx.parent, RuleParentMissing, fmt.Sprintf("%s is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", quote(parent), typeNames[typ]))
 			continue
 		}
-		p := r.txInfos.at(int(i))
+		p := readTxnInfo(pp)
 		switch {
 		case typ == typeRefund && p.typ() != typeSale && p.typ() != typeCapture:
 			r.add(row, tx.parent, RuleParentType, fmt.Sprintf("this REFUND's parent on row %d is a %s, not a SALE or CAPTURE", p.row(), typeNames[p.typ()]))
@@ -699,13 +717,24 @@ func (r *fileRun) finish() {
 		}
 		if typ == typeRefund && ref.has(flagSuccess) && ref.has(flagTotalOK) {
 			if r.refunded == nil {
-				r.refunded = map[int32]int64{}
+				r.refunded = map[int64]refunds{}
 			}
-			r.refunded[i] += ref.total
-			if refunded := r.refunded[i]; p.has(flagTotalOK) && refunded > p.total && !p.has(flagFlagged) {
-				p.bits |= flagFlagged
-				r.add(row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %s reach %s, more than its totalAmount %s on row %d", quote(parent), formatCents(refunded), formatCents(p.total), p.row()))
+			rf := r.refunded[i]
+			rf.sum += ref.total
+			if p.has(flagTotalOK) && rf.sum > p.total && !rf.flagged {
+				rf.flagged = true
+				r.add(row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %s reach %s, more than its totalAmount %s on row %d", quote(parent), formatCents(rf.sum), formatCents(p.total), p.row()))
 			}
+			r.refunded[i] = rf
 		}
 	}
+}
+
+// uvarintLen is the length of n's uvarint.
+func uvarintLen(n int) int {
+	k := 1
+	for ; n >= 0x80; n >>= 7 {
+		k++
+	}
+	return k
 }
