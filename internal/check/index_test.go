@@ -2,9 +2,16 @@ package check
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/konduit/konduit/internal/legacy"
 )
 
 // TestIDIndexCollisions forces every key onto one hash: answers stay exact,
@@ -96,4 +103,59 @@ func TestIDIndexProperty(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSpillFileNeverNamed: the spill file is created 0600 and unlinked at
+// once, so a validation that spills leaves nothing behind, whether it ends
+// or is cancelled, and no name for it exists while it runs.
+func TestSpillFileNeverNamed(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	defer setSpillBuffer(1)()
+	var rows []row
+	for i := range 4000 {
+		rows = append(rows, baseRow(i+1))
+	}
+	content := csvOf(legacy.Transactions, rows...)
+	seen := map[string]bool{}
+	look := func() {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			seen[e.Name()] = true
+		}
+	}
+	for _, cancel := range []bool{false, true} {
+		ctx, stop := context.WithCancel(context.Background())
+		in := []legacy.Input{{Name: "t.csv", Open: func() (io.ReadCloser, error) {
+			return io.NopCloser(&watched{r: strings.NewReader(content), each: func(n int) {
+				look()
+				if cancel && n > 200 {
+					stop()
+				}
+			}}), nil
+		}}}
+		rep, err := Validate(ctx, in, Options{AsOf: asOf, Workers: 2})
+		stop()
+		if cancel != (err != nil) || (!cancel && rep.Errors() != 0) {
+			t.Fatalf("cancel %v: %v", cancel, err)
+		}
+		look()
+	}
+	if len(seen) > 0 {
+		t.Fatalf("files in the temporary directory: %v", seen)
+	}
+}
+
+// watched calls each before every read (with the reads so far).
+type watched struct {
+	r    io.Reader
+	n    int
+	each func(int)
+}
+
+func (w *watched) Read(p []byte) (int, error) {
+	w.n++
+	w.each(w.n)
+	time.Sleep(time.Millisecond) // the merger catches up, and spills, while reading goes on
+	return w.r.Read(p[:min(len(p), 4096)])
 }
