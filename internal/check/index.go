@@ -283,27 +283,6 @@ func (x *idIndex) grow() {
 	freeTable(old)
 }
 
-// column is an append-only array in fixed blocks: growing it never copies
-// nor doubles what it holds.
-type column[T any] struct {
-	blocks [][]T
-	n      int
-}
-
-const colBits = 12 // 4,096 entries a block
-
-func (c *column[T]) add(v T) {
-	b := c.n >> colBits
-	if b == len(c.blocks) {
-		c.blocks = append(c.blocks, make([]T, 0, 1<<colBits))
-	}
-	c.blocks[b] = append(c.blocks[b], v)
-	c.n++
-}
-
-func (c *column[T]) at(i int) *T { return &c.blocks[i>>colBits][i&(1<<colBits-1)] }
-func (c *column[T]) len() int    { return c.n }
-
 // payload encoding: fixed-size little-endian int64s.
 func pack(dst []byte, vs ...int64) []byte {
 	dst = dst[:0]
