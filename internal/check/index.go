@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
+	"slices"
 )
 
 var idSeed = maphash.MakeSeed()
@@ -123,6 +125,35 @@ func (s *spill) flush() {
 }
 
 // get returns the record at off, valid until the next get; after a
+// scan calls fn with every record, in the order they were put (rec is
+// valid during the call); it stops at a read error (s.err).
+func (s *spill) scan(fn func(rec []byte)) {
+	if s.f != nil && s.err == nil {
+		br := bufio.NewReaderSize(io.NewSectionReader(s.f, 0, s.base), 1<<20)
+		var rec []byte
+		for {
+			n, err := binary.ReadUvarint(br)
+			if err == io.EOF {
+				break
+			}
+			if err == nil {
+				rec = slices.Grow(rec[:0], int(n))[:n]
+				_, err = io.ReadFull(br, rec)
+			}
+			if err != nil {
+				s.fail(err)
+				return
+			}
+			fn(rec)
+		}
+	}
+	for b := s.buf; len(b) > 0; {
+		n, k := binary.Uvarint(b)
+		fn(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+}
+
 // failure (s.err), an empty one.
 func (s *spill) get(off int64) []byte {
 	if off >= s.base {

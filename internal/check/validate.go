@@ -693,20 +693,14 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 func (r *fileRun) finish() {
 	r.v.col.file.Rows = r.rows
 	r.finishActive()
-	r.refs.flush()
-	for off := int64(0); off < r.refs.base && r.refs.err == nil; {
-		rec := r.refs.get(off)
-		if len(rec) < 24 {
-			break // the spill failed: Validate returns its error
-		}
-		off += int64(uvarintLen(len(rec)) + len(rec))
+	r.refs.scan(func(rec []byte) {
 		ref, hParent := readTxnInfo(rec), uint64(word(rec, 2))
-		parent := bytes.Clone(rec[24:])
+		parent := rec[24:] // the refs spill: lookups read the other one
 		row, typ := ref.row(), ref.typ()
 		i, pp, ok := r.txIndex.lookup(hParent, parent)
 		if !ok || ref.has(flagSelf) {
 			r.add(row, tx.parent, RuleParentMissing, fmt.Sprintf("%s is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", quote(parent), typeNames[typ]))
-			continue
+			return
 		}
 		p := readTxnInfo(pp)
 		switch {
@@ -727,14 +721,5 @@ func (r *fileRun) finish() {
 			}
 			r.refunded[i] = rf
 		}
-	}
-}
-
-// uvarintLen is the length of n's uvarint.
-func uvarintLen(n int) int {
-	k := 1
-	for ; n >= 0x80; n >>= 7 {
-		k++
-	}
-	return k
+	})
 }
