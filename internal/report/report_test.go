@@ -864,16 +864,20 @@ func runAll(t *testing.T, w *world, id int64) {
 			checkReconcile(t, w, id, loc, ranges[4][0], ranges[4][1])
 		})
 	}
-	// Combined filters and the trend, in the account zone (the rollups'
-	// days) and one other.
+	// Combined filters and the trend (the legacy road gives the same
+	// reports as the API's: outputs compares them), in the account zone
+	// (the rollups' days) and one other.
+	if id != w.apiID {
+		return
+	}
 	for _, zone := range []string{account, "Australia/Sydney"} {
 		loc := mustLoc(t, zone)
 		checkFiltered(t, w, id, loc)
-		checkTrend(t, w, id, loc, nil)
-		checkTrend(t, w, id, loc, combos(w)[0].filters)
+		checkTrend(t, w, id, loc, nil, report.GrainDay, report.GrainWeek, report.GrainMonth)
+		checkTrend(t, w, id, loc, combos(w)[0].filters, report.GrainDay)
 	}
 	// One filter, which the rollups serve: the same as the breakdown's group.
-	checkTrend(t, w, id, mustLoc(t, account), combos(w)[0].filters[:1])
+	checkTrend(t, w, id, mustLoc(t, account), combos(w)[0].filters[:1], report.GrainWeek)
 	for _, r := range [][2]crm.Date{{}, {{Year: 2025, Month: time.March, Day: 1}, {Year: 2025, Month: time.June, Day: 30}}, {{Year: 2025, Month: time.September, Day: 1}, {}}} {
 		checkRetention(t, w, id, "product", time.UTC, r[0], r[1])
 		checkRetention(t, w, id, "campaign", mustLoc(t, account), r[0], r[1])
@@ -931,7 +935,7 @@ func outputs(t *testing.T, st *store.Store, id int64, withIDs, noRollup bool) ma
 		// Filters, combined (the transactions) and on one dimension (the
 		// rollups when they are current), and the trend.
 		for _, fs := range outputFilters {
-			for _, zone := range []string{account, "Asia/Kathmandu"} {
+			for _, zone := range []string{account} {
 				q := report.Query{Store: st, Integration: id, Loc: mustLoc(t, zone), NoRollup: noRollup, Currency: cur, Filters: fs}
 				name := fmt.Sprint(cur, zone, fs, " ")
 				for _, by := range []string{"", "product"} {
@@ -995,7 +999,7 @@ func TestReportsAgainstIndependentComputation(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			w := newWorld(t, b.dsn(t), 700)
 			cs := combos(w)
-			outputFilters = [][]report.Filter{cs[0].filters, cs[1].filters, cs[0].filters[:1], cs[0].filters[1:]}
+			outputFilters = [][]report.Filter{cs[0].filters, cs[1].filters, cs[0].filters[1:]}
 			// Every figure, from the rollups and from the transactions.
 			for _, raw := range []bool{false, true} {
 				w.noRollup = raw
