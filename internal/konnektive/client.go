@@ -355,7 +355,7 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, body string) (json.Ra
 		}
 		return nil, &retryable{err: fmt.Errorf("konnektive answered with %s", what)}
 	}
-	if !json.Valid(trim) {
+	if !validJSON(trim) {
 		// A body cut short by a dropped connection reads as bad JSON.
 		return nil, &retryable{err: errors.New("decode envelope: the body is not valid JSON")}
 	}

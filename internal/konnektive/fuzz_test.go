@@ -257,3 +257,21 @@ func FuzzDecodePage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidJSON: the body check call uses says exactly what json.Valid
+// says, on any bytes.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{``, ` `, `{}`, `[]`, `{"a":[1,-0.5e+3,true,false,null,"\u00e9\n"]}`, `{"a":1,}`, `[1,]`, `01`, `-`, `1.`, `1e`, `"\u12"`,
+		`"\x"`, "\"\xff\"", "\"a\x01\"", `{"a" 1}`, `{1:2}`, `[1 2]`, `nul`, `truex`, ` {"a":{"b":[{}]}} `, `[[[[`, `]`, `{"a":"b"}}`,
+		strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth), strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)} {
+		f.Add([]byte(s))
+	}
+	for _, seed := range boundarySeeds() {
+		f.Add([]byte(`{"result":"SUCCESS","message":{"totalResults":1,"data":[` + seed + `]}}`))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", b, got, want)
+		}
+	})
+}
