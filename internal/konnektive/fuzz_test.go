@@ -143,6 +143,20 @@ func FuzzDecodeRow(f *testing.F) {
 			if p.Len() != 1 {
 				t.Fatalf("%s: one row became %d read and %d bad", ep, len(p.Raw), len(p.Bad))
 			}
+			// The id the digest lookup names a row by is the id its
+			// decoder reads, unless the row holds the key twice.
+			if key := ep.idKey(); len(p.ids) == 1 && ep != Campaigns {
+				n := 0
+				scanObject(rows[0], func(k string, _ []byte) error {
+					if k == key {
+						n++
+					}
+					return nil
+				})
+				if got := peekID(rows[0], key); n == 1 && got != p.ids[0] {
+					t.Fatalf("%s: peekID %q, the decoder read %q", ep, got, p.ids[0])
+				}
+			}
 			typed := map[Endpoint]int{Transactions: len(p.Transactions), Orders: len(p.Orders), Customers: len(p.Customers), Purchases: len(p.Purchases), Campaigns: len(p.Raw)}[ep]
 			if typed != len(p.Raw) {
 				t.Fatalf("%s: %d rows read, %d typed records", ep, len(p.Raw), typed)
