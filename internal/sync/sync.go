@@ -40,6 +40,16 @@
 // nothing); the rows of the pages before it are already stored, and the
 // resumed walk's check counts only what it read.
 //
+// A row read again whose bytes are the bytes its stored version was decoded
+// from (its keyed digest, konnektive.Known, is the one stored beside it in
+// sync_digests) is neither decoded nor written: decoding it would change
+// nothing. It still counts as a row of its page and of the window's checks,
+// and as read unchanged. A row this run read earlier and the writer has not
+// committed yet is always decoded, so the version read last is the one
+// stored. While a page is decoded and committed, the walk's next page is
+// already requested (one ahead, after this page's answer was read), so the
+// server still answers a walk's pages in order.
+//
 // Rows that cannot be read (a date or amount konduit will not guess at, no
 // dateCreated) are quarantined with their reason instead of stopping the
 // sync; they count as rows of their page for the walk, and a later clean
