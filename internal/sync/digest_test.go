@@ -6,11 +6,14 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
@@ -173,5 +176,139 @@ func TestPendingRowIsNeverHeld(t *testing.T) {
 	s.EachTransaction(ctx, in.ID, func(x *crm.Transaction) error { got = append(got, x.Amount); return nil })
 	if len(got) != 1 || got[0] != 1000 || sum.Same != 0 {
 		t.Errorf("stored amounts %v with %d rows held; the server holds 10.00 (read last)", got, sum.Same)
+	}
+}
+
+// pagedServer serves rows transactions (ids 1..rows, page size from the
+// request) and no other rows; block, when set, holds every request for a
+// page > 1 until the request is cancelled.
+type pagedServer struct {
+	rows  int
+	block bool
+	mu    gosync.Mutex
+	asked   []string // range type and page of each transactions request served
+	fetched []string // the same, of each one the sync asked its client for
+	held    chan struct{}
+}
+
+func (s *pagedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.URL.Path != "/transactions/query/" {
+		fmt.Fprint(w, `{"result":"ERROR","message":"No rows matching those parameters could be found"}`)
+		return
+	}
+	r.ParseForm()
+	page, per := atoiOr(r.Form.Get("page"), 1), atoiOr(r.Form.Get("resultsPerPage"), 25)
+	s.mu.Lock()
+	s.asked = append(s.asked, r.Form.Get("dateRangeType")+":"+r.Form.Get("page"))
+	s.mu.Unlock()
+	if s.block && page > 1 {
+		s.held <- struct{}{}
+		<-r.Context().Done()
+		return
+	}
+	var rows []string
+	for id := (page-1)*per + 1; id <= min(page*per, s.rows); id++ {
+		rows = append(rows, fmt.Sprintf(`{"transactionId":%d,"customerId":"5","txnType":"SALE","responseType":"SUCCESS","totalAmount":"10.00","dateCreated":"2025-10-20 10:00:00","dateUpdated":"2025-10-20 10:00:00"}`, id))
+	}
+	if len(rows) == 0 {
+		fmt.Fprint(w, `{"result":"ERROR","message":"No transactions matching those parameters could be found"}`)
+		return
+	}
+	fmt.Fprintf(w, `{"result":"SUCCESS","message":{"totalResults":%d,"resultsPerPage":%d,"page":%d,"data":[%s]}}`, s.rows, per, page, strings.Join(rows, ","))
+}
+
+func atoiOr(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// pagedSync sets up a store and a client of srv and returns the run.
+func pagedSync(t *testing.T, srv *pagedServer) func(ctx context.Context) (Summary, error) {
+	t.Helper()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	s, err := store.Open(context.Background(), "sqlite:"+t.TempDir()+"/k.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	in := &store.Integration{Kind: store.KindKonnektive, Name: "paged", TimeZone: testZone, ImportFrom: day("2025-10-01")}
+	if err := s.SaveIntegration(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	client, err := konnektive.New(konnektive.Config{BaseURL: hs.URL, LoginID: testLogin, Password: testPassword, Location: nyLoc(t), PageSize: 2,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2025, 11, 1, 12, 0, 0, 0, nyLoc(t)) }
+	return func(ctx context.Context) (Summary, error) {
+		return Run(ctx, Options{Store: s, API: fetchCounter{client, srv}, Integration: in, Now: now, NoRollup: true})
+	}
+}
+
+// fetchCounter records every transactions page the sync asks its client
+// for (whether or not the request reaches the server).
+type fetchCounter struct {
+	*konnektive.Client
+	srv *pagedServer
+}
+
+func (f fetchCounter) Fetch(ctx context.Context, ep konnektive.Endpoint, q konnektive.Query, n int) (*konnektive.Body, error) {
+	if ep == konnektive.Transactions {
+		f.srv.mu.Lock()
+		f.srv.fetched = append(f.srv.fetched, q.DateRangeType+":"+strconv.Itoa(n))
+		f.srv.mu.Unlock()
+	}
+	return f.Client.Fetch(ctx, ep, q, n)
+}
+
+// TestFetchAheadAsksForNoExtraPage: the request kept ahead goes out only
+// for a page that follows a full one: 5 rows at 2 a page are 3 requests,
+// 4 rows 3 (the last one empty), as without it.
+func TestFetchAheadAsksForNoExtraPage(t *testing.T) {
+	for rows, want := range map[int][]string{5: {"dateCreated:1", "dateCreated:2", "dateCreated:3"}, 4: {"dateCreated:1", "dateCreated:2", "dateCreated:3"}} {
+		srv := &pagedServer{rows: rows}
+		sum, err := pagedSync(t, srv)(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var backfill []string
+		for _, a := range srv.fetched {
+			if strings.HasPrefix(a, "dateCreated:") {
+				backfill = append(backfill, a)
+			}
+		}
+		if !slices.Equal(backfill, want) || sum.Rows[store.Transactions] < int64(rows) {
+			t.Errorf("%d rows: backfill requests %v, want %v; %d rows read", rows, backfill, want, sum.Rows[store.Transactions])
+		}
+	}
+}
+
+// TestFetchAheadIsCancelled: a run cancelled while its request ahead hangs
+// returns (the request is cancelled and waited for), interrupted.
+func TestFetchAheadIsCancelled(t *testing.T) {
+	srv := &pagedServer{rows: 9, block: true, held: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-srv.held
+		cancel()
+	}()
+	run := pagedSync(t, srv)
+	done := make(chan error, 1)
+	go func() {
+		_, err := run(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("run ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not return after its context was cancelled")
 	}
 }
