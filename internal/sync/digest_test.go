@@ -183,9 +183,9 @@ func TestPendingRowIsNeverHeld(t *testing.T) {
 // request) and no other rows; block, when set, holds every request for a
 // page > 1 until the request is cancelled.
 type pagedServer struct {
-	rows  int
-	block bool
-	mu    gosync.Mutex
+	rows    int
+	block   bool
+	mu      gosync.Mutex
 	asked   []string // range type and page of each transactions request served
 	fetched []string // the same, of each one the sync asked its client for
 	held    chan struct{}
