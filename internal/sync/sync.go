@@ -690,6 +690,7 @@ func (x *entityRun) walkOnce(ctx context.Context, w window, q konnektive.Query, 
 		if err != nil {
 			return res, fmt.Errorf("sync %s %s..%s page %d: %w", x.e.name, w.from, w.to, n, err)
 		}
+		r.call("fetched")
 		if n == from && sizing && b.TotalResults > r.opts.MaxWindowRows && w.days() > 1 {
 			res.tooBig = b.TotalResults
 			return res, nil
@@ -704,7 +705,6 @@ func (x *entityRun) walkOnce(ctx context.Context, w window, q konnektive.Query, 
 		if err != nil {
 			return res, fmt.Errorf("sync %s %s..%s page %d: %w", x.e.name, w.from, w.to, n, err)
 		}
-		r.call("fetched")
 		if n == from && w.to == x.cp.PassTo {
 			// A count of the rest of the pass: the progress estimate.
 			x.r.expect(x.e.name, x.passRows+int64(max(p.TotalResults, p.Len())))
