@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/shopspring/decimal"
@@ -81,6 +82,49 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 	}
 	v.Charts = append(v.Charts, visa.Render(), mc.Render())
 	return nil
+}
+
+// CBMonthTable is the chargebacks table of the month the bars show (the
+// page's first table; every month is in the full table below it and the
+// CSV).
+func (v *reportView) CBMonthTable() *shownTable {
+	if v.CB == nil || v.P.Month == "" {
+		return nil
+	}
+	t := v.CB.Table()
+	col := slices.Index(t.Header, "month")
+	if col < 0 {
+		return nil
+	}
+	t.Rows = slices.DeleteFunc(t.Rows, func(row []string) bool { return col >= len(row) || row[col] != v.P.Month })
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	st := showTable(t.Marked(), v.P.Cur())
+	return &st
+}
+
+// CBMonthLinks are the months before and after the one shown, as links
+// ("" when there is none).
+func (v *reportView) CBMonthLinks() (links struct{ Prev, Next, PrevURL, NextURL string }) {
+	i := slices.Index(v.CBMonths, v.P.Month)
+	if i < 0 {
+		return links
+	}
+	at := func(m string) string {
+		q := *v.P
+		q.Month = m
+		return "/reports/chargebacks?" + q.query()
+	}
+	if i > 0 {
+		links.Prev = v.CBMonths[i-1]
+		links.PrevURL = at(links.Prev)
+	}
+	if i+1 < len(v.CBMonths) {
+		links.Next = v.CBMonths[i+1]
+		links.NextURL = at(links.Next)
+	}
+	return links
 }
 
 func pctF(d decimal.Decimal) float64 {
