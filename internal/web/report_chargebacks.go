@@ -50,7 +50,12 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 	}
 	month := p.Month
 	if !seen[month] {
+		// the latest whole month: the as-of date's own month has only
+		// begun (its ratios would read as zero), unless it is the only one
 		month = v.CBMonths[len(v.CBMonths)-1]
+		if cur := fmt.Sprintf("%04d-%02d", p.AsOf.Year, int(p.AsOf.Month)); month == cur && len(v.CBMonths) > 1 {
+			month = v.CBMonths[len(v.CBMonths)-2]
+		}
 		p.Month = month
 	}
 	visa := svg.BarChart{Title: "Visa-style ratio, " + month + " (chargebacks received ÷ sales that month)", Threshold: pctF(report.DefaultVisa.Ratio), ThresholdLabel: "threshold " + res.Visa}

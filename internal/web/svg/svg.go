@@ -131,14 +131,14 @@ func (h Heatmap) Render() template.HTML {
 				title = c.Label
 			}
 			if c.Empty {
-				fmt.Fprintf(&b, `<rect class="cell empty" x="%d" y="%d" width="%d" height="%d" fill="#f7f7f7" stroke="#ffffff"/>`, x, y, hmCellW, hmCellH)
+				fmt.Fprintf(&b, `<rect class="cell empty" data-row="%d" x="%d" y="%d" width="%d" height="%d" fill="#f7f7f7" stroke="#ffffff"/>`, i, x, y, hmCellW, hmCellH)
 				continue
 			}
 			cls := "cell"
 			if c.Partial {
 				cls += " partial"
 			}
-			fmt.Fprintf(&b, `<g class="%s"><title>%s</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#ffffff"/>`, cls, esc(title), x, y, hmCellW, hmCellH, shade(c.Value, lo, hi))
+			fmt.Fprintf(&b, `<g class="%s" data-row="%d"><title>%s</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#ffffff"/>`, cls, i, esc(title), x, y, hmCellW, hmCellH, shade(c.Value, lo, hi))
 			label := c.Label
 			if c.Partial {
 				fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="url(#hatch)"/>`, x, y, hmCellW, hmCellH)
