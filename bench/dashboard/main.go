@@ -2,9 +2,10 @@
 // gets it: it starts the real `konduit serve` on an existing store (e.g.
 // one `konduit load` filled from `konduit synth --rows 1000000`), logs in
 // over HTTP, and requests each page with typical filters: once cold (the
-// first request for those filters; a report page that answers
-// "Computing…" is polled as its script does, and the time until the full
-// page is the cold time) and -runs times warm. Results are markdown table
+// first request for those filters, every page in turn from a server just
+// started; a report page that answers "Computing…" is polled as its script
+// does, and the time until the full page is the cold time), then -runs
+// rounds over every page warm. Results are markdown table
 // rows on stdout: per page the cold first answer, the cold full page, and
 // the warm median and max.
 //
@@ -136,11 +137,17 @@ func main() {
 	fmt.Println("| page | cold: first answer | cold: full page | warm median | warm max |")
 	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
 	r := strings.NewReplacer("{m}", *month, "{y0}", *y0, "{y1}", *y1)
-	for _, p := range append(slices.Clone(pages), extra...) {
-		p = r.Replace(p)
-		body, first := get(p)
-		full := first
-		t0 := time.Now().Add(-first)
+	all := append(slices.Clone(pages), extra...)
+	for i := range all {
+		all[i] = r.Replace(all[i])
+	}
+	// Cold: each page once, in order, from a server just started (its
+	// startup warm-up of the default reports runs meanwhile, as it would).
+	first, full := make([]time.Duration, len(all)), make([]time.Duration, len(all))
+	for i, p := range all {
+		body, d := get(p)
+		first[i], full[i] = d, d
+		t0 := time.Now().Add(-d)
 		for strings.Contains(body, `id="computing"`) {
 			// what the page's script does: poll, then reload when ready
 			m := status.FindStringSubmatch(body)
@@ -156,18 +163,24 @@ func main() {
 				time.Sleep(100 * time.Millisecond)
 			}
 			body, _ = get(p)
-			full = time.Since(t0)
+			full[i] = time.Since(t0)
 		}
-		var warm []time.Duration
-		for range *runs {
+	}
+	// Warm: -runs rounds over every page, once all are cached.
+	warm := make([][]time.Duration, len(all))
+	for range *runs {
+		for i, p := range all {
 			body, d := get(p)
 			if strings.Contains(body, `id="computing"`) {
 				log.Fatalf("%s: computing again when warm", p)
 			}
-			warm = append(warm, d)
+			warm[i] = append(warm[i], d)
 		}
-		slices.Sort(warm)
-		fmt.Printf("| `%s` | %s | %s | %s | %s |\n", p, ms(first), ms(full), ms(warm[len(warm)/2]), ms(warm[len(warm)-1]))
+	}
+	for i, p := range all {
+		w := warm[i]
+		slices.Sort(w)
+		fmt.Printf("| `%s` | %s | %s | %s | %s |\n", p, ms(first[i]), ms(full[i]), ms(w[len(w)/2]), ms(w[len(w)-1]))
 	}
 }
 
