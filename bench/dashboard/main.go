@@ -90,7 +90,12 @@ func main() {
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
-	defer cmd.Wait()
+	defer func() { cancel(); cmd.Wait() }() // interrupt serve, wait for it
+	fatalf := func(format string, args ...any) {
+		cancel()
+		cmd.Wait()
+		log.Fatalf(format, args...)
+	}
 	base := ""
 	sc := bufio.NewScanner(out)
 	re := regexp.MustCompile(`listening on (http://\S+)`)
@@ -101,7 +106,7 @@ func main() {
 		}
 	}
 	if base == "" {
-		log.Fatal("konduit serve printed no address")
+		fatalf("konduit serve printed no address")
 	}
 	go io.Copy(io.Discard, out)
 	fmt.Fprintf(os.Stderr, "serve up after %v at %s\n", time.Since(started).Round(time.Millisecond), base)
@@ -110,26 +115,26 @@ func main() {
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Minute}
 	resp, err := c.PostForm(base+"/login", url.Values{"user": {"admin"}, "password": {*password}, "next": {"/integrations"}})
 	if err != nil {
-		log.Fatal(err)
+		fatalf("%v", err)
 	}
 	resp.Body.Close()
 	if !strings.HasSuffix(resp.Request.URL.Path, "/integrations") {
-		log.Fatalf("login failed (status %d at %s): is the store's admin password another one?", resp.StatusCode, resp.Request.URL)
+		fatalf("login failed (status %d at %s): is the store's admin password another one?", resp.StatusCode, resp.Request.URL)
 	}
 	get := func(path string) (string, time.Duration) {
 		t0 := time.Now()
 		resp, err := c.Get(base + path)
 		if err != nil {
-			log.Fatal(err)
+			fatalf("%v", err)
 		}
 		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		d := time.Since(t0)
 		if err != nil || resp.StatusCode != 200 {
-			log.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+			fatalf("GET %s: %d %v", path, resp.StatusCode, err)
 		}
 		if strings.Contains(string(b), "The report failed") {
-			log.Fatalf("GET %s: the report failed", path)
+			fatalf("GET %s: the report failed", path)
 		}
 		return string(b), d
 	}
@@ -152,7 +157,7 @@ func main() {
 			// what the page's script does: poll, then reload when ready
 			m := status.FindStringSubmatch(body)
 			if m == nil {
-				log.Fatalf("%s: computing page without a status URL", p)
+				fatalf("%s: computing page without a status URL", p)
 			}
 			su := strings.ReplaceAll(m[1], "&amp;", "&")
 			for {
@@ -172,7 +177,7 @@ func main() {
 		for i, p := range all {
 			body, d := get(p)
 			if strings.Contains(body, `id="computing"`) {
-				log.Fatalf("%s: computing again when warm", p)
+				fatalf("%s: computing again when warm", p)
 			}
 			warm[i] = append(warm[i], d)
 		}

@@ -73,9 +73,9 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 		}
 		switch m.Brand {
 		case report.BrandVisa:
-			visa.Bars = append(visa.Bars, svg.Bar{Label: label, Value: rateF(m.VisaRatio) * 100, ValueLabel: pct(m.VisaRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.VisaFlag || m.EarlyWarning})
+			visa.Bars = append(visa.Bars, svg.Bar{Label: label, Value: rateF(m.VisaRatio) * 100, ValueLabel: pct(m.VisaRatio.String()) + " (" + formatInt(m.Chargebacks) + ")", Flag: m.VisaFlag || m.EarlyWarning})
 		case report.BrandMastercard:
-			mc.Bars = append(mc.Bars, svg.Bar{Label: label, Value: rateF(m.MastercardRatio) * 100, ValueLabel: pct(m.MastercardRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.MastercardFlag || m.EarlyWarning})
+			mc.Bars = append(mc.Bars, svg.Bar{Label: label, Value: rateF(m.MastercardRatio) * 100, ValueLabel: pct(m.MastercardRatio.String()) + " (" + formatInt(m.Chargebacks) + ")", Flag: m.MastercardFlag || m.EarlyWarning})
 		}
 	}
 	for _, bars := range [][]svg.Bar{visa.Bars, mc.Bars} {
