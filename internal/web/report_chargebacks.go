@@ -105,6 +105,11 @@ func (v *reportView) CBMonthTable() *shownTable {
 	if len(t.Rows) == 0 {
 		return nil
 	}
+	// the month is in the heading: its column goes
+	t.Header = slices.Delete(t.Header, col, col+1)
+	for i := range t.Rows {
+		t.Rows[i] = slices.Delete(t.Rows[i], col, col+1)
+	}
 	st := showTable(t.Marked(), v.P.Cur())
 	return &st
 }

@@ -105,6 +105,7 @@ type pivotCell struct {
 	Text    string // "" when the group never reached the cycle
 	Title   string // what the figure is made of
 	Partial bool
+	Link    string // optional: the rows behind the figure
 }
 
 // RetentionPivot is the page's retention as cycles across: each cell the

@@ -45,6 +45,7 @@ type Cell struct {
 	Title   string  // tooltip; Label when empty
 	Empty   bool    // no value: drawn blank
 	Partial bool    // right-censored: hatched and marked with "*"
+	Link    string  // optional: the cell is a link (to the rows behind it)
 }
 
 // Heatmap is a grid of cells, one row per cohort.
@@ -138,6 +139,9 @@ func (h Heatmap) Render() template.HTML {
 			if c.Partial {
 				cls += " partial"
 			}
+			if c.Link != "" {
+				fmt.Fprintf(&b, `<a href="%s">`, esc(c.Link))
+			}
 			fmt.Fprintf(&b, `<g class="%s" data-row="%d"><title>%s</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#ffffff"/>`, cls, i, esc(title), x, y, hmCellW, hmCellH, shade(c.Value, lo, hi))
 			label := c.Label
 			if c.Partial {
@@ -145,6 +149,9 @@ func (h Heatmap) Render() template.HTML {
 				label += "*"
 			}
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="%s">%s</text></g>`, x+hmCellW/2, y+hmCellH/2+4, ink(c.Value, lo, hi), esc(label))
+			if c.Link != "" {
+				b.WriteString(`</a>`)
+			}
 		}
 	}
 	b.WriteString(`</svg></div>`)

@@ -107,6 +107,23 @@ func TestHeatmap(t *testing.T) {
 	golden(t, "heatmap.svg", out)
 }
 
+// TestHeatmapLinks: a cell with a link is wrapped in an SVG link, its
+// URL escaped; a cell without one is not.
+func TestHeatmapLinks(t *testing.T) {
+	h := Heatmap{Rows: []string{"a"}, Cols: []string{"x", "y"}, Cells: [][]Cell{{{Value: 1, Label: "1", Link: "/reports/drill?a=1&b=\"2\""}, {Value: 2, Label: "2"}}}}
+	out := string(h.Render())
+	els := wellFormed(t, out)
+	var links []string
+	for _, e := range els {
+		if e.Name.Local == "a" {
+			links = append(links, attr(e, "href"))
+		}
+	}
+	if len(links) != 1 || links[0] != `/reports/drill?a=1&b="2"` {
+		t.Errorf("links %q", links)
+	}
+}
+
 func TestHeatmapRaggedAndEmpty(t *testing.T) {
 	h := Heatmap{Rows: []string{"a", "b"}, Cols: []string{"x", "y"}, Cells: [][]Cell{{{Value: 1, Label: "1"}}}}
 	out := string(h.Render())
