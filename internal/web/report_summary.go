@@ -59,6 +59,7 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 		}
 	}
 	v.Table = showTable(res.Table().Marked(), p.Cur())
+	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 	if p.Value != "" {
 		return nil // the reconciliation covers the whole account
 	}
