@@ -17,8 +17,8 @@ type customerView struct {
 
 // customerTotals are a currency's lifetime figures, formatted.
 type customerTotals struct {
-	Currency                        string
-	Sales, Declines                 string
+	Currency                         string
+	Sales, Declines                  string
 	Gross, Refunds, Chargebacks, Net string
 }
 
