@@ -229,23 +229,26 @@ func Drill(ctx context.Context, q Query, c DrillCell, offset, limit int, fn func
 	if c.Report == DrillRetention && q.By == "" {
 		q.By = "product"
 	}
-	if c.Report == DrillChargebacks {
-		q.By, q.Only = "", "" // the cell names its merchant account
-	}
-	if c.Group != nil && q.By == "" {
+	if c.Group != nil && q.By == "" && c.Report != DrillChargebacks {
 		return fmt.Errorf("drill: a group needs a breakdown")
 	}
-	q, err := q.scoped(ctx, c.Report == DrillSummary || c.Report == DrillLTV)
+	// The report's filters, resolved as the report resolves them (the
+	// chargebacks report takes a bare value as a merchant account's).
+	if c.Report == DrillChargebacks {
+		q.By = "merchant"
+	}
+	q, err := q.prepare(ctx, c.Report == DrillSummary || c.Report == DrillLTV)
 	if err != nil {
 		return err
+	}
+	if c.Report == DrillChargebacks {
+		q.By = "" // the cell names its merchant account
 	}
 	d := &drill{q: q, c: c, offset: int64(max(offset, 0)), limit: int64(limit), fn: fn}
 	if limit <= 0 {
 		d.limit = -1
 	}
-	if d.filter, d.filterArgs, err = d.groupFilter(ctx); err != nil {
-		return err
-	}
+	d.filter, d.filterArgs = d.groupFilter()
 	switch c.Report {
 	case DrillSummary:
 		return d.summary(ctx)
@@ -269,34 +272,15 @@ type drill struct {
 
 // groupFilter is the condition the report's filters and the cell's group
 // put on the row that carries the group: the event's own row, or a
-// customer's or subscription's first sale (as the reports group them).
-func (d *drill) groupFilter(ctx context.Context) (string, []any, error) {
-	var cond string
-	var args []any
-	col, err := ByColumn(d.q.By)
-	if err != nil || col == "" {
-		return "", nil, err
-	}
-	if d.c.Group != nil {
+// customer's or subscription's first sale (as the reports group and
+// filter them).
+func (d *drill) groupFilter() (string, []any) {
+	cond, args := d.q.filterSQL("t.")
+	if col := mustColumn(d.q.By); col != "" && d.c.Group != nil {
 		cond += " AND t." + col + " = ?"
 		args = append(args, *d.c.Group)
 	}
-	if d.q.Only != "" {
-		ids, err := Match(ctx, d.q, d.q.By, d.q.Only)
-		if err != nil {
-			return "", nil, err
-		}
-		list := make([]string, 0, len(ids))
-		for id := range ids {
-			list = append(list, id)
-		}
-		sort.Strings(list)
-		cond += " AND t." + col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(list)), ", ") + ")"
-		for _, id := range list {
-			args = append(args, id)
-		}
-	}
-	return cond, args, nil
+	return cond, args
 }
 
 // drillBatch is how many rows one query of a drill reads.

@@ -49,11 +49,12 @@ func holds(t *testing.T, q report.Query, res report.Result, c report.DrillCell) 
 	return rows
 }
 
-func checkDrills(t *testing.T, w *world, id int64, loc *time.Location, by, currency string) (cells int) {
+func checkDrills(t *testing.T, w *world, id int64, loc *time.Location, by, currency string, filters ...report.Filter) (cells int) {
 	t.Helper()
 	ctx := context.Background()
 	q := w.query(id, loc, by)
 	q.Currency = currency
+	q.Filters = filters
 	group := func(g *string) *string {
 		if by == "" {
 			return nil
@@ -154,6 +155,12 @@ func TestDrillAddsUp(t *testing.T) {
 			cells := 0
 			cells += checkDrills(t, w, w.legacyID, mustLoc(t, account), "", "")
 			cells += checkDrills(t, w, w.fxID, time.UTC, "currency", "")
+			// Combined filters: a campaign and a merchant account at once.
+			var camp, mid string
+			if err := w.st.DB().QueryRow(w.st.Rebind("SELECT campaign_id, merchant_id FROM transactions WHERE integration_id = ? GROUP BY campaign_id, merchant_id ORDER BY COUNT(*) DESC LIMIT 1"), w.apiID).Scan(&camp, &mid); err != nil {
+				t.Fatal(err)
+			}
+			cells += checkDrills(t, w, w.apiID, mustLoc(t, account), "product", "", report.Filter{By: "campaign", Values: []string{camp}}, report.Filter{By: "merchant", Values: []string{mid}})
 			if b.name == "sqlite" {
 				// The same SQL runs on both engines: the other cases once.
 				cells += checkDrills(t, w, w.apiID, mustLoc(t, "Australia/Sydney"), "campaign", "")

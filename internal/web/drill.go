@@ -257,8 +257,8 @@ func drillTitle(p *reportParams, c report.DrillCell) string {
 		}
 		fmt.Fprintf(&b, ", %s %s", by, groupLabel(*c.Group))
 	}
-	if p.Value != "" {
-		fmt.Fprintf(&b, " (filter: %s %s)", p.Dim, p.Value)
+	if f := p.FilterText(); f != "" {
+		fmt.Fprintf(&b, " (filters: %s)", f)
 	}
 	return b.String()
 }
