@@ -111,6 +111,11 @@ func (s *Server) cellResult(ctx context.Context, p *reportParams, c *report.Dril
 	case report.DrillChargebacks:
 		return s.chargebacks(ctx, p)
 	}
+	if c.Group == nil && p.Dim != "" {
+		// A KPI of a broken-down page: the total of the filtered data
+		// (orders and customers do not add up across groups).
+		return s.summaryTotal(ctx, p)
+	}
 	return s.summary(ctx, p)
 }
 

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"html/template"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,6 +202,14 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 	if err != nil {
 		return err
 	}
+	v.Table = showTable(res.Table().Marked(), p.Cur())
+	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
+	if p.Dim == "currency" && p.Currency == "" && len(p.Currencies) > 1 {
+		// One row per currency: totals, the trend and the reconciliation
+		// would add two currencies together.
+		v.PerCurrency = true
+		return nil
+	}
 	total := res
 	if p.Dim != "" {
 		if total, err = s.summaryTotal(ctx, p); err != nil {
@@ -220,18 +227,6 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 	prow := prev.Total.Row(false)
 	v.Prev = &prow
 	v.Cmp = compare(v.Summary, v.Prev, p.Cur())
-	for _, pr := range report.Presets(p.AsOf) {
-		c := p.with(pr.From, pr.To)
-		v.Presets = append(v.Presets, choice{Key: pr.Key, Label: pr.Label, URL: template.URL("/reports?" + c.query()), On: pr.From == p.From && pr.To == p.To})
-	}
-	for _, g := range []string{report.GrainDay, report.GrainWeek, report.GrainMonth} {
-		if _, err := report.TrendSpans(p.From, p.To, g); err != nil {
-			continue // too many points
-		}
-		c := *p
-		c.Grain = g
-		v.Grains = append(v.Grains, choice{Key: g, Label: "by " + g, URL: template.URL("/reports?" + c.query()), On: g == p.Grain})
-	}
 	tr, err := s.trend(ctx, p)
 	if err != nil {
 		return err
@@ -273,8 +268,6 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 			v.Charts = append(v.Charts, svg.BarChart{Title: "Gross revenue by " + p.Dim, Bars: bars}.Render())
 		}
 	}
-	v.Table = showTable(res.Table().Marked(), p.Cur())
-	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 	rec, err := s.reconcile(ctx, p)
 	if err != nil {
 		return err

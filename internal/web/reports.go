@@ -433,19 +433,22 @@ type reportView struct {
 	// The filter form: the chosen filters, each with a link that drops it.
 	FilterRows []filterRowView
 	RowDims    []string
-	Reconcile  *report.ReconcileResult
-	RecLines   []report.ReconcileLine
-	RecMore    int
-	LTV        *report.LTVResult
-	Retention  *report.RetentionResult
-	CB         *report.ChargebacksResult
-	CBMonths   []string
-	Charts     []template.HTML
-	Table      shownTable
-	Elapsed    time.Duration
-	Computing  bool         // the report is still being computed
-	StatusURL  template.URL // where the computing page polls
-	Rows       int64        // transactions the report reads
+	// PerCurrency: the summary is by currency over several, so it has no
+	// totals (a report never adds two currencies).
+	PerCurrency bool
+	Reconcile   *report.ReconcileResult
+	RecLines    []report.ReconcileLine
+	RecMore     int
+	LTV         *report.LTVResult
+	Retention   *report.RetentionResult
+	CB          *report.ChargebacksResult
+	CBMonths    []string
+	Charts      []template.HTML
+	Table       shownTable
+	Elapsed     time.Duration
+	Computing   bool         // the report is still being computed
+	StatusURL   template.URL // where the computing page polls
+	Rows        int64        // transactions the report reads
 
 	Quarantined string // rows the sync set aside, in words ("3 transactions"); empty when none
 }
@@ -505,6 +508,22 @@ func (v *reportView) formView() {
 		c.Filters = slices.Delete(slices.Clone(p.Filters), i, i+1)
 		v.FilterRows = append(v.FilterRows, filterRowView{Dim: f.Dim, Value: f.Value, Remove: template.URL(tabPath(v.Tab) + "?" + c.query())})
 	}
+	if v.Tab != "summary" {
+		return
+	}
+	// Date presets from the as-of day, and the trend's grains: links.
+	for _, pr := range report.Presets(p.AsOf) {
+		c := p.with(pr.From, pr.To)
+		v.Presets = append(v.Presets, choice{Key: pr.Key, Label: pr.Label, URL: template.URL("/reports?" + c.query()), On: pr.From == p.From && pr.To == p.To})
+	}
+	for _, g := range []string{report.GrainDay, report.GrainWeek, report.GrainMonth} {
+		if _, err := report.TrendSpans(p.From, p.To, g); err != nil {
+			continue // too many points
+		}
+		c := *p
+		c.Grain = g
+		v.Grains = append(v.Grains, choice{Key: g, Label: "by " + g, URL: template.URL("/reports?" + c.query()), On: g == p.Grain})
+	}
 }
 
 func (s *Server) reportPage(tab string) http.HandlerFunc {
@@ -547,7 +566,8 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 			s.fail(w, r, "read report", err)
 			return
 		}
-		*v = reportView{Tab: tab, P: p, Integrations: all, Zones: Zones, Dims: filterDims, Query: v.Query, Quarantined: quarantined, FilterRows: v.FilterRows, RowDims: v.RowDims}
+		*v = reportView{Tab: tab, P: p, Integrations: all, Zones: Zones, Dims: filterDims, Query: v.Query, Quarantined: quarantined}
+		v.formView()
 		// compute in the server's context (single flight), wait a moment
 		bg := *p
 		jb := s.jobs.start(s.syncs.base, tab+"?"+p.query(), s.opts.Now, func(ctx context.Context) error { return fill(ctx, &bg, &reportView{}) })
