@@ -111,17 +111,29 @@ func TestDrillPagesAddUp(t *testing.T) {
 	in, _ := e.st.Integration(ctx, "acme")
 	q := "integration=acme&from=2026-03-01&to=2026-06-30&asof=2026-06-30"
 
-	// The summary's KPI links and table links, and one cell of each other report.
-	_, body := e.do("GET", "/reports?"+q, nil)
+	// The summary's KPI links and table links (plain, broken down by
+	// campaign, and with two filters combined), and cells of each other
+	// report.
+	var camp, mid string
+	if err := e.st.DB().QueryRowContext(ctx, e.st.Rebind("SELECT campaign_id, merchant_id FROM transactions WHERE integration_id = ? AND currency = 'USD' GROUP BY campaign_id, merchant_id ORDER BY COUNT(*) DESC LIMIT 1"), in.ID).Scan(&camp, &mid); err != nil {
+		t.Fatal(err)
+	}
+	filtered := "&fd=campaign&fv=" + url.QueryEscape(camp) + "&fd=merchant&fv=" + url.QueryEscape(mid)
 	var links []string
-	for _, m := range reLink.FindAllStringSubmatch(body, -1) {
-		links = append(links, html.UnescapeString(m[1]))
+	for _, extra := range []string{"", "&dim=campaign", filtered} {
+		_, body := e.do("GET", "/reports?"+q+extra, nil)
+		for _, m := range reLink.FindAllStringSubmatch(body, -1) {
+			links = append(links, html.UnescapeString(m[1]))
+		}
+		if !strings.Contains(body, `figure=gross_revenue" id="gross_revenue">`) {
+			t.Errorf("%s: the gross revenue KPI is not a link to its rows", extra)
+		}
 	}
-	if !strings.Contains(body, `figure=gross_revenue" id="gross_revenue">`) {
-		t.Error("the gross revenue KPI is not a link to its rows")
-	}
-	for _, tab := range []string{"ltv", "retention", "chargebacks"} {
-		_, body := e.do("GET", "/reports/"+tab+"?"+q, nil)
+	for _, tab := range []string{"ltv", "retention", "chargebacks", "ltv?dim=product&", "retention?" + filtered[1:] + "&"} {
+		if !strings.Contains(tab, "?") {
+			tab += "?"
+		}
+		_, body := e.do("GET", "/reports/"+tab+q, nil)
 		ms := reLink.FindAllStringSubmatch(body, -1)
 		if len(ms) == 0 {
 			t.Fatalf("%s: no cell links to a drill page", tab)
@@ -217,7 +229,7 @@ func TestDrillPagesAddUp(t *testing.T) {
 	if resp, _ := viewer.do("POST", "/login", url.Values{"user": {"accountant"}, "password": {testViewerPassword}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("viewer login: %d", resp.StatusCode)
 	}
-	_, body = viewer.do("GET", "/reports/drill?"+q+"&cell=summary&figure=net_revenue", nil)
+	_, body := viewer.do("GET", "/reports/drill?"+q+"&cell=summary&figure=net_revenue", nil)
 	cust := reCustomer.FindStringSubmatch(body)
 	if cust == nil {
 		t.Fatal("a drill's rows do not link to their customers")
