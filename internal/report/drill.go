@@ -290,11 +290,18 @@ const drillBatch = 500
 // drill's offset, limit rows in all; scan reads a row, emit finishes it
 // (it may query the store: the batch's result set is closed by then) and
 // hands it on.
-func (d *drill) each(ctx context.Context, what, stmt string, args []any, scan func(*sql.Rows) (DrillRow, error), emit func(DrillRow) error) error {
+//
+// A whole list (limit < 0) whose emit does not query is one query,
+// streamed: batches by offset would sort the list once per batch.
+func (d *drill) each(ctx context.Context, what, stmt string, args []any, scan func(*sql.Rows) (DrillRow, error), emit func(DrillRow) error, queries bool) error {
 	off, left := d.offset, d.limit
 	q := d.q.Store.Rebind(stmt + " LIMIT ? OFFSET ?")
+	batch := int64(drillBatch)
+	if left < 0 && !queries {
+		batch = 1<<63 - 1
+	}
 	for left != 0 {
-		n := int64(drillBatch)
+		n := batch
 		if left > 0 {
 			n = min(n, left)
 		}
@@ -302,26 +309,33 @@ func (d *drill) each(ctx context.Context, what, stmt string, args []any, scan fu
 		if err != nil {
 			return fmt.Errorf("drill %s: %w", what, err)
 		}
-		var batch []DrillRow
+		var got []DrillRow
 		for rows.Next() {
 			r, err := scan(rows)
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("drill %s: %w", what, err)
 			}
-			batch = append(batch, r)
+			if queries || left > 0 {
+				got = append(got, r)
+				continue
+			}
+			if err := emit(r); err != nil { // streamed: the result set stays open
+				rows.Close()
+				return err
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("drill %s: %w", what, err)
 		}
-		for _, r := range batch {
+		for _, r := range got {
 			if err := emit(r); err != nil {
 				return err
 			}
 		}
-		if int64(len(batch)) < n {
-			return nil
+		if int64(len(got)) < n {
+			return nil // the last batch, or the whole list streamed
 		}
 		off += n
 		if left > 0 {
@@ -405,7 +419,7 @@ func (d *drill) summary(ctx context.Context) error {
 		return d.orders(ctx, lo, hi)
 	}
 	// new_customers
-	return d.firstSales(ctx, lo, hi, d.fn)
+	return d.firstSales(ctx, lo, hi, d.fn, false)
 }
 
 // transactions lists the parts' rows, part after part, each in the order
@@ -431,7 +445,7 @@ func (d *drill) transactions(ctx context.Context, parts ...part) error {
 			r.When = cbDate.String // received on the day it names
 		}
 		return r, nil
-	}, d.fn)
+	}, d.fn, false)
 }
 
 // orders lists the distinct orders with a sale in [lo, hi).
@@ -445,14 +459,14 @@ func (d *drill) orders(ctx context.Context, lo, hi int64) error {
 		err := rows.Scan(ints(&at)[0], &r.OrderID, &r.CustomerID, ints(&r.Sales)[0], ints(&r.Amount)[0], &r.Currency)
 		r.ID, r.When = r.OrderID, d.localTime(at)
 		return r, err
-	}, d.fn)
+	}, d.fn, false)
 }
 
 // firstSales lists the customers whose first sale (the first in the order
 // of instants, then ids, as the reports take it) falls in [lo, hi) and
 // whose first-sale row passes the filters, in the order of those sales;
-// emit finishes each row.
-func (d *drill) firstSales(ctx context.Context, lo, hi int64, emit func(DrillRow) error) error {
+// emit finishes each row (queries: it reads the store).
+func (d *drill) firstSales(ctx context.Context, lo, hi int64, emit func(DrillRow) error, queries bool) error {
 	stmt := "SELECT " + txnCols + ", t.amount_cents FROM transactions t WHERE " + d.q.scope("t.") + " AND " + saleCond("t.") +
 		" AND t.created_utc >= ? AND t.created_utc < ?" + d.filter +
 		" AND NOT EXISTS (SELECT 1 FROM transactions e WHERE " + d.q.scope("e.") + " AND e.source = t.source AND e.customer_id = t.customer_id AND " + saleCond("e.") +
@@ -464,7 +478,7 @@ func (d *drill) firstSales(ctx context.Context, lo, hi int64, emit func(DrillRow
 		r, _, _, err := d.scanTxn(rows, nil, ints(&amt)...)
 		r.Event, r.Amount, r.Sales = "sale", amt, 1
 		return r, err
-	}, emit)
+	}, emit, queries)
 }
 
 // cohortRange is the first and last day of a cohort by its name.
@@ -563,7 +577,7 @@ func (d *drill) ltv(ctx context.Context) error {
 			r.Amount = v.gross
 		}
 		return d.fn(r)
-	})
+	}, true)
 }
 
 // ltvValue is one customer's value to one cell: LTV's rule for an event
@@ -670,7 +684,7 @@ func (d *drill) retention(ctx context.Context) error {
 		}
 		r.Event, r.Cycle = "sale", 1
 		return r, nil
-	}, d.fn)
+	}, d.fn, false)
 }
 
 // chargebacks lists a merchant account's month for one brand row (every
