@@ -529,7 +529,6 @@ func (d *drill) ltv(ctx context.Context) error {
 	return d.firstSales(ctx, lo, hi, func(r DrillRow) error {
 		first := r.ID
 		v := ltvValue{d0: localDay(r.at, d.q.Loc), asOf: asOf, n: c.N, months: c.Months}
-		v.d0n = dayNum(v.d0)
 		rows, err := d.q.Store.DB().QueryContext(ctx, stmt, d.q.scopeArgs(r.Source, r.CustomerID)...)
 		if err != nil {
 			return fmt.Errorf("drill ltv: %w", err)
@@ -585,7 +584,7 @@ func (d *drill) ltv(ctx context.Context) error {
 // as-of date).
 type ltvValue struct {
 	d0         crm.Date
-	d0n, asOf  int
+	asOf       int
 	n          int
 	months     bool
 	gross, net int64
@@ -593,14 +592,7 @@ type ltvValue struct {
 }
 
 func (v *ltvValue) add(d crm.Date, cents int64, sale bool) {
-	if dayNum(d) > v.asOf || dayNum(d) < v.d0n {
-		return
-	}
-	k := dayNum(d) - v.d0n
-	if v.months {
-		k = monthIndex(v.d0, d)
-	}
-	if k > v.n {
+	if k, ok := sinceFirst(v.d0, d, v.asOf, v.months); !ok || k > v.n {
 		return
 	}
 	v.net += cents

@@ -164,7 +164,11 @@ func (s *Server) drillPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Cell, v.Title, v.Back = c, drillTitle(p, c), drillBack(p, c)
 	v.Total, v.Known = report.CellTotal(c, res)
-	v.CellSum = money(report.Money(v.Total.Cents).String(), p.Cur())
+	cur := p.Cur()
+	if p.Dim == "currency" && c.Group != nil {
+		cur = *c.Group // a row of the report by currency
+	}
+	v.CellSum = money(report.Money(v.Total.Cents).String(), cur)
 	pageNo, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	pageNo = max(pageNo, 1)
 	size := drillPageSize
@@ -197,7 +201,7 @@ func (s *Server) drillPage(w http.ResponseWriter, r *http.Request) {
 	for _, r := range rows {
 		sum += r.Amount
 	}
-	v.PageSum = money(report.Money(sum).String(), p.Cur())
+	v.PageSum = money(report.Money(sum).String(), cur)
 	s.render(w, r, http.StatusOK, "drill", page{Title: "Drill-down", Nav: "reports", Error: msg, Data: v})
 }
 
