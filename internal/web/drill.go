@@ -352,6 +352,33 @@ func (s *Server) drillCSV(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// The link of one drillable cell of each report (drillLinks sets them on
+// the tables; a chart or pivot cell takes the same link).
+
+// ltvCellLink is an LTV cell's link: the cohort's customers, figure gross
+// or net.
+func ltvCellLink(p *reportParams, period string, co report.Cohort, cell report.Cell, figure string) string {
+	c := report.DrillCell{Report: report.DrillLTV, Figure: figure, Group: co.Group, Cohort: co.Cohort, Period: period}
+	if cell.Month != nil {
+		c.N, c.Months = *cell.Month, true
+	} else if cell.Day != nil {
+		c.N = *cell.Day
+	}
+	return drillLink(p, c)
+}
+
+// retentionCellLink is a retention cell's link: a group's subscriptions at
+// a cycle, set approvals, eligible or eligible_approvals.
+func retentionCellLink(p *reportParams, group string, cycle int, set string) string {
+	return drillLink(p, report.DrillCell{Report: report.DrillRetention, Figure: set, Group: &group, N: cycle})
+}
+
+// chargebacksCellLink is a merchant account's month's link: figure
+// chargebacks (or chargeback_amount), sales or sales_prev_month.
+func chargebacksCellLink(p *reportParams, m report.MIDMonth, figure string) string {
+	return drillLink(p, report.DrillCell{Report: report.DrillChargebacks, Figure: figure, Merchant: m.Merchant, Month: m.Month, Brand: m.Brand})
+}
+
 // drillLinks are the links of a report table's drillable cells to their
 // drill pages (Links[row][column], "" where a cell lists no rows), for the
 // rows of res.Table() in their order.
@@ -361,10 +388,10 @@ func drillLinks(p *reportParams, res report.Result) [][]string {
 	for i := range links {
 		links[i] = make([]string, len(t.Header))
 	}
-	set := func(row int, h string, c report.DrillCell) {
+	set := func(row int, h, link string) {
 		for j, x := range t.Header {
 			if x == h && row < len(links) {
-				links[row][j] = drillLink(p, c)
+				links[row][j] = link
 			}
 		}
 	}
@@ -382,23 +409,22 @@ func drillLinks(p *reportParams, res report.Result) [][]string {
 			for _, h := range t.Header {
 				if report.SummaryDrillable(h) {
 					c.Figure = h
-					set(row, h, c)
+					set(row, h, drillLink(p, c))
 				}
 			}
 		}
 	case *report.LTVResult:
 		for row, co := range r.Cohorts {
 			for _, cell := range co.Cells {
-				c := report.DrillCell{Report: report.DrillLTV, Group: co.Group, Cohort: co.Cohort, Period: r.Period}
-				unit := "day"
+				unit, n := "day", cell.Day
 				if cell.Month != nil {
-					c.N, c.Months, unit = *cell.Month, true, "month"
-				} else if cell.Day != nil {
-					c.N = *cell.Day
+					unit, n = "month", cell.Month
+				}
+				if n == nil {
+					continue
 				}
 				for _, fig := range []string{"gross", "net"} {
-					c.Figure = fig
-					set(row, fmt.Sprintf("%s_%s_%d", fig, unit, c.N), c)
+					set(row, fmt.Sprintf("%s_%s_%d", fig, unit, *n), ltvCellLink(p, r.Period, co, cell, fig))
 				}
 			}
 		}
@@ -406,9 +432,8 @@ func drillLinks(p *reportParams, res report.Result) [][]string {
 		row := 0
 		for _, g := range r.Groups {
 			for _, cy := range g.Cycles {
-				gr := g.Group
 				for _, fig := range []string{"approvals", "eligible", "eligible_approvals"} {
-					set(row, fig, report.DrillCell{Report: report.DrillRetention, Figure: fig, Group: &gr, N: cy.Cycle})
+					set(row, fig, retentionCellLink(p, g.Group, cy.Cycle, fig))
 				}
 				row++
 			}
@@ -416,7 +441,7 @@ func drillLinks(p *reportParams, res report.Result) [][]string {
 	case *report.ChargebacksResult:
 		for row, m := range r.Months {
 			for _, fig := range []string{"chargebacks", "chargeback_amount", "sales", "sales_prev_month"} {
-				set(row, fig, report.DrillCell{Report: report.DrillChargebacks, Figure: fig, Merchant: m.Merchant, Month: m.Month, Brand: m.Brand})
+				set(row, fig, chargebacksCellLink(p, m, fig))
 			}
 		}
 	}
