@@ -173,7 +173,7 @@ func DrillHeader(kind string) []string {
 	case RowSubscriptions:
 		return []string{"cycle_1", "subscription", "customer", "product", "approved_cycle_n", "eligible", "currency"}
 	}
-	return []string{"date", "event", "transaction", "customer", "order", "product", "merchant", "cycle", "card", "amount", "currency"}
+	return []string{"date", "event", "amount", "currency", "customer", "transaction", "order", "product", "merchant", "cycle", "card"}
 }
 
 // Cells are the row's cells under DrillHeader(kind).
@@ -191,7 +191,7 @@ func (r DrillRow) Cells(kind string) []string {
 	if r.Last4 != "" {
 		card = strings.TrimSpace(card + " …" + r.Last4)
 	}
-	return []string{r.When, r.Event, r.ID, r.CustomerID, r.OrderID, r.Product, r.Merchant, fmt.Sprint(r.Cycle), card, amt, r.Currency}
+	return []string{r.When, r.Event, amt, r.Currency, r.CustomerID, r.ID, r.OrderID, r.Product, r.Merchant, fmt.Sprint(r.Cycle), card}
 }
 
 // Last4 keeps at most the last four digits of a stored card field: the
