@@ -63,6 +63,9 @@ func parseDrillCell(q url.Values, p *reportParams) (report.DrillCell, error) {
 	case report.DrillChargebacks:
 		c.Merchant, c.Month, c.Brand = q.Get("merchant"), q.Get("ym"), q.Get("brand")
 	}
+	if c.Group != nil && p.Dim == "" && (c.Report == report.DrillSummary || c.Report == report.DrillLTV) {
+		return c, fmt.Errorf("drill: a group needs a breakdown (dim)")
+	}
 	return c, c.Check()
 }
 

@@ -246,8 +246,10 @@ func TestDrillPagesAddUp(t *testing.T) {
 			t.Errorf("viewer GET %s: %d %.200s", p, resp.StatusCode, body)
 		}
 	}
-	if resp, _ := viewer.do("GET", "/reports/drill?"+q+"&cell=ltv&figure=gross&cohort_name=nope&n=0", nil); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("a bad cell: %d", resp.StatusCode)
+	for _, bad := range []string{"&cell=ltv&figure=gross&cohort_name=nope&n=0", "&cell=summary&figure=gross_revenue&group=x", "&cell=summary&figure=aov", "&cell=retention&figure=eligible&cycle=0"} {
+		if resp, _ := viewer.do("GET", "/reports/drill?"+q+bad, nil); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("a bad cell %s: %d", bad, resp.StatusCode)
+		}
 	}
 }
 
