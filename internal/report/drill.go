@@ -351,7 +351,7 @@ func (d *drill) localTime(at int64) string {
 
 // txnCols are the columns a transaction row reads (alias t.), scanned by
 // scanTxn after any leading columns.
-const txnCols = "COALESCE(t.created_utc, 0) AS at, t.source, t.id, t.customer_id, t.order_id, t.product_id, t.merchant_id, t.billing_cycle, t.card_brand, t.card_last4, t.currency, t.chargeback_date"
+const txnCols = "COALESCE(t.created_utc, 0), t.source, t.id, t.customer_id, t.order_id, t.product_id, t.merchant_id, t.billing_cycle, t.card_brand, t.card_last4, t.currency, t.chargeback_date"
 
 func (d *drill) scanTxn(rows *sql.Rows, lead []any, tail ...any) (DrillRow, sql.NullString, int64, error) {
 	var r DrillRow
@@ -423,29 +423,51 @@ func (d *drill) summary(ctx context.Context) error {
 }
 
 // transactions lists the parts' rows, part after part, each in the order
-// of the transactions' instants.
+// of the transactions' instants (then source and id). Each part is its own
+// query, which reads its index in order and stops at the page's end; a
+// page that starts past a part counts that part instead of reading it.
 func (d *drill) transactions(ctx context.Context, parts ...part) error {
-	var sel []string
-	var args []any
+	offset, left := d.offset, d.limit
 	for i, p := range parts {
-		sel = append(sel, fmt.Sprintf("SELECT %d AS part, %s, %d * %s AS amt FROM transactions t WHERE %s AND %s%s",
-			i, txnCols, p.sign, p.amt, d.q.scope("t."), p.cond, d.filter))
-		args = append(append(append(args, d.q.scopeArgs()...), p.args...), d.filterArgs...)
-	}
-	stmt := "SELECT * FROM (" + strings.Join(sel, " UNION ALL ") + ") x ORDER BY part, at, source, id"
-	return d.each(ctx, "transactions", stmt, args, func(rows *sql.Rows) (DrillRow, error) {
-		var k int
-		var amt int64
-		r, cbDate, _, err := d.scanTxn(rows, []any{&k}, ints(&amt)...)
+		if left == 0 {
+			return nil
+		}
+		where := d.q.scope("t.") + " AND " + p.cond + d.filter
+		args := append(append(d.q.scopeArgs(), p.args...), d.filterArgs...)
+		if offset > 0 && i < len(parts)-1 {
+			var n int64
+			if err := d.q.Store.DB().QueryRowContext(ctx, d.q.Store.Rebind("SELECT COUNT(*) FROM transactions t WHERE "+where), args...).Scan(ints(&n)...); err != nil {
+				return fmt.Errorf("drill transactions: %w", err)
+			}
+			if n <= offset {
+				offset -= n
+				continue
+			}
+		}
+		stmt := fmt.Sprintf("SELECT %s, %d * %s FROM transactions t WHERE %s ORDER BY t.created_utc, t.source, t.id", txnCols, p.sign, p.amt, where)
+		d.offset, d.limit = offset, left
+		var emitted int64
+		err := d.each(ctx, "transactions", stmt, args, func(rows *sql.Rows) (DrillRow, error) {
+			var amt int64
+			r, cbDate, _, err := d.scanTxn(rows, nil, ints(&amt)...)
+			if err != nil {
+				return r, err
+			}
+			r.Event, r.Amount = p.event, amt
+			if r.Event == "chargeback" && cbDate.Valid {
+				r.When = cbDate.String // received on the day it names
+			}
+			return r, nil
+		}, func(r DrillRow) error { emitted++; return d.fn(r) }, false)
 		if err != nil {
-			return r, err
+			return err
 		}
-		r.Event, r.Amount = parts[k].event, amt
-		if r.Event == "chargeback" && cbDate.Valid {
-			r.When = cbDate.String // received on the day it names
+		if left > 0 {
+			left -= emitted
 		}
-		return r, nil
-	}, d.fn, false)
+		offset = 0
+	}
+	return nil
 }
 
 // orders lists the distinct orders with a sale in [lo, hi).
