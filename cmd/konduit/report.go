@@ -27,6 +27,7 @@ type reportOptions struct {
 	integration string
 	by          string
 	only        string
+	where       []string
 	currency    string
 	noRollup    bool
 }
@@ -55,6 +56,7 @@ shown to the cent; rates to four decimal places (0.1234 = 12.34%).
 	pf.StringVar(&o.format, "format", "table", "output format: table, csv or json")
 	pf.StringVar(&o.integration, "integration", "", "integration to report on (default: the only one in the database)")
 	pf.StringVar(&o.only, "only", "", "keep one group of the breakdown (--by; chargebacks: the merchant account), by its id or its name")
+	pf.StringArrayVar(&o.where, "where", nil, "keep the figures of some transactions only: DIMENSION=VALUE, an id or a name (e.g. campaign=\"Summer Trial\", mid=12);\nrepeat for several dimensions (all apply) or several values of one (any of them); dimensions: "+strings.Join(reports.ByValues, ", "))
 	pf.StringVar(&o.currency, "currency", "", "restrict every figure to one currency (ISO code such as USD); needed when the data holds several, unless --by currency")
 	pf.BoolVar(&o.noRollup, "no-rollup", false, "read every transaction instead of the pre-aggregated rollups (slower; same figures)")
 	// Each subcommand keeps its own --by: the defaults differ.
@@ -309,6 +311,14 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	if _, err := reports.ByColumn(o.by); err != nil {
 		return usageErrorf("--by: %v", err)
 	}
+	var filters []reports.Filter
+	for _, w := range o.where {
+		f, err := reports.ParseFilter(w)
+		if err != nil {
+			return usageErrorf("--where: %v", err)
+		}
+		filters = append(filters, f)
+	}
 
 	st, in, err := openReportIntegration(ctx, o.db, o.integration)
 	if err != nil {
@@ -326,7 +336,7 @@ func runReportCommand(ctx context.Context, g *globalOptions, o reportOptions, co
 	if err := load.Tune(ctx, st); err != nil {
 		return err
 	}
-	q := reports.Query{Store: st, Integration: in.ID, Loc: loc, By: o.by, Only: o.only, Currency: o.currency, NoRollup: o.noRollup}
+	q := reports.Query{Store: st, Integration: in.ID, Loc: loc, By: o.by, Only: o.only, Currency: o.currency, NoRollup: o.noRollup, Filters: filters}
 	res, err := compute(ctx, q)
 	if reports.IsMixedCurrencies(err) {
 		return usageErrorf("%v", err)

@@ -49,6 +49,62 @@ func TestReportCLINamesCurrencyBrands(t *testing.T) {
 			t.Errorf("merchant %s named %q (15 bills in EUR)", g.Group, g.Name)
 		}
 	}
+	// Combined filters by name: campaign and merchant account at once equal
+	// that merchant's group of the campaign's breakdown, on both roads.
+	r = runCLI(t, dir, nil, append(base, "--currency", "USD", "--by", "campaign", "--format", "json")...)
+	var camps struct {
+		Groups []struct {
+			Group string `json:"group"`
+			Name  string `json:"group_name"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &camps); err != nil || len(camps.Groups) == 0 || camps.Groups[0].Name == "" {
+		t.Fatalf("usd by campaign: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+	camp, mid := camps.Groups[0], by.Groups[0]
+	r = runCLI(t, dir, nil, append(base, "--currency", "USD", "--by", "merchant", "--where", "campaign="+strings.ToUpper(camp.Name), "--format", "json")...)
+	var perMID map[string]any
+	var groups struct {
+		Groups []map[string]any `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &groups); err != nil {
+		t.Fatalf("campaign %s by merchant: %v\n%s%s", camp.Name, err, r.stdout, r.stderr)
+	}
+	for _, g := range groups.Groups {
+		if g["group"] == mid.Group {
+			perMID = g
+		}
+	}
+	for _, raw := range []bool{false, true} {
+		args := append(base, "--currency", "USD", "--where", "campaign="+camp.Name, "--where", "mid= "+mid.Name, "--format", "json")
+		if raw {
+			args = append(args, "--no-rollup")
+		}
+		r = runCLI(t, dir, nil, args...)
+		var both map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &both); r.code != 0 || err != nil {
+			t.Fatalf("campaign %s and merchant %s: exit %d %v\n%s%s", camp.Name, mid.Name, r.code, err, r.stdout, r.stderr)
+		}
+		if perMID == nil {
+			if both["sales"] != 0.0 {
+				t.Errorf("campaign %s and merchant %s: %v, and the merchant has no group of the campaign", camp.Name, mid.Name, both)
+			}
+			continue
+		}
+		for k, v := range perMID {
+			if k != "group" && k != "group_name" && both[k] != v {
+				t.Errorf("campaign %s and merchant %s (no-rollup %v): %s = %v, the merchant's group of the campaign has %v", camp.Name, mid.Name, raw, k, both[k], v)
+			}
+		}
+	}
+	r = runCLI(t, dir, nil, append(base, "--currency", "USD", "--where", "campaign="+camp.Name, "--where", "mid=nobody")...)
+	if r.code == 0 || !strings.Contains(r.stderr, "known are") || !strings.Contains(r.stderr, mid.Name) {
+		t.Errorf("an unknown merchant among filters: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runCLI(t, dir, nil, append(base, "--currency", "USD", "--where", "planet=Mars")...)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "unknown filter dimension") {
+		t.Errorf("--where planet=Mars: exit %d\n%s", r.code, r.stderr)
+	}
 	r = runCLI(t, dir, nil, append(base, "--currency", "eur", "--by", "merchant", "--only", "checkout.com eu")...)
 	if r.code != 0 || !strings.Contains(r.stdout, "Checkout.com EU") || strings.Contains(r.stdout, "NMI") {
 		t.Errorf("only Checkout.com EU: exit %d\n%s%s", r.code, r.stdout, r.stderr)

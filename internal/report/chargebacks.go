@@ -129,20 +129,36 @@ type monthKey struct {
 // local day, chargebacks by chargebackDate. It reads the rollups when they
 // are current (rollup_brand_sales, rollup_brand_cb), else the transactions.
 func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*ChargebacksResult, error) {
-	q, err := q.scoped(ctx, false)
+	// Only names a merchant account; the report is always by merchant.
+	q.By = "merchant"
+	q, err := q.prepare(ctx, false)
 	if err != nil {
 		return nil, err
 	}
+	q.By = ""
 	res := &ChargebacksResult{TimeZone: q.Loc.String(), Months: []MIDMonth{}, Visa: visa.String(), Mastercard: mc.String(), Early: early.String()}
 	if res.names, err = namesOf(ctx, q, "merchant_id"); err != nil {
 		return nil, err
 	}
-	var keep func(string) bool
-	if q.Only != "" {
-		qq := q
-		qq.By = "merchant"
-		if keep, err = qq.only(ctx); err != nil {
-			return nil, err
+	// A merchant or brand filter (and the currency) reads the rollups, which
+	// keep those; any other reads the transactions.
+	var keep func(mid, brand string) bool
+	rollups := !q.NoRollup
+	for _, f := range q.filt {
+		switch f.column {
+		case "merchant_id", "card_brand":
+		default:
+			rollups = false
+		}
+	}
+	if len(q.filt) > 0 {
+		keep = func(mid, brand string) bool {
+			for _, f := range q.filt {
+				if (f.column == "merchant_id" && !f.set[mid]) || (f.column == "card_brand" && !f.set[brand]) {
+					return false
+				}
+			}
+			return true
 		}
 	}
 	cells := map[monthKey]*MIDMonth{}
@@ -163,6 +179,9 @@ func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*Cha
 		currencies[mid][cur] = true
 	}
 	addSales := func(month, mid, brand, cur string, n int64) {
+		if keep != nil && !keep(mid, brand) {
+			return
+		}
 		addCurrency(mid, cur)
 		for _, b := range []string{brand, AllCards} {
 			mk := monthKey{mid, b, month}
@@ -171,6 +190,9 @@ func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*Cha
 		}
 	}
 	addChargebacks := func(month, mid, brand, cur string, n, cents int64) {
+		if keep != nil && !keep(mid, brand) {
+			return
+		}
 		addCurrency(mid, cur)
 		for _, b := range []string{brand, AllCards} {
 			c := cell(monthKey{mid, b, month})
@@ -179,7 +201,7 @@ func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*Cha
 		}
 	}
 	fromRollups := false
-	if !q.NoRollup {
+	if rollups {
 		_, ok, err := rollup.Ready(ctx, q.Store, q.Integration)
 		if err != nil {
 			return nil, err
@@ -205,7 +227,7 @@ func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*Cha
 	// A merchant account's amounts are in its currency; one that took two
 	// would add them together.
 	for mid, cs := range currencies {
-		if len(cs) > 1 && (keep == nil || keep(mid)) {
+		if len(cs) > 1 {
 			var list []string
 			for c := range cs {
 				list = append(list, c)
@@ -215,9 +237,6 @@ func Chargebacks(ctx context.Context, q Query, visa, mc, early Thresholds) (*Cha
 		}
 	}
 	for k, c := range cells {
-		if keep != nil && !keep(k.mid) {
-			continue
-		}
 		for cur := range currencies[k.mid] {
 			c.Currency = cur
 		}
@@ -276,10 +295,12 @@ type (
 // chargebacksFromTransactions reads the sales by local month and the
 // chargebacks by month received, per merchant account, brand and currency.
 func chargebacksFromTransactions(ctx context.Context, q Query, addSales salesFunc, addChargebacks chargebacksFunc) error {
+	fcond, fargs := q.filterSQL("")
+	tcond, _ := q.filterSQL("t.")
 	var lo, hi int64
 	if err := q.Store.DB().QueryRowContext(ctx, q.Store.Rebind("SELECT "+
-		"CAST(COALESCE(MIN(created_utc), 0) AS BIGINT), CAST(COALESCE(MAX(created_utc), 0) AS BIGINT) FROM transactions WHERE "+q.scope("")+" AND "+saleCond("")),
-		q.scopeArgs()...).Scan(ints(&lo, &hi)...); err != nil {
+		"CAST(COALESCE(MIN(created_utc), 0) AS BIGINT), CAST(COALESCE(MAX(created_utc), 0) AS BIGINT) FROM transactions WHERE "+q.scope("")+" AND "+saleCond("")+fcond),
+		append(q.scopeArgs(), fargs...)...).Scan(ints(&lo, &hi)...); err != nil {
 		return fmt.Errorf("chargebacks: %w", err)
 	}
 	if hi > 0 || lo != 0 {
@@ -303,10 +324,10 @@ func chargebacksFromTransactions(ctx context.Context, q Query, addSales salesFun
 				m++
 			}
 		}
-		args = append(args, q.scopeArgs()...)
+		args = append(append(args, q.scopeArgs()...), fargs...)
 		stmt := "WITH m(k, lo, hi) AS (VALUES " + strings.Join(vals, ", ") + ")" +
 			" SELECT m.k, t.merchant_id, t.card_brand, t.currency, COUNT(*) FROM m JOIN transactions t ON " + q.scope("t.") + " AND t.created_utc >= m.lo AND t.created_utc < m.hi" +
-			" WHERE " + saleCond("t.") + " GROUP BY m.k, t.merchant_id, t.card_brand, t.currency"
+			" WHERE " + saleCond("t.") + tcond + " GROUP BY m.k, t.merchant_id, t.card_brand, t.currency"
 		rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), args...)
 		if err != nil {
 			return fmt.Errorf("chargebacks sales: %w", err)
@@ -326,9 +347,9 @@ func chargebacksFromTransactions(ctx context.Context, q Query, addSales salesFun
 		}
 	}
 	stmt := "SELECT merchant_id, card_brand, currency, SUBSTR(chargeback_date, 1, 7), COUNT(*), CAST(COALESCE(SUM(chargeback_cents), 0) AS BIGINT) FROM transactions" +
-		" WHERE " + q.scope("") + " AND chargedback = 1 AND chargeback_date IS NOT NULL AND " + saleCond("") +
+		" WHERE " + q.scope("") + " AND chargedback = 1 AND chargeback_date IS NOT NULL AND " + saleCond("") + fcond +
 		" GROUP BY merchant_id, card_brand, currency, SUBSTR(chargeback_date, 1, 7)"
-	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), append(q.scopeArgs(), fargs...)...)
 	if err != nil {
 		return fmt.Errorf("chargebacks: %w", err)
 	}

@@ -167,30 +167,26 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q, err = q.scoped(ctx, true); err != nil {
+	if q, err = q.prepare(ctx, true); err != nil {
 		return nil, err
 	}
 	res := &LTVResult{AsOf: o.AsOf.String(), TimeZone: q.Loc.String(), Period: o.Cohort, By: q.By, Currency: q.Currency}
 	if res.names, err = namesOf(ctx, q, mustColumn(q.By)); err != nil {
 		return nil, err
 	}
-	keep, err := q.only(ctx)
-	if err != nil {
-		return nil, err
-	}
 	asOf := dayNum(o.AsOf)
-	zone, dim, ok, err := q.rollups(ctx)
+	plan, err := q.rollups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if ok && zone == q.Loc.String() {
-		cohorts, err := ltvRollup(ctx, q, dim, o.Cohort, cols, months, asOf)
+	if plan.ok && plan.zone == q.Loc.String() {
+		cohorts, err := ltvRollup(ctx, q, plan, o.Cohort, cols, months, asOf)
 		if err != nil {
 			return nil, err
 		}
-		return res.finish(cohorts, cols, months, asOf, keep), nil
+		return res.finish(cohorts, cols, months, asOf), nil
 	}
-	stmt := "SELECT source, customer_id, id, created_utc, amount_cents, " + saleCond("") + ", chargedback, chargeback_cents, chargeback_date, " + grp +
+	stmt := "SELECT source, customer_id, id, created_utc, amount_cents, " + saleCond("") + ", chargedback, chargeback_cents, chargeback_date, " + grp + q.filterCols("") +
 		" FROM transactions WHERE " + q.scope("") + " AND (" + saleCond("") + " OR " + refundCond("") + ")" +
 		" ORDER BY source, customer_id, created_utc, id"
 	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
@@ -207,8 +203,9 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 	var d0n int
 	var gross, net []int64
 	var group string
+	var keep bool // the customer's first sale passes the filters
 	flush := func() {
-		if !started {
+		if !started || !keep {
 			return
 		}
 		c := cohortOf(cohorts, q.By != "", group, CohortName(o.Cohort, d0), len(cols))
@@ -219,21 +216,12 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 			c.Cells[i].NetCents += net[i]
 		}
 	}
-	// cellFrom is the first cell index whose window holds day d.
-	cellFrom := func(d crm.Date) int {
-		var k int
-		if months {
-			k = monthIndex(d0, d)
-		} else {
-			k = dayNum(d) - d0n
-		}
-		return sort.SearchInts(cols, k)
-	}
 	add := func(d crm.Date, cents int64, both bool) {
-		if dayNum(d) > asOf || dayNum(d) < d0n {
+		k, ok := sinceFirst(d0, d, asOf, months)
+		if !ok {
 			return
 		}
-		for i := cellFrom(d); i < len(cols); i++ {
+		for i := sort.SearchInts(cols, k); i < len(cols); i++ {
 			net[i] += cents
 			if both {
 				gross[i] += cents
@@ -242,6 +230,7 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 	}
 	gross, net = make([]int64, len(cols)), make([]int64, len(cols))
 	n := 0
+	vals := make([]string, len(q.filt))
 	for rows.Next() {
 		n++
 		if err := ctxErr(ctx, n); err != nil {
@@ -252,7 +241,7 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 		var isSale bool
 		var cb int64
 		var cbDate sql.NullString
-		if err := rows.Scan(&src, &cust, &id, &at, &amt, &isSale, &cb, &cbCents, &cbDate, &g); err != nil {
+		if err := rows.Scan(append([]any{&src, &cust, &id, &at, &amt, &isSale, &cb, &cbCents, &cbDate, &g}, filterDests(vals)...)...); err != nil {
 			return nil, fmt.Errorf("ltv: %w", err)
 		}
 		if src != curSrc || cust != curCust {
@@ -266,7 +255,10 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 			if !isSale || dayNum(day) > asOf {
 				continue // a refund before any sale, or a customer who arrives after as-of
 			}
-			started, d0, d0n, group = true, day, dayNum(day), g
+			started, d0, d0n, group, keep = true, day, dayNum(day), g, q.matches(vals)
+		}
+		if !keep {
+			continue
 		}
 		if q.By == "currency" && g != group {
 			continue // never add another currency's amounts to the cohort's
@@ -288,7 +280,21 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 		return nil, fmt.Errorf("ltv: %w", err)
 	}
 	flush()
-	return res.finish(cohorts, cols, months, asOf, keep), nil
+	return res.finish(cohorts, cols, months, asOf), nil
+}
+
+// sinceFirst is the day (or month) since a customer's first sale on d0 of
+// an event on day d, counted in every cell from it on; ok is false for an
+// event that counts nowhere (before the first sale, after the as-of day).
+// The one rule of an LTV cell: LTV and its drill-down both apply it.
+func sinceFirst(d0, d crm.Date, asOf int, months bool) (k int, ok bool) {
+	if dayNum(d) > asOf || dayNum(d) < dayNum(d0) {
+		return 0, false
+	}
+	if months {
+		return monthIndex(d0, d), true
+	}
+	return dayNum(d) - dayNum(d0), true
 }
 
 // cohortOf is the group's cohort of that name, created when missing.
@@ -307,9 +313,13 @@ func cohortOf(cohorts map[[2]string]*Cohort, grouped bool, group, name string, c
 
 // ltvRollup adds up the cohort table from the rollups (days in the account
 // time zone, which is the display zone here).
-func ltvRollup(ctx context.Context, q Query, dim int, period string, cols []int, months bool, asOf int) (map[[2]string]*Cohort, error) {
+func ltvRollup(ctx context.Context, q Query, plan rollupPlan, period string, cols []int, months bool, asOf int) (map[[2]string]*Cohort, error) {
 	cohorts := map[[2]string]*Cohort{}
-	err := rollup.Cohorts(ctx, q.Store, q.Integration, dim, asOf, func(g string, day int, n int64) {
+	err := rollup.Cohorts(ctx, q.Store, q.Integration, plan.dim, asOf, func(g string, day int, n int64) {
+		if !plan.keep(g) {
+			return
+		}
+		g = plan.group(g)
 		c := cohortOf(cohorts, q.By != "", g, CohortName(period, dateOfNum(day)), len(cols))
 		c.Customers += n
 		c.lastFirst = max(c.lastFirst, day)
@@ -317,7 +327,11 @@ func ltvRollup(ctx context.Context, q Query, dim int, period string, cols []int,
 	if err != nil {
 		return nil, fmt.Errorf("ltv: %w", err)
 	}
-	err = rollup.Values(ctx, q.Store, q.Integration, dim, asOf, func(g string, cd, ed int, gross, net int64) {
+	err = rollup.Values(ctx, q.Store, q.Integration, plan.dim, asOf, func(g string, cd, ed int, gross, net int64) {
+		if !plan.keep(g) {
+			return
+		}
+		g = plan.group(g)
 		c := cohorts[[2]string{g, CohortName(period, dateOfNum(cd))}]
 		if c == nil {
 			return
@@ -338,12 +352,9 @@ func ltvRollup(ctx context.Context, q Query, dim int, period string, cols []int,
 }
 
 // finish turns the cohorts' sums into cells, sorted.
-func (res *LTVResult) finish(cohorts map[[2]string]*Cohort, cols []int, months bool, asOf int, keep func(string) bool) *LTVResult {
+func (res *LTVResult) finish(cohorts map[[2]string]*Cohort, cols []int, months bool, asOf int) *LTVResult {
 	for _, c := range cohorts {
 		if c.Group != nil {
-			if keep != nil && !keep(*c.Group) {
-				continue
-			}
 			c.GroupName = res.names.ptr(*c.Group)
 		}
 		for i, k := range cols {

@@ -113,19 +113,6 @@ func Match(ctx context.Context, q Query, by, value string) (map[string]bool, err
 	return nil, fmt.Errorf("no %s has the id or name %q%s", by, value, hint)
 }
 
-// only is the report's filter (Query.Only) as a test of a group's id: nil
-// when the report is not filtered.
-func (q *Query) only(ctx context.Context) (func(string) bool, error) {
-	if q.Only == "" {
-		return nil, nil
-	}
-	ids, err := Match(ctx, *q, q.By, q.Only)
-	if err != nil {
-		return nil, err
-	}
-	return func(id string) bool { return ids[id] }, nil
-}
-
 // nameHeader is the table header of the names column of a breakdown, or ""
 // when the breakdown has none.
 func (n names) header(by string) string {

@@ -66,19 +66,25 @@ func (r *ReconcileResult) Table() Table {
 // (chargebacks dated when received) and Konnektive's view (chargebacks of
 // the range's sales) differ.
 func Reconcile(ctx context.Context, q Query, from, to crm.Date) (*ReconcileResult, error) {
-	q.By = ""
+	// The lines of one group are those its filter keeps.
+	if q.Only != "" && q.By != "" {
+		q.Filters = append(q.Filters[:len(q.Filters):len(q.Filters)], Filter{By: q.By, Values: []string{q.Only}})
+	}
+	q.By, q.Only = "", ""
+	q, err := q.prepare(ctx, true)
+	if err != nil {
+		return nil, err
+	}
 	sum, err := Summary(ctx, q, from, to)
 	if err != nil {
 		return nil, err
 	}
-	if q, err = q.scoped(ctx, true); err != nil {
-		return nil, err
-	}
 	lo, hi := dayBounds(from, to, q.Loc)
+	fcond, fargs := q.filterSQL("")
 	stmt := "SELECT id, customer_id, merchant_id, created_utc, chargeback_date, chargeback_cents FROM transactions" +
 		" WHERE " + q.scope("") + " AND chargedback = 1 AND " + saleCond("") +
-		" AND ((chargeback_date >= ? AND chargeback_date <= ?) OR (created_utc >= ? AND created_utc < ?))"
-	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs(from.String(), to.String(), lo, hi)...)
+		" AND ((chargeback_date >= ? AND chargeback_date <= ?) OR (created_utc >= ? AND created_utc < ?))" + fcond
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), append(q.scopeArgs(from.String(), to.String(), lo, hi), fargs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/konduit/konduit/internal/crm"
-	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/store"
 )
 
@@ -33,7 +32,7 @@ type Query struct {
 	Loc         *time.Location // the display time zone
 	By          string         // "" or one of ByValues
 	// Only keeps the group of the breakdown whose id or name is this value
-	// (Match); "" keeps every group.
+	// (Match); "" keeps every group. It is the filter By=Only.
 	Only string
 	// Currency restricts the figures to one currency (ISO code, as the
 	// transactions hold it); "" is every currency, which a report summing
@@ -44,25 +43,12 @@ type Query struct {
 	// NoRollup makes the reports read the transactions even when the
 	// rollups (internal/rollup) are current: slower, for cross-checks.
 	NoRollup bool
-}
+	// Filters keep the figures of some transactions only (Filter), on any
+	// number of breakdowns at once.
+	Filters []Filter
 
-// rollups says whether the reports may read the rollups: built and
-// current; zone is the time zone of their local days (lifetime value).
-func (q *Query) rollups(ctx context.Context) (zone string, dim int, ok bool, err error) {
-	if q.NoRollup || q.restrict {
-		return "", 0, false, nil
-	}
-	col, err := ByColumn(q.By)
-	if err != nil {
-		return "", 0, false, err
-	}
-	if dim, err = rollup.Dim(col); err != nil {
-		// A breakdown the rollups do not keep (currency, card brand) is
-		// read from the transactions.
-		return "", 0, false, nil
-	}
-	zone, ok, err = rollup.Ready(ctx, q.Store, q.Integration)
-	return zone, dim, ok, err
+	filt     []rfilter // the filters resolved to ids (prepare)
+	prepared bool
 }
 
 // ByValues are the breakdowns a report may group by (crm.Breakdowns).

@@ -315,6 +315,11 @@ func monthEnd(d0 crm.Date, m int) crm.Date {
 }
 
 func expectLTV(w *world, loc *time.Location, by, period string, cols []int, months bool, asOf crm.Date) map[ltvKey]ltvCohort {
+	return expectLTVOf(w, loc, func(t *crm.Transaction) string { return groupOf(by, t) }, period, cols, months, asOf)
+}
+
+// expectLTVOf is expectLTV with any grouping of the first sale.
+func expectLTVOf(w *world, loc *time.Location, groupOf func(*crm.Transaction) string, period string, cols []int, months bool, asOf crm.Date) map[ltvKey]ltvCohort {
 	type acc struct {
 		n          int64
 		gross, net []int64
@@ -341,7 +346,7 @@ func expectLTV(w *world, loc *time.Location, by, period string, cols []int, mont
 		default:
 			name = t0.Format("2006-01")
 		}
-		k := ltvKey{groupOf(by, &fs.Transaction), name}
+		k := ltvKey{groupOf(&fs.Transaction), name}
 		a := accs[k]
 		if a == nil {
 			a = &acc{gross: make([]int64, len(cols)), net: make([]int64, len(cols)), partial: make([]bool, len(cols))}
@@ -511,7 +516,23 @@ func checkLTV(t *testing.T, w *world, id int64, loc *time.Location, by, period s
 
 func checkRetention(t *testing.T, w *world, id int64, by string, loc *time.Location, from, to crm.Date) {
 	t.Helper()
-	got, err := report.Retention(context.Background(), w.query(id, loc, by), report.RetentionOptions{From: from, To: to, AsOf: w.asOf})
+	checkRetentionOf(t, w, id, by, nil, nil, loc, from, to)
+}
+
+// checkRetentionOf is checkRetention under filters: match is the same
+// filter as a test of a transaction (nil: none).
+func checkRetentionOf(t *testing.T, w *world, id int64, by string, filters []report.Filter, match func(*crm.Transaction) bool, loc *time.Location, from, to crm.Date) {
+	t.Helper()
+	q := w.query(id, loc, by)
+	q.Filters = filters
+	got, err := report.Retention(context.Background(), q, report.RetentionOptions{From: from, To: to, AsOf: w.asOf})
+	// A subscription's group, marked when its row fails the filters.
+	groupOf := func(by string, tx *crm.Transaction) string {
+		if match != nil && !match(tx) {
+			return "\x00out"
+		}
+		return groupOf(by, tx)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -582,7 +603,7 @@ func checkRetention(t *testing.T, w *world, id int64, by string, loc *time.Locat
 	top := map[string]int{}
 	for _, s := range subs {
 		d1, ok := s.first[1]
-		if !ok || (!from.IsZero() && d1 < dn(from)) || (!to.IsZero() && d1 > dn(to)) {
+		if !ok || (!from.IsZero() && d1 < dn(from)) || (!to.IsZero() && d1 > dn(to)) || s.group == "\x00out" {
 			continue
 		}
 		cohort[s.group]++
@@ -595,7 +616,7 @@ func checkRetention(t *testing.T, w *world, id int64, by string, loc *time.Locat
 	}
 	for _, s := range subs {
 		d1, ok := s.first[1]
-		if !ok || (!from.IsZero() && d1 < dn(from)) || (!to.IsZero() && d1 > dn(to)) {
+		if !ok || (!from.IsZero() && d1 < dn(from)) || (!to.IsZero() && d1 > dn(to)) || s.group == "\x00out" {
 			continue
 		}
 		for c := 1; c <= top[s.group]; c++ {
@@ -657,16 +678,25 @@ func checkRetention(t *testing.T, w *world, id int64, by string, loc *time.Locat
 			}
 		}
 	}
-	if from.IsZero() && (partial == 0 || complete == 0 || deep == 0) {
+	if from.IsZero() && match == nil && (partial == 0 || complete == 0 || deep == 0) {
 		t.Errorf("retention: %d partial, %d complete cycles, %d mature past cycle 3; the data should have each", partial, complete, deep)
 	}
 }
 
 func checkChargebacks(t *testing.T, w *world, id int64, loc *time.Location) {
 	t.Helper()
+	checkChargebacksOf(t, w, id, loc, nil, nil)
+}
+
+// checkChargebacksOf is checkChargebacks under filters (match: the same
+// filter as a test of a transaction, nil for none).
+func checkChargebacksOf(t *testing.T, w *world, id int64, loc *time.Location, filters []report.Filter, match func(*crm.Transaction) bool) {
+	t.Helper()
 	th := report.Thresholds{Ratio: decimal.RequireFromString("0.01"), Count: 1}
 	early := report.Thresholds{Ratio: decimal.RequireFromString("0.005")}
-	got, err := report.Chargebacks(context.Background(), w.query(id, loc, ""), th, th, early)
+	q := w.query(id, loc, "")
+	q.Filters = filters
+	got, err := report.Chargebacks(context.Background(), q, th, th, early)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -683,7 +713,7 @@ func checkChargebacks(t *testing.T, w *world, id int64, loc *time.Location) {
 		}
 		for i := range c.Transactions {
 			tx := &c.Transactions[i].Transaction
-			if !tx.IsSale() {
+			if !tx.IsSale() || (match != nil && !match(tx)) {
 				continue
 			}
 			for _, b := range []string{brand, report.AllCards} {
@@ -745,6 +775,12 @@ func checkChargebacks(t *testing.T, w *world, id int64, loc *time.Location) {
 			flags["early"]++
 		}
 	}
+	if match != nil {
+		if len(got.Months) == 0 {
+			t.Errorf("chargebacks under %v: no rows", filters)
+		}
+		return
+	}
 	if flags["visa"] == 0 || flags["mc"] == 0 || flags["early"] == 0 {
 		t.Errorf("chargebacks: flags %v; the thresholds should catch some of each", flags)
 	}
@@ -755,7 +791,15 @@ func checkChargebacks(t *testing.T, w *world, id int64, loc *time.Location) {
 
 func checkReconcile(t *testing.T, w *world, id int64, loc *time.Location, from, to crm.Date) {
 	t.Helper()
-	got, err := report.Reconcile(context.Background(), w.query(id, loc, ""), from, to)
+	checkReconcileOf(t, w, id, loc, from, to, nil, nil)
+}
+
+// checkReconcileOf is checkReconcile under filters.
+func checkReconcileOf(t *testing.T, w *world, id int64, loc *time.Location, from, to crm.Date, filters []report.Filter, match func(*crm.Transaction) bool) {
+	t.Helper()
+	q := w.query(id, loc, "")
+	q.Filters = filters
+	got, err := report.Reconcile(context.Background(), q, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -764,7 +808,7 @@ func checkReconcile(t *testing.T, w *world, id int64, loc *time.Location, from, 
 	for _, c := range w.customers {
 		for i := range c.Transactions {
 			tx := &c.Transactions[i].Transaction
-			if !tx.IsSale() || !tx.Chargedback {
+			if !tx.IsSale() || !tx.Chargedback || (match != nil && !match(tx)) {
 				continue
 			}
 			rec := between(tx.ChargebackDay, from, to)
@@ -788,7 +832,7 @@ func checkReconcile(t *testing.T, w *world, id int64, loc *time.Location, from, 
 	if int64(got.Difference) != onlyD-onlyK || int64(got.Refunds)-int64(got.RefundsKView) != onlyD-onlyK {
 		t.Errorf("reconcile: difference %s, refunds %s − %s; want %d", got.Difference, got.Refunds, got.RefundsKView, onlyD-onlyK)
 	}
-	if onlyD == 0 || onlyK == 0 {
+	if match == nil && (onlyD == 0 || onlyK == 0) {
 		t.Errorf("reconcile %s..%s: the range should move chargebacks both ways (default %d, konnektive %d)", from, to, onlyD, onlyK)
 	}
 }
@@ -820,6 +864,16 @@ func runAll(t *testing.T, w *world, id int64) {
 			checkReconcile(t, w, id, loc, ranges[4][0], ranges[4][1])
 		})
 	}
+	// Combined filters and the trend, in the account zone (the rollups'
+	// days) and one other.
+	for _, zone := range []string{account, "Australia/Sydney"} {
+		loc := mustLoc(t, zone)
+		checkFiltered(t, w, id, loc)
+		checkTrend(t, w, id, loc, nil)
+		checkTrend(t, w, id, loc, combos(w)[0].filters)
+	}
+	// One filter, which the rollups serve: the same as the breakdown's group.
+	checkTrend(t, w, id, mustLoc(t, account), combos(w)[0].filters[:1])
 	for _, r := range [][2]crm.Date{{}, {{Year: 2025, Month: time.March, Day: 1}, {Year: 2025, Month: time.June, Day: 30}}, {{Year: 2025, Month: time.September, Day: 1}, {}}} {
 		checkRetention(t, w, id, "product", time.UTC, r[0], r[1])
 		checkRetention(t, w, id, "campaign", mustLoc(t, account), r[0], r[1])
@@ -874,6 +928,35 @@ func outputs(t *testing.T, st *store.Store, id int64, withIDs, noRollup bool) ma
 				report.RetentionOptions{AsOf: genAsOf, From: crm.Date{Year: 2025, Month: time.February, Day: 1}})
 			add(cur+"retention "+by, r, err)
 		}
+		// Filters, combined (the transactions) and on one dimension (the
+		// rollups when they are current), and the trend.
+		for _, fs := range outputFilters {
+			for _, zone := range []string{account, "Asia/Kathmandu"} {
+				q := report.Query{Store: st, Integration: id, Loc: mustLoc(t, zone), NoRollup: noRollup, Currency: cur, Filters: fs}
+				name := fmt.Sprint(cur, zone, fs, " ")
+				for _, by := range []string{"", "product"} {
+					q.By = by
+					s, err := report.Summary(ctx, q, ranges[1][0], ranges[1][1])
+					add(name+"summary "+by, s, err)
+				}
+				q.By = ""
+				l, err := report.LTV(ctx, q, report.LTVOptions{Cohort: "week", Days: []int{0, 7, 30}, AsOf: genAsOf})
+				add(name+"ltv", l, err)
+				c, err := report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard, report.DefaultEarly)
+				add(name+"chargebacks", c, err)
+				if withIDs {
+					r, err := report.Reconcile(ctx, q, ranges[4][0], ranges[4][1])
+					add(name+"reconcile", r, err)
+				}
+				for _, g := range []string{report.GrainDay, report.GrainWeek} {
+					tr, err := report.Trend(ctx, q, ranges[1][0], ranges[1][1], g)
+					add(name+"trend "+g, tr, err)
+				}
+				q.By = "product"
+				r, err := report.Retention(ctx, q, report.RetentionOptions{AsOf: genAsOf})
+				add(name+"retention", r, err)
+			}
+		}
 		// In the account zone (the rollups' days), as of several dates:
 		// maturity and the median gaps are applied at read time.
 		for _, by := range append([]string{""}, report.ByValues...) {
@@ -890,6 +973,10 @@ func outputs(t *testing.T, st *store.Store, id int64, withIDs, noRollup bool) ma
 	return out
 }
 
+// outputFilters are the filters outputs runs the reports under: set from
+// the generated data (combos), the same on every backend.
+var outputFilters [][]report.Filter
+
 func TestReportsAgainstIndependentComputation(t *testing.T) {
 	var first map[string]string
 	for _, b := range []struct {
@@ -901,6 +988,8 @@ func TestReportsAgainstIndependentComputation(t *testing.T) {
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			w := newWorld(t, b.dsn(t), 700)
+			cs := combos(w)
+			outputFilters = [][]report.Filter{cs[0].filters, cs[1].filters, cs[0].filters[:1], cs[0].filters[1:]}
 			// Every figure, from the rollups and from the transactions.
 			for _, raw := range []bool{false, true} {
 				w.noRollup = raw
@@ -911,6 +1000,7 @@ func TestReportsAgainstIndependentComputation(t *testing.T) {
 						checkFX(t, w, mustLoc(t, zone))
 					}
 					checkChargebacks(t, w, w.fxID, mustLoc(t, account))
+					checkFilterNames(t, w)
 					checkRetention(t, w, w.fxID, "product", time.UTC, crm.Date{}, crm.Date{})
 				})
 			}

@@ -122,7 +122,7 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	if err != nil {
 		return nil, err
 	}
-	if q, err = q.scoped(ctx, false); err != nil {
+	if q, err = q.prepare(ctx, false); err != nil {
 		return nil, err
 	}
 	res := &RetentionResult{By: q.By, AsOf: o.AsOf.String(), TimeZone: q.Loc.String(), Grace: GraceDays, IntervalDays: map[string]int{}, Groups: []RetentionGroup{}}
@@ -135,10 +135,6 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	if res.names, err = namesOf(ctx, q, mustColumn(q.By)); err != nil {
 		return nil, err
 	}
-	keep, err := q.only(ctx)
-	if err != nil {
-		return nil, err
-	}
 	asOf := dayNum(o.AsOf)
 	lo, hi := -1<<31, 1<<31-1
 	if !o.From.IsZero() {
@@ -147,21 +143,30 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	if !o.To.IsZero() {
 		hi = dayNum(o.To)
 	}
-	if zone, dim, ok, err := q.rollups(ctx); err != nil {
+	if plan, err := q.rollups(ctx); err != nil {
 		return nil, err
-	} else if ok && zone == q.Loc.String() {
+	} else if plan.ok && plan.zone == q.Loc.String() {
 		// The rollups' days are the account zone's, the display zone here.
 		subs := map[retKey]int64{}
 		cells := map[retKey]map[int]*retCell{}
-		err := rollup.RetentionCells(ctx, q.Store, q.Integration, dim, lo, hi, asOf, func(g, product string, d1, cycle int, approvals, declines int64) {
-			k := retKey{g, product, d1}
+		err := rollup.RetentionCells(ctx, q.Store, q.Integration, plan.dim, lo, hi, asOf, func(g, product string, d1, cycle int, approvals, declines int64) {
+			if !plan.keep(g) {
+				return
+			}
+			k := retKey{plan.group(g), product, d1}
 			if cycle == 1 {
 				subs[k] += approvals
 			}
 			if cells[k] == nil {
 				cells[k] = map[int]*retCell{}
 			}
-			cells[k][cycle] = &retCell{approvals: approvals, declines: declines}
+			x := cells[k][cycle]
+			if x == nil {
+				x = &retCell{}
+				cells[k][cycle] = x
+			}
+			x.approvals += approvals
+			x.declines += declines
 		})
 		if err != nil {
 			return nil, fmt.Errorf("retention: %w", err)
@@ -179,11 +184,11 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 		for p, h := range gaps {
 			res.IntervalDays[p] = median(h)
 		}
-		res.Groups = retentionTable(subs, cells, res.IntervalDays, asOf, keep, res.names)
+		res.Groups = retentionTable(subs, cells, res.IntervalDays, asOf, res.names)
 		return res, nil
 	}
 	stmt := "SELECT source, customer_id, COALESCE(NULLIF(purchase_id, ''), ''), product_id, billing_cycle, created_utc, " + saleCond("") + ", " + grp +
-		" FROM transactions WHERE " + q.scope("") + " AND billing_cycle > 0 AND created_utc IS NOT NULL AND (" + saleCond("") + " OR " + declineCond("") + ")" +
+		q.filterCols("") + " FROM transactions WHERE " + q.scope("") + " AND billing_cycle > 0 AND created_utc IS NOT NULL AND (" + saleCond("") + " OR " + declineCond("") + ")" +
 		" ORDER BY source, customer_id, created_utc, id"
 	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
 	if err != nil {
@@ -194,6 +199,7 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	// One customer's subscriptions at a time.
 	type sub struct {
 		product, group string
+		keep           bool          // the cycle-1 sale passes the filters
 		first          map[int]int   // cycle → day of its first approved sale
 		declines       map[int]int64 // cycle → declined attempts
 	}
@@ -214,7 +220,7 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 					gaps[s.product][p-d]++
 				}
 			}
-			if !ok || d1 < lo || d1 > hi {
+			if !ok || d1 < lo || d1 > hi || !s.keep {
 				continue
 			}
 			k := retKey{s.group, s.product, d1}
@@ -241,6 +247,7 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	}
 	cur = map[string]*sub{}
 	n := 0
+	vals := make([]string, len(q.filt))
 	for rows.Next() {
 		n++
 		if err := ctxErr(ctx, n); err != nil {
@@ -250,7 +257,7 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 		var cycle int
 		var at int64
 		var isSale bool
-		if err := rows.Scan(&src, &cust, &pur, &product, &cycle, &at, &isSale, &g); err != nil {
+		if err := rows.Scan(append([]any{&src, &cust, &pur, &product, &cycle, &at, &isSale, &g}, filterDests(vals)...)...); err != nil {
 			return nil, fmt.Errorf("retention: %w", err)
 		}
 		if src != curSrc || cust != curCust {
@@ -267,14 +274,14 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 		}
 		s := cur[key]
 		if s == nil {
-			s = &sub{product: product, group: g, first: map[int]int{}, declines: map[int]int64{}}
+			s = &sub{product: product, group: g, keep: q.matches(vals), first: map[int]int{}, declines: map[int]int64{}}
 			cur[key] = s
 		}
 		if isSale {
 			if _, ok := s.first[cycle]; !ok {
 				s.first[cycle] = day
 				if cycle == 1 {
-					s.product, s.group = product, g // the cycle-1 sale names the subscription
+					s.product, s.group, s.keep = product, g, q.matches(vals) // the cycle-1 sale names the subscription
 				}
 			}
 		} else {
@@ -288,7 +295,7 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	for p, h := range gaps {
 		res.IntervalDays[p] = median(h)
 	}
-	res.Groups = retentionTable(subs, cells, res.IntervalDays, asOf, keep, res.names)
+	res.Groups = retentionTable(subs, cells, res.IntervalDays, asOf, res.names)
 	return res, nil
 }
 
@@ -327,7 +334,7 @@ func median(h map[int]int64) int {
 
 // retentionTable adds the keys up per group: each cycle from 1 to the
 // highest seen, with maturity.
-func retentionTable(subs map[retKey]int64, cells map[retKey]map[int]*retCell, interval map[string]int, asOf int, keep func(string) bool, nm names) []RetentionGroup {
+func retentionTable(subs map[retKey]int64, cells map[retKey]map[int]*retCell, interval map[string]int, asOf int, nm names) []RetentionGroup {
 	type acc struct {
 		subs  int64
 		top   int
@@ -336,9 +343,6 @@ func retentionTable(subs map[retKey]int64, cells map[retKey]map[int]*retCell, in
 	}
 	groups := map[string]*acc{}
 	for k, n := range subs {
-		if keep != nil && !keep(k.group) {
-			continue
-		}
 		a := groups[k.group]
 		if a == nil {
 			a = &acc{rows: map[int]*CycleRow{}, prevE: map[int]int64{}}

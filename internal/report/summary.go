@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/konduit/konduit/internal/crm"
@@ -174,7 +175,7 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 	if to.Before(from) {
 		return nil, fmt.Errorf("summary: --to %s is before --from %s", to, from)
 	}
-	q, err := q.scoped(ctx, true)
+	q, err := q.prepare(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -182,33 +183,71 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 	if err := res.prepare(ctx, q); err != nil {
 		return nil, err
 	}
-	groups := map[string]*Figures{}
-	get := func(g string) *Figures {
-		f, ok := groups[g]
+	figs, err := periodFigures(ctx, q, []span{newSpan(from, to, q.Loc)})
+	if err != nil {
+		return nil, err
+	}
+	return res.finish(figs[0]), nil
+}
+
+// span is a period of calendar days from..to and its UTC bounds [lo, hi).
+type span struct {
+	from, to crm.Date
+	lo, hi   int64
+}
+
+func newSpan(from, to crm.Date, loc *time.Location) span {
+	lo, hi := dayBounds(from, to, loc)
+	return span{from, to, lo, hi}
+}
+
+// periodFigures computes the period figures of consecutive spans, by group
+// of the breakdown, for a prepared query: from the rollups when they serve
+// it (rollupPlan) and every span starts and ends on a bucket, else from
+// the transactions. Each span's figures are exactly Summary's for it.
+func periodFigures(ctx context.Context, q Query, spans []span) ([]map[string]*Figures, error) {
+	out := make([]map[string]*Figures, len(spans))
+	for i := range out {
+		out[i] = map[string]*Figures{}
+	}
+	at := func(i int, g string) *Figures {
+		f, ok := out[i][g]
 		if !ok {
 			f = &Figures{Group: g}
-			groups[g] = f
+			out[i][g] = f
 		}
 		return f
 	}
 	start := time.Now()
-	lo, hi := dayBounds(from, to, q.Loc)
-	_, dim, ok, err := q.rollups(ctx)
+	plan, err := q.rollups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if ok && rollup.Aligned(lo) && rollup.Aligned(hi) {
-		if err := summaryRollup(ctx, q, dim, from, to, lo, hi, get); err != nil {
-			return nil, err
+	aligned := plan.ok
+	for _, s := range spans {
+		aligned = aligned && rollup.Aligned(s.lo) && rollup.Aligned(s.hi)
+	}
+	if aligned {
+		for i, s := range spans {
+			get := func(g string) *Figures {
+				if !plan.keep(g) {
+					return &Figures{}
+				}
+				return at(i, plan.group(g))
+			}
+			if err := summaryRollup(ctx, q, plan.dim, s.from, s.to, s.lo, s.hi, get); err != nil {
+				return nil, err
+			}
 		}
-		slog.Debug("summary: from the rollups", "took", time.Since(start))
-		return res.finish(ctx, q, groups)
+		slog.Debug("summary: from the rollups", "spans", len(spans), "took", time.Since(start))
+		return out, nil
 	}
 	db := q.Store.DB()
 	grp, err := q.groupExpr("")
 	if err != nil {
 		return nil, err
 	}
+	fcond, fargs := q.filterSQL("")
 	sale, decl, ref := saleCond(""), declineCond(""), refundCond("")
 	sum := func(cond, val string) string {
 		return fmt.Sprintf("CAST(COALESCE(SUM(CASE WHEN %s THEN %s ELSE 0 END), 0) AS BIGINT)", cond, val)
@@ -223,89 +262,101 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 		sum(ref, "1") + ", " + sum(ref, "amount_cents") + ", " +
 		sum(sale+" AND chargedback = 1", "1") + ", " + sum(sale+" AND chargedback = 1", "chargeback_cents") + ", " +
 		"COUNT(DISTINCT CASE WHEN " + sale + " AND order_id <> '' THEN order_id END)" +
-		" FROM transactions WHERE " + q.scope("") + " AND created_utc >= ? AND created_utc < ?" + groupBy
-	rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs(lo, hi)...)
-	if err != nil {
-		return nil, fmt.Errorf("summary: %w", err)
-	}
-	for rows.Next() {
-		var g string
-		var f Figures
-		if err := rows.Scan(append([]any{&g}, ints(&f.Sales, &f.Gross, &f.Declines, &f.SalesInitial, &f.DeclinesInitial,
-			&f.RefundCount, &f.RefundCents, &f.KCBCount, &f.KCBCents, &f.Orders)...)...); err != nil {
-			rows.Close()
+		" FROM transactions WHERE " + q.scope("") + " AND created_utc >= ? AND created_utc < ?" + fcond + groupBy
+	for i, s := range spans {
+		rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), append(q.scopeArgs(s.lo, s.hi), fargs...)...)
+		if err != nil {
 			return nil, fmt.Errorf("summary: %w", err)
 		}
-		x := get(g)
-		f.Group = g
-		*x = f
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("summary: %w", err)
+		for rows.Next() {
+			var g string
+			var f Figures
+			if err := rows.Scan(append([]any{&g}, ints(&f.Sales, &f.Gross, &f.Declines, &f.SalesInitial, &f.DeclinesInitial,
+				&f.RefundCount, &f.RefundCents, &f.KCBCount, &f.KCBCents, &f.Orders)...)...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("summary: %w", err)
+			}
+			if q.By == "" && f == (Figures{}) {
+				continue
+			}
+			x := at(i, g)
+			f.Group = g
+			*x = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("summary: %w", err)
+		}
 	}
 	slog.Debug("summary: events in the range", "took", time.Since(start))
 	// 2. Chargebacks received in the range: chargebackDate is a date that
 	// belongs to the day it names.
 	stmt = "SELECT " + grp + ", COUNT(*), " + sum("1 = 1", "chargeback_cents") +
 		" FROM transactions WHERE " + q.scope("") + " AND chargedback = 1 AND " + sale +
-		" AND chargeback_date >= ? AND chargeback_date <= ?" + groupBy
-	rows, err = db.QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs(from.String(), to.String())...)
-	if err != nil {
-		return nil, fmt.Errorf("summary chargebacks: %w", err)
-	}
-	for rows.Next() {
-		var g string
-		var n, c int64
-		if err := rows.Scan(append([]any{&g}, ints(&n, &c)...)...); err != nil {
-			rows.Close()
+		" AND chargeback_date >= ? AND chargeback_date <= ?" + fcond + groupBy
+	for i, s := range spans {
+		rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), append(q.scopeArgs(s.from.String(), s.to.String()), fargs...)...)
+		if err != nil {
 			return nil, fmt.Errorf("summary chargebacks: %w", err)
 		}
-		if q.By == "" && n == 0 {
-			continue
+		for rows.Next() {
+			var g string
+			var n, c int64
+			if err := rows.Scan(append([]any{&g}, ints(&n, &c)...)...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("summary chargebacks: %w", err)
+			}
+			if q.By == "" && n == 0 {
+				continue
+			}
+			x := at(i, g)
+			x.CBCount, x.CBCents = n, c
 		}
-		x := get(g)
-		x.CBCount, x.CBCents = n, c
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("summary chargebacks: %w", err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("summary chargebacks: %w", err)
+		}
 	}
 	slog.Debug("summary: chargebacks received", "took", time.Since(start))
 	// 3. New customers: customers whose first sale is in the range. The
 	// first sales come from one ordered pass over the customer index; with a
-	// breakdown, the first sale's row gives the group (ties at the same
-	// second go to the smaller id).
+	// breakdown or filters, the first sale's row gives the group and says
+	// whether the customer passes the filters (ties at the same second go
+	// to the smaller id).
+	lo, hi := spans[0].lo, spans[len(spans)-1].hi
 	firstSQL := "SELECT source, customer_id, MIN(created_utc) AS first_utc FROM transactions WHERE " + q.scope("") + " AND " + saleCond("") +
 		" GROUP BY source, customer_id HAVING MIN(created_utc) >= ? AND MIN(created_utc) < ?"
-	stmt = "SELECT f.source, f.customer_id, '', f.first_utc, '' FROM (" + firstSQL + ") f"
+	stmt = "SELECT f.source, f.customer_id, '', f.first_utc, ''" + strings.Repeat(", ''", len(q.filt)) + " FROM (" + firstSQL + ") f"
 	args := q.scopeArgs(lo, hi)
-	if q.By != "" {
+	if q.By != "" || len(q.filt) > 0 {
 		tgrp, _ := q.groupExpr("t")
-		stmt = "SELECT f.source, f.customer_id, t.id, f.first_utc, " + tgrp + " FROM (" + firstSQL + ") f" +
+		stmt = "SELECT f.source, f.customer_id, t.id, f.first_utc, " + tgrp + q.filterCols("t.") + " FROM (" + firstSQL + ") f" +
 			" JOIN transactions t ON " + q.scope("t.") + " AND t.source = f.source AND t.customer_id = f.customer_id" +
 			" AND t.created_utc = f.first_utc AND " + saleCond("t.")
 		args = append(args, q.scopeArgs()...)
 	}
-	rows, err = db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
+	rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
 	if err != nil {
 		return nil, fmt.Errorf("summary new customers: %w", err)
 	}
 	type first struct {
 		id    string
+		at    int64
 		group string
+		keep  bool
 	}
 	firsts := map[[2]string]first{}
+	vals := make([]string, len(q.filt))
 	for rows.Next() {
 		var src, cust, id, g string
 		var at int64
-		if err := rows.Scan(&src, &cust, &id, &at, &g); err != nil {
+		if err := rows.Scan(append([]any{&src, &cust, &id, &at, &g}, filterDests(vals)...)...); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("summary new customers: %w", err)
 		}
 		k := [2]string{src, cust}
 		if f, ok := firsts[k]; !ok || id < f.id {
-			firsts[k] = first{id, g}
+			firsts[k] = first{id, at, g, q.matches(vals)}
 		}
 	}
 	rows.Close()
@@ -313,10 +364,17 @@ func Summary(ctx context.Context, q Query, from, to crm.Date) (*SummaryResult, e
 		return nil, fmt.Errorf("summary new customers: %w", err)
 	}
 	for _, f := range firsts {
-		get(f.group).NewCustomers++
+		if !f.keep {
+			continue
+		}
+		// the span holding the first sale: spans are consecutive
+		i := sort.Search(len(spans), func(i int) bool { return spans[i].hi > f.at })
+		if i < len(spans) {
+			at(i, f.group).NewCustomers++
+		}
 	}
 	slog.Debug("summary: new customers", "took", time.Since(start))
-	return res.finish(ctx, q, groups)
+	return out, nil
 }
 
 // prepare reads the breakdown's names.
@@ -329,28 +387,21 @@ func (res *SummaryResult) prepare(ctx context.Context, q Query) error {
 	return err
 }
 
-// finish puts the groups' figures into the result, named and filtered.
-func (res *SummaryResult) finish(ctx context.Context, q Query, groups map[string]*Figures) (*SummaryResult, error) {
+// finish puts the groups' figures into the result, named and sorted.
+func (res *SummaryResult) finish(groups map[string]*Figures) *SummaryResult {
 	if res.By == "" {
 		res.Total = Figures{}
 		if f := groups[""]; f != nil {
 			res.Total = *f
 		}
-		return res, nil
-	}
-	keep, err := q.only(ctx)
-	if err != nil {
-		return nil, err
+		return res
 	}
 	for _, f := range groups {
-		if keep != nil && !keep(f.Group) {
-			continue
-		}
 		f.Name = res.names.ptr(f.Group)
 		res.Groups = append(res.Groups, *f)
 	}
 	sort.Slice(res.Groups, func(i, j int) bool { return res.Groups[i].Group < res.Groups[j].Group })
-	return res, nil
+	return res
 }
 
 // summaryRollup reads the three parts of the summary from the rollups:
@@ -363,8 +414,16 @@ func summaryRollup(ctx context.Context, q Query, dim int, from, to crm.Date, lo,
 	}
 	for g, s := range sums {
 		f := get(g)
-		f.Sales, f.Gross, f.Declines, f.SalesInitial, f.DeclinesInitial = s.Sales, s.Gross, s.Declines, s.SalesInitial, s.DeclinesInitial
-		f.RefundCount, f.RefundCents, f.KCBCount, f.KCBCents, f.Orders = s.Refunds, s.RefundCents, s.KCB, s.KCBCents, s.Orders
+		f.Sales += s.Sales
+		f.Gross += s.Gross
+		f.Declines += s.Declines
+		f.SalesInitial += s.SalesInitial
+		f.DeclinesInitial += s.DeclinesInitial
+		f.RefundCount += s.Refunds
+		f.RefundCents += s.RefundCents
+		f.KCBCount += s.KCB
+		f.KCBCents += s.KCBCents
+		f.Orders += s.Orders
 	}
 	err = rollup.Received(ctx, q.Store, q.Integration, dim, from.String(), to.String(), func(_, g string, n, cents int64) {
 		f := get(g)
@@ -379,7 +438,7 @@ func summaryRollup(ctx context.Context, q Query, dim int, from, to crm.Date, lo,
 		return fmt.Errorf("summary new customers: %w", err)
 	}
 	for g, n := range news {
-		get(g).NewCustomers = n
+		get(g).NewCustomers += n
 	}
 	return nil
 }

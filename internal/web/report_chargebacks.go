@@ -31,6 +31,7 @@ func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *report
 	}
 	v.CB = res
 	v.Table = showTable(res.Table().Marked(), p.Cur())
+	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 	seen := map[string]bool{}
 	for _, m := range res.Months {
 		if !seen[m.Month] {

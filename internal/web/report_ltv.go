@@ -26,6 +26,7 @@ func (s *Server) fillLTV(ctx context.Context, p *reportParams, v *reportView) er
 	}
 	v.LTV = res
 	v.Table = showTable(res.Table().Marked(), p.Cur())
+	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 	if len(res.Cohorts) == 0 {
 		return nil
 	}

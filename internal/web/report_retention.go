@@ -28,6 +28,7 @@ func (s *Server) fillRetention(ctx context.Context, p *reportParams, v *reportVi
 	}
 	v.Retention = res
 	v.Table = showTable(res.Table().Marked(), p.Cur())
+	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 	maxCycle := 0
 	for _, g := range res.Groups {
 		v.Groups = append(v.Groups, g.Group)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,9 +22,27 @@ import (
 // reportsEnabled says whether the Reports pages are in the navigation.
 const reportsEnabled = true
 
-// Filter dimensions: internal/report groups by one of them (crm's one
-// list); a value, an id or a name, keeps that group's figures only.
-var filterDims = report.ByValues
+// Breakdowns and filter dimensions: internal/report groups by one of them
+// (crm's one list); filters keep the transactions whose dimensions have
+// the values given (ids or names), on any number of dimensions at once.
+// The currency has its own control (amounts of two are never added).
+var (
+	filterDims = report.ByValues
+	rowDims    = func() []string {
+		var d []string
+		for _, b := range report.ByValues {
+			if b != "currency" {
+				d = append(d, b)
+			}
+		}
+		return d
+	}()
+)
+
+// filterRow is one filter of the form: a dimension and a value.
+type filterRow struct {
+	Dim, Value string
+}
 
 // reportParams are a report page's filters, from the query string.
 type reportParams struct {
@@ -31,7 +50,9 @@ type reportParams struct {
 	From, To    crm.Date
 	AsOf        crm.Date
 	TZ          string
-	Dim, Value  string
+	Dim         string      // the breakdown of the tables ("" for none)
+	Filters     []filterRow // all apply; several on one dimension keep any of their values
+	Grain       string      // the trend's: day, week or month
 	Cohort      string
 	Metric      string // ltv heat map: net or gross
 	Month       string // chargebacks: the month the bars show
@@ -56,8 +77,12 @@ func (p *reportParams) query() string {
 	if p.Dim != "" {
 		v.Set("dim", p.Dim)
 	}
-	if p.Value != "" {
-		v.Set("value", p.Value)
+	for _, f := range p.Filters {
+		v.Add("fd", f.Dim)
+		v.Add("fv", f.Value)
+	}
+	if p.Grain != "" {
+		v.Set("grain", p.Grain)
 	}
 	v.Set("cohort", p.Cohort)
 	v.Set("metric", p.Metric)
@@ -73,10 +98,12 @@ func (p *reportParams) query() string {
 // cacheKey names a report by the parameters it depends on, so pages that
 // share a report (the LTV table of two date ranges) share the cache.
 func (p *reportParams) cacheKey(kind string) string {
-	k := fmt.Sprintf("%s|%s|%s|%s|%s|%s", kind, p.Integration, p.TZ, p.Dim, p.Value, p.Currency)
+	k := fmt.Sprintf("%s|%s|%s|%s|%q|%s", kind, p.Integration, p.TZ, p.Dim, p.filterKey(), p.Currency)
 	switch kind {
-	case "summary", "reconcile":
+	case "summary", "summary-total", "reconcile":
 		k += "|" + p.From.String() + "|" + p.To.String()
+	case "trend":
+		k += "|" + p.From.String() + "|" + p.To.String() + "|" + p.Grain
 	case "ltv":
 		k += "|" + p.AsOf.String() + "|" + p.Cohort
 	}
@@ -90,7 +117,7 @@ func (s *Server) parseReportParams(ctx context.Context, q url.Values) (*reportPa
 	if err != nil {
 		return nil, nil, "", err
 	}
-	p := &reportParams{Integration: q.Get("integration"), TZ: q.Get("tz"), Dim: q.Get("dim"), Value: strings.TrimSpace(q.Get("value")),
+	p := &reportParams{Integration: q.Get("integration"), TZ: q.Get("tz"), Dim: q.Get("dim"), Grain: q.Get("grain"),
 		Cohort: q.Get("cohort"), Metric: q.Get("metric"), Month: q.Get("month"), Currency: strings.ToUpper(strings.TrimSpace(q.Get("currency")))}
 	if len(all) == 0 {
 		return p, all, "", nil
@@ -142,11 +169,41 @@ func (s *Server) parseReportParams(ctx context.Context, q url.Values) (*reportPa
 		p.From = crm.DateOf(p.To.In(time.UTC).AddDate(0, 0, -29))
 	}
 	if p.Dim != "" && !contains(filterDims, p.Dim) {
-		msgs = append(msgs, fmt.Sprintf("Unknown filter %q.", p.Dim))
+		msgs = append(msgs, fmt.Sprintf("Unknown breakdown %q.", p.Dim))
 		p.Dim = ""
 	}
-	if p.Dim == "" {
-		p.Value = ""
+	// Filters: pairs of fd (dimension) and fv (value), in order; a row
+	// left empty is no filter. The older dim=X&value=Y is the filter X=Y
+	// with the breakdown X.
+	fds, fvs := q["fd"], q["fv"]
+	if v := strings.TrimSpace(q.Get("value")); v != "" && p.Dim != "" {
+		fds, fvs = append([]string{p.Dim}, fds...), append([]string{v}, fvs...)
+	}
+	for i := 0; i < len(fds) && i < len(fvs); i++ {
+		d, v := strings.TrimSpace(fds[i]), strings.TrimSpace(fvs[i])
+		if d == "" || v == "" {
+			continue
+		}
+		by, err := report.FilterBy(d)
+		if err != nil {
+			msgs = append(msgs, fmt.Sprintf("Unknown filter %q.", d))
+			continue
+		}
+		if by == "currency" {
+			p.Currency = strings.ToUpper(v)
+			continue
+		}
+		if f := (filterRow{by, v}); !slices.Contains(p.Filters, f) {
+			p.Filters = append(p.Filters, f)
+		}
+	}
+	switch p.Grain {
+	case report.GrainDay, report.GrainWeek, report.GrainMonth:
+	default:
+		p.Grain = defaultGrain(p.From, p.To)
+	}
+	if _, err := report.TrendSpans(p.From, p.To, p.Grain); err != nil {
+		p.Grain = defaultGrain(p.From, p.To)
 	}
 	switch p.Cohort {
 	case report.CohortDay, report.CohortWeek, report.CohortMonth:
@@ -189,7 +246,58 @@ func contains(list []string, v string) bool {
 }
 
 func (p *reportParams) rq(st *store.Store) report.Query {
-	return report.Query{Store: st, Integration: p.in.ID, Loc: p.loc, By: p.Dim, Only: p.Value, Currency: p.Currency}
+	return report.Query{Store: st, Integration: p.in.ID, Loc: p.loc, By: p.Dim, Filters: p.reportFilters(), Currency: p.Currency}
+}
+
+// reportFilters are the filters as the report package takes them.
+func (p *reportParams) reportFilters() []report.Filter {
+	var out []report.Filter
+	for _, f := range p.Filters {
+		out = append(out, report.Filter{By: f.Dim, Values: []string{f.Value}})
+	}
+	return out
+}
+
+// filterKey is the filters in a canonical order, for cache keys.
+func (p *reportParams) filterKey() string {
+	var s []string
+	for _, f := range p.Filters {
+		s = append(s, f.Dim+"="+strings.ToLower(f.Value))
+	}
+	slices.Sort(s)
+	return strings.Join(s, "\x00")
+}
+
+// FilterText summarises the filters: "campaign Foo, merchant 12".
+func (p *reportParams) FilterText() string {
+	var s []string
+	for _, f := range p.Filters {
+		s = append(s, f.Dim+" "+f.Value)
+	}
+	return strings.Join(s, ", ")
+}
+
+// defaultGrain is the trend's grain for a range: days up to two months,
+// weeks up to a year, then months.
+func defaultGrain(from, to crm.Date) string {
+	days := to.In(time.UTC).Sub(from.In(time.UTC)).Hours() / 24
+	switch {
+	case days <= 62:
+		return report.GrainDay
+	case days <= 366:
+		return report.GrainWeek
+	}
+	return report.GrainMonth
+}
+
+// with is a copy of the params with another range.
+func (p *reportParams) with(from, to crm.Date) *reportParams {
+	c := *p
+	c.From, c.To = from, to
+	if c.Grain != "" {
+		c.Grain = defaultGrain(from, to)
+	}
+	return &c
 }
 
 // reportCache keeps computed reports until the integration's data changes
@@ -308,21 +416,39 @@ type reportView struct {
 	Groups       []string // values of the chosen dimension, for the datalist
 	Empty        bool
 
-	Summary   *report.SummaryRow
-	SumRows   []report.SummaryRow
-	Reconcile *report.ReconcileResult
-	RecLines  []report.ReconcileLine
-	RecMore   int
-	LTV       *report.LTVResult
-	Retention *report.RetentionResult
-	CB        *report.ChargebacksResult
-	CBMonths  []string
-	Charts    []template.HTML
-	Table     shownTable
-	Elapsed   time.Duration
-	Computing bool         // the report is still being computed
-	StatusURL template.URL // where the computing page polls
-	Rows      int64        // transactions the report reads
+	Summary *report.SummaryRow
+	SumRows []report.SummaryRow
+	// The summary page: the same figures for the previous period (same
+	// length, just before), compared KPI by KPI (by the KPI's id); date
+	// presets and trend grains as links; the trend.
+	Prev       *report.SummaryRow
+	PrevFrom   crm.Date
+	PrevTo     crm.Date
+	Cmp        map[string]kpiCmp
+	Presets    []choice
+	Grains     []choice
+	Trend      *report.TrendResult
+	TrendChart template.HTML
+	TrendRows  []trendRow
+	// The filter form: the chosen filters, each with a link that drops it.
+	FilterRows []filterRowView
+	RowDims    []string
+	// PerCurrency: the summary is by currency over several, so it has no
+	// totals (a report never adds two currencies).
+	PerCurrency bool
+	Reconcile   *report.ReconcileResult
+	RecLines    []report.ReconcileLine
+	RecMore     int
+	LTV         *report.LTVResult
+	Retention   *report.RetentionResult
+	CB          *report.ChargebacksResult
+	CBMonths    []string
+	Charts      []template.HTML
+	Table       shownTable
+	Elapsed     time.Duration
+	Computing   bool         // the report is still being computed
+	StatusURL   template.URL // where the computing page polls
+	Rows        int64        // transactions the report reads
 
 	Quarantined string // rows the sync set aside, in words ("3 transactions"); empty when none
 }
@@ -352,6 +478,54 @@ func (s *Server) fill(tab string) func(context.Context, *reportParams, *reportVi
 	return s.fillSummary
 }
 
+// choice is a link that sets one choice (a preset range, a grain).
+type choice struct {
+	Key, Label string
+	URL        template.URL
+	On         bool
+}
+
+// filterRowView is a filter row of the form.
+type filterRowView struct {
+	Dim, Value string
+	Remove     template.URL // this page without the filter
+}
+
+// tabPath is the page of a tab.
+func tabPath(tab string) string {
+	if tab == "summary" {
+		return "/reports"
+	}
+	return "/reports/" + tab
+}
+
+// formView fills what the filter form shows for any tab.
+func (v *reportView) formView() {
+	p := v.P
+	v.RowDims = rowDims
+	for i, f := range p.Filters {
+		c := *p
+		c.Filters = slices.Delete(slices.Clone(p.Filters), i, i+1)
+		v.FilterRows = append(v.FilterRows, filterRowView{Dim: f.Dim, Value: f.Value, Remove: template.URL(tabPath(v.Tab) + "?" + c.query())})
+	}
+	if v.Tab != "summary" {
+		return
+	}
+	// Date presets from the as-of day, and the trend's grains: links.
+	for _, pr := range report.Presets(p.AsOf) {
+		c := p.with(pr.From, pr.To)
+		v.Presets = append(v.Presets, choice{Key: pr.Key, Label: pr.Label, URL: template.URL("/reports?" + c.query()), On: pr.From == p.From && pr.To == p.To})
+	}
+	for _, g := range []string{report.GrainDay, report.GrainWeek, report.GrainMonth} {
+		if _, err := report.TrendSpans(p.From, p.To, g); err != nil {
+			continue // too many points
+		}
+		c := *p
+		c.Grain = g
+		v.Grains = append(v.Grains, choice{Key: g, Label: "by " + g, URL: template.URL("/reports?" + c.query()), On: g == p.Grain})
+	}
+}
+
 func (s *Server) reportPage(tab string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -368,6 +542,7 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 			return
 		}
 		v.Query = template.URL(p.query()) // url.Values.Encode output: already escaped
+		v.formView()
 		// Rows the sync could not read are in no figure: every report says so.
 		held, err := s.st.QuarantineCounts(ctx, p.in.ID)
 		if err != nil {
@@ -392,6 +567,7 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 			return
 		}
 		*v = reportView{Tab: tab, P: p, Integrations: all, Zones: Zones, Dims: filterDims, Query: v.Query, Quarantined: quarantined}
+		v.formView()
 		// compute in the server's context (single flight), wait a moment
 		bg := *p
 		jb := s.jobs.start(s.syncs.base, tab+"?"+p.query(), s.opts.Now, func(ctx context.Context) error { return fill(ctx, &bg, &reportView{}) })
@@ -493,6 +669,8 @@ func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
 	switch name {
 	case "summary":
 		res, err = s.summary(ctx, p)
+	case "trend":
+		res, err = s.trend(ctx, p)
 	case "reconcile":
 		res, err = s.reconcile(ctx, p)
 	case "ltv":

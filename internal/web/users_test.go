@@ -65,9 +65,11 @@ func TestViewerReadsButCannotChange(t *testing.T) {
 		t.Error("the admin's page is marked read-only")
 	}
 
+	var customerID string
+	e.st.DB().QueryRowContext(ctx, "SELECT MIN(customer_id) FROM transactions").Scan(&customerID)
 	fill := func(pattern string) string {
 		_, path, _ := strings.Cut(pattern, " ")
-		path = strings.NewReplacer("{name}", "acme", "{id}", uploadID, "{file}", "summary.csv", "{$}", "").Replace(path)
+		path = strings.NewReplacer("{name}", "acme", "{id}", uploadID, "{file}", "summary.csv", "{customer}", customerID, "{$}", "").Replace(path)
 		return path
 	}
 	var gets, posts int
