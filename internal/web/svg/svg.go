@@ -215,9 +215,9 @@ func niceMax(v float64) float64 {
 	return 10 * p
 }
 
-// niceStep is the smallest 1, 2 or 5 times a power of ten that cuts
+// tickStep is the smallest 1, 2 or 5 times a power of ten that cuts
 // 0..hi into at most n steps.
-func niceStep(hi float64, n int) float64 {
+func tickStep(hi float64, n int) float64 {
 	if hi <= 0 || math.IsNaN(hi) || math.IsInf(hi, 0) || n < 1 {
 		return 1
 	}
@@ -278,7 +278,7 @@ func (c LineChart) Render() template.HTML {
 		}
 	}
 	// at most four steps up the y axis, at round values
-	ystep := niceStep(top0, 4)
+	ystep := tickStep(top0, 4)
 	ymax := ystep * math.Max(1, math.Ceil(top0/ystep*(1-1e-12)))
 	// a time axis runs to the last point drawn (curves that stop early
 	// are not squeezed against an empty right end)
@@ -326,7 +326,7 @@ func (c LineChart) Render() template.HTML {
 	}
 	if c.XAt != nil {
 		// at most six ticks on a time axis, at round values
-		step := niceStep(xmax, 5)
+		step := tickStep(xmax, 5)
 		for v := 0.0; v <= xmax*(1+1e-9); v += step {
 			t := strconv.FormatFloat(v, 'f', -1, 64)
 			if c.XLabel != nil {

@@ -268,8 +268,8 @@ func TestNiceStep(t *testing.T) {
 		n    int
 		want float64
 	}{{365, 4, 100}, {12, 4, 5}, {180, 4, 50}, {1, 4, 0.5}, {0, 4, 1}, {math.NaN(), 4, 1}} {
-		if got := niceStep(tc.hi, tc.n); math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("niceStep(%v, %d) = %v, want %v", tc.hi, tc.n, got, tc.want)
+		if got := tickStep(tc.hi, tc.n); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("tickStep(%v, %d) = %v, want %v", tc.hi, tc.n, got, tc.want)
 		}
 	}
 }
