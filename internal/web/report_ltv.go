@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/konduit/konduit/internal/report"
@@ -125,13 +124,6 @@ func cellAt(c report.Cell) int {
 		return *c.Day
 	}
 	return 0
-}
-
-// axisMoney is an axis tick: whole amounts without cents ("$1,250"),
-// others to the cent.
-func axisMoney(f float64, cur string) string {
-	s := money(strconv.FormatFloat(f, 'f', 2, 64), cur)
-	return strings.TrimSuffix(s, ".00")
 }
 
 // WithMetric is the page's query with the LTV measure set to m (the

@@ -72,7 +72,7 @@ func TestLTVCurves(t *testing.T) {
 
 // TestWithMetric: the measure links keep every other filter.
 func TestWithMetric(t *testing.T) {
-	p := &reportParams{Integration: "acme", TZ: "Europe/Berlin", Dim: "campaign", Value: "7", Cohort: "week", Metric: "net", Currency: "EUR"}
+	p := &reportParams{Integration: "acme", TZ: "Europe/Berlin", Dim: "campaign", Filters: []filterRow{{Dim: "product", Value: "7"}}, Cohort: "week", Metric: "net", Currency: "EUR"}
 	p.From = crm.Date{Year: 2026, Month: time.October, Day: 1}
 	p.To = crm.Date{Year: 2026, Month: time.October, Day: 31}
 	p.AsOf = p.To
@@ -80,7 +80,7 @@ func TestWithMetric(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"metric": "gross", "integration": "acme", "tz": "Europe/Berlin", "dim": "campaign", "value": "7", "cohort": "week", "currency": "EUR", "from": "2026-10-01", "asof": "2026-10-31"}
+	want := map[string]string{"metric": "gross", "integration": "acme", "tz": "Europe/Berlin", "dim": "campaign", "fd": "product", "fv": "7", "cohort": "week", "currency": "EUR", "from": "2026-10-01", "asof": "2026-10-31"}
 	for k, v := range want {
 		if q.Get(k) != v {
 			t.Errorf("%s = %q, want %q", k, q.Get(k), v)
