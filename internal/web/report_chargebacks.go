@@ -102,16 +102,26 @@ func (v *reportView) CBMonthTable() *shownTable {
 	if col < 0 {
 		return nil
 	}
-	t.Rows = slices.DeleteFunc(t.Rows, func(row []string) bool { return col >= len(row) || row[col] != v.P.Month })
-	if len(t.Rows) == 0 {
+	// the month's rows, each with its drill links (the full table's)
+	var rows [][]string
+	var links [][]string
+	for i, row := range t.Rows {
+		if col < len(row) && row[col] == v.P.Month {
+			rows = append(rows, slices.Delete(row, col, col+1)) // the month is in the heading
+			var l []string
+			if i < len(v.Table.Links) && col < len(v.Table.Links[i]) {
+				l = slices.Delete(slices.Clone(v.Table.Links[i]), col, col+1)
+			}
+			links = append(links, l)
+		}
+	}
+	if len(rows) == 0 {
 		return nil
 	}
-	// the month is in the heading: its column goes
 	t.Header = slices.Delete(t.Header, col, col+1)
-	for i := range t.Rows {
-		t.Rows[i] = slices.Delete(t.Rows[i], col, col+1)
-	}
+	t.Rows = rows
 	st := showTable(t.Marked(), v.P.Cur())
+	st.Links = links
 	return &st
 }
 

@@ -62,7 +62,11 @@ func (s *Server) fillLTV(ctx context.Context, p *reportParams, v *reportView) er
 			if cell.Partial {
 				title += "; partial: some customers have not reached this day"
 			}
-			row = append(row, svg.Cell{Value: perHead(ph), Label: money(ph.String(), p.Cur()), Title: title, Partial: cell.Partial, Empty: ph.N == 0})
+			sc := svg.Cell{Value: perHead(ph), Label: money(ph.String(), p.Cur()), Title: title, Partial: cell.Partial, Empty: ph.N == 0}
+			if !sc.Empty {
+				sc.Link = ltvCellLink(p, res.Period, c, cell, p.Metric) // the cohort's customers behind the cell
+			}
+			row = append(row, sc)
 		}
 		hm.Cells = append(hm.Cells, row)
 	}

@@ -137,7 +137,8 @@ func (v *reportView) RetentionPivot() *pivot {
 			if c.Cycle < 1 || c.Cycle > maxCycle {
 				continue
 			}
-			cell := pivotCell{Text: pct(c.Retention.String()), Partial: c.Partial}
+			cell := pivotCell{Text: pct(c.Retention.String()), Partial: c.Partial,
+				Link: retentionCellLink(v.P, g.Group, c.Cycle, "eligible_approvals")} // the subscriptions retained
 			cell.Title = fmt.Sprintf("cycle %d: %s of %s eligible subscriptions approved; rebill rate %s; %s approvals, %s declines; retention ignoring maturity %s",
 				c.Cycle, formatInt(c.EligibleApprovals), formatInt(c.Eligible), pct(c.RebillRate.String()), formatInt(c.Approvals), formatInt(c.Declines), pct(c.RetentionAll.String()))
 			if c.Partial {

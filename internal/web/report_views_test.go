@@ -110,6 +110,9 @@ func TestRetentionPivot(t *testing.T) {
 	if r0.Head != "2101 Coffee Club" || r0.Subscriptions != "1,200" || r0.Cells[0].Text != "100.00%" || r0.Cells[1].Text != "62.50%*" || !r0.Cells[1].Partial {
 		t.Errorf("row 1 %+v", r0)
 	}
+	if l := r0.Cells[1].Link; !strings.Contains(l, "cell=retention") || !strings.Contains(l, "cycle=2") || !strings.Contains(l, "group=2101") {
+		t.Errorf("cycle 2's link %q", l)
+	}
 	if !strings.Contains(r0.Cells[1].Title, "5 of 8 eligible") {
 		t.Errorf("tooltip %q", r0.Cells[1].Title)
 	}
@@ -132,9 +135,17 @@ func TestChargebackMonth(t *testing.T) {
 	}
 	p := &reportParams{Month: "2026-10", Integration: "acme", Cohort: "month", Metric: "net"}
 	v := &reportView{P: p, CB: &report.ChargebacksResult{Months: months}, CBMonths: []string{"2026-09", "2026-10", "2026-11"}}
+	v.Table.Links = drillLinks(p, v.CB)
 	tb := v.CBMonthTable()
 	if tb == nil || len(tb.Rows) != 2 {
 		t.Fatalf("month table %+v", tb)
+	}
+	// each row keeps its own drill links, in the right columns
+	sales := slices.Index(tb.Header, "Sales")
+	for r := range tb.Rows {
+		if l := tb.Link(r, sales); !strings.Contains(l, "figure=sales&") || !strings.Contains(l, "ym=2026-10") {
+			t.Errorf("row %d's sales link %q", r, l)
+		}
 	}
 	for _, r := range tb.Rows {
 		if !strings.Contains(strings.Join(r, "|"), "|2,000|") {
