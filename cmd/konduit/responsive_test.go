@@ -180,6 +180,20 @@ func TestDashboardEveryPage(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#viewer-confirm"), viewerPW), chromedp.Click(chromedp.CSS("#add-viewer-button")),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-viewer="accountant"]`)))
 
+	// A drill page (the rows behind the summary's first drillable figure)
+	// and a customer page (the first customer on it).
+	b.do("drill link", chromedp.Navigate(base+"/reports"))
+	waitReady("summary")
+	drillURL := str(`(document.querySelector("a.drill") || {}).href || ""`)
+	if !strings.HasPrefix(drillURL, base+"/reports/drill?") {
+		t.Fatalf("no drill link on the summary: %q", drillURL)
+	}
+	b.do("drill", chromedp.Navigate(drillURL), chromedp.WaitVisible(chromedp.CSS("#drill")))
+	customerURL := str(`(document.querySelector('#drill a[href^="/customers/"]') || {}).href || ""`)
+	if !strings.HasPrefix(customerURL, base+"/customers/") {
+		t.Fatalf("no customer link on the drill page: %q", customerURL)
+	}
+
 	// ltvChecks: the heat map and the curves show the chosen measure, and
 	// each curve has exactly its cohort's leading complete cells.
 	ltvChecks := func(measure string) func(w int64) {
@@ -230,6 +244,8 @@ func TestDashboardEveryPage(t *testing.T) {
 				t.Errorf("chargebacks at %d px: %d thresholds, want 2", w, n)
 			}
 		}},
+		{"drill", strings.TrimPrefix(drillURL, base), "#drill", nil},
+		{"customer", strings.TrimPrefix(customerURL, base), "#customer", nil},
 		{"import", "/import", "#upload", nil},
 		{"import-result", resultURL, "#result", nil},
 		{"users", "/users", "#add-viewer", nil},
