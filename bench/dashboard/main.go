@@ -23,6 +23,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"log"
 	"net/http"
@@ -146,6 +147,10 @@ func main() {
 	for i := range all {
 		all[i] = r.Replace(all[i])
 	}
+	// The drill-down and customer pages, when the dashboard has them: the
+	// rows behind the year's first drillable figure, and the first
+	// customer among them (found as a user finds them, by their links).
+	all = append(all, discover(get, r.Replace("/reports?from={y0}&to={y1}"), fatalf)...)
 	// Cold: each page once, in order, from a server just started (its
 	// startup warm-up of the default reports runs meanwhile, as it would).
 	first, full := make([]time.Duration, len(all)), make([]time.Duration, len(all))
@@ -187,6 +192,31 @@ func main() {
 		slices.Sort(w)
 		fmt.Printf("| `%s` | %s | %s | %s | %s |\n", p, ms(first[i]), ms(full[i]), ms(w[len(w)/2]), ms(w[len(w)-1]))
 	}
+}
+
+// discover follows the first drill link of the page at from, and the
+// first customer link of that drill page; none when there are none.
+func discover(get func(string) (string, time.Duration), from string, fatalf func(string, ...any)) []string {
+	href := regexp.MustCompile(`href="(/(?:reports/drill|customers/)[^"]*)"`)
+	var out []string
+	page := from
+	for range 2 {
+		body, _ := get(page)
+		for strings.Contains(body, `id="computing"`) {
+			time.Sleep(time.Second)
+			body, _ = get(page)
+		}
+		m := href.FindStringSubmatch(body)
+		if m == nil {
+			return out
+		}
+		page = html.UnescapeString(m[1])
+		out = append(out, page)
+	}
+	if len(out) > 0 && !strings.HasPrefix(out[0], "/reports/drill") {
+		fatalf("the first link found is not a drill page: %q", out[0])
+	}
+	return out
 }
 
 func ms(d time.Duration) string {
