@@ -147,10 +147,7 @@ func main() {
 	for i := range all {
 		all[i] = r.Replace(all[i])
 	}
-	// The drill-down and customer pages, when the dashboard has them: the
-	// rows behind the year's first drillable figure, and the first
-	// customer among them (found as a user finds them, by their links).
-	all = append(all, discover(get, r.Replace("/reports?from={y0}&to={y1}"), fatalf)...)
+
 	// Cold: each page once, in order, from a server just started (its
 	// startup warm-up of the default reports runs meanwhile, as it would).
 	first, full := make([]time.Duration, len(all)), make([]time.Duration, len(all))
@@ -176,6 +173,15 @@ func main() {
 			full[i] = time.Since(t0)
 		}
 	}
+	// The drill-down and customer pages, when the dashboard has them: the
+	// rows behind the year's first drillable figure, and the first
+	// customer among them (found as a user finds them, by their links;
+	// the request that follows a link is the page's cold one).
+	found, foundCold := discover(get, r.Replace("/reports?from={y0}&to={y1}"), fatalf)
+	for _, p := range found {
+		all = append(all, p)
+		first, full = append(first, foundCold[p]), append(full, foundCold[p])
+	}
 	// Warm: -runs rounds over every page, once all are cached.
 	warm := make([][]time.Duration, len(all))
 	for range *runs {
@@ -195,28 +201,32 @@ func main() {
 }
 
 // discover follows the first drill link of the page at from, and the
-// first customer link of that drill page; none when there are none.
-func discover(get func(string) (string, time.Duration), from string, fatalf func(string, ...any)) []string {
+// first customer link of that drill page (none when there are none), and
+// times each one's first request: its cold time.
+func discover(get func(string) (string, time.Duration), from string, fatalf func(string, ...any)) ([]string, map[string]time.Duration) {
 	href := regexp.MustCompile(`href="(/(?:reports/drill|customers/)[^"]*)"`)
 	var out []string
-	page := from
+	cold := map[string]time.Duration{}
+	body, _ := get(from)
+	for strings.Contains(body, `id="computing"`) {
+		time.Sleep(time.Second)
+		body, _ = get(from)
+	}
 	for range 2 {
-		body, _ := get(page)
-		for strings.Contains(body, `id="computing"`) {
-			time.Sleep(time.Second)
-			body, _ = get(page)
-		}
 		m := href.FindStringSubmatch(body)
 		if m == nil {
-			return out
+			break
 		}
-		page = html.UnescapeString(m[1])
+		page := html.UnescapeString(m[1])
+		var d time.Duration
+		body, d = get(page)
 		out = append(out, page)
+		cold[page] = d
 	}
 	if len(out) > 0 && !strings.HasPrefix(out[0], "/reports/drill") {
 		fatalf("the first link found is not a drill page: %q", out[0])
 	}
-	return out
+	return out, cold
 }
 
 func ms(d time.Duration) string {

@@ -125,6 +125,24 @@ func (v *reportView) CBMonthTable() *shownTable {
 	return &st
 }
 
+// cbMonth is a month of the chargebacks report as a link.
+type cbMonth struct {
+	Month, URL string
+	On         bool // the month shown
+}
+
+// CBMonthList is every month of the report, as links to its page (the
+// page shows one month's table; the CSV has every month).
+func (v *reportView) CBMonthList() []cbMonth {
+	var out []cbMonth
+	for _, m := range v.CBMonths {
+		q := *v.P
+		q.Month = m
+		out = append(out, cbMonth{Month: m, URL: "/reports/chargebacks?" + q.query(), On: m == v.P.Month})
+	}
+	return out
+}
+
 // CBMonthLinks are the months before and after the one shown, as links
 // ("" when there is none).
 func (v *reportView) CBMonthLinks() (links struct{ Prev, Next, PrevURL, NextURL string }) {

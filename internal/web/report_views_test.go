@@ -159,6 +159,9 @@ func TestChargebackMonth(t *testing.T) {
 	if l.Prev != "2026-09" || l.Next != "2026-11" || !strings.Contains(l.PrevURL, "month=2026-09") || !strings.Contains(l.NextURL, "integration=acme") {
 		t.Errorf("links %+v", l)
 	}
+	if ms := v.CBMonthList(); len(ms) != 3 || !ms[1].On || ms[0].On || !strings.Contains(ms[2].URL, "month=2026-11") {
+		t.Errorf("month list %+v", ms)
+	}
 	p.Month = "2026-11"
 	if l := v.CBMonthLinks(); l.Next != "" || l.Prev != "2026-10" {
 		t.Errorf("last month's links %+v", l)
