@@ -186,6 +186,9 @@ func TestDrillPagesAddUp(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 			t.Fatalf("csv %s: %d", link, resp.StatusCode)
 		}
+		if cardnum.MaskText(csvBody) != csvBody {
+			t.Fatalf("csv %s holds a card number", link)
+		}
 		recs, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
 		if err != nil || len(recs) != len(rows)+1 {
 			t.Fatalf("csv %s: %d records for %d rows (%v)", link, len(recs), len(rows), err)
