@@ -95,6 +95,41 @@ and rebill), refund and chargeback rates by count and by amount, and AOV.
 	summary.Flags().StringVar(&from, "from", "", "first day YYYY-MM-DD (required)")
 	summary.Flags().StringVar(&to, "to", "", "last day YYYY-MM-DD, inclusive (required)")
 
+	var grain string
+	trend := &cobra.Command{
+		Use:   "trend --from DATE --to DATE [--grain day|week|month]",
+		Short: "The summary figures per day, week or month of a range (the dashboard's trend)",
+		Long: `Trend shows the summary's figures for each calendar day, ISO week (Monday to
+Sunday) or month of --from..--to in the display time zone, the first and last
+clipped to the range. Each row is exactly "konduit report summary" for its
+days, so the rows add up to the range's summary (orders are distinct per row:
+an order with sales in two rows counts in both). Filters (--where, --currency)
+apply; a breakdown does not.
+
+` + metricsDoc,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReportCommand(cmd.Context(), g, o, func(ctx context.Context, q reports.Query) (reports.Result, error) {
+				f, t, err := reportRange(from, to)
+				if err != nil {
+					return nil, err
+				}
+				switch grain {
+				case reports.GrainDay, reports.GrainWeek, reports.GrainMonth:
+				default:
+					return nil, usageErrorf("--grain %q: want day, week or month", grain)
+				}
+				if _, err := reports.TrendSpans(f, t, grain); err != nil {
+					return nil, usageErrorf("%v", err)
+				}
+				return reports.Trend(ctx, q, f, t, grain)
+			})
+		},
+	}
+	trend.Flags().StringVar(&from, "from", "", "first day YYYY-MM-DD (required)")
+	trend.Flags().StringVar(&to, "to", "", "last day YYYY-MM-DD, inclusive (required)")
+	trend.Flags().StringVar(&grain, "grain", reports.GrainDay, "day, week or month")
+
 	reconcile := &cobra.Command{
 		Use:   "reconcile --from DATE --to DATE",
 		Short: "Why refunds and Konnektive's refunds + chargebacks differ, chargeback by chargeback",
@@ -258,7 +293,7 @@ printed beside it.
 	chargebacks.Flags().Int64Var(&mcCount, "mastercard-count", 100, "Mastercard-style threshold: minimum chargebacks in the month")
 	chargebacks.Flags().StringVar(&earlyRatio, "early-ratio", "0.65%", "early-warning level, whatever the count")
 
-	cmd.AddCommand(summary, reconcile, ltv, retention, chargebacks)
+	cmd.AddCommand(summary, trend, reconcile, ltv, retention, chargebacks)
 	return cmd
 }
 

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/konduit/konduit/internal/konnektive/fake"
 )
@@ -96,6 +99,35 @@ func TestReportCLINamesCurrencyBrands(t *testing.T) {
 				t.Errorf("campaign %s and merchant %s (no-rollup %v): %s = %v, the merchant's group of the campaign has %v", camp.Name, mid.Name, raw, k, both[k], v)
 			}
 		}
+	}
+	// The trend's points add up to the summary (same filters).
+	// (the data ends today; the summary runs to 2099, more months than a trend draws)
+	period := []string{"--db", "sqlite:k.db", "--from", fromDay(), "--to", time.Now().AddDate(0, 1, 0).Format("2006-01-02"), "--currency", "USD", "--where", "campaign=" + camp.Name, "--format", "json"}
+	r = runCLI(t, dir, nil, append([]string{"report", "trend", "--grain", "month"}, period...)...)
+	var tr struct {
+		Points []struct {
+			Gross string `json:"gross_revenue"`
+			Sales int64  `json:"sales"`
+		} `json:"points"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &tr); r.code != 0 || err != nil || len(tr.Points) == 0 {
+		t.Fatalf("trend: exit %d %v\n%.500s%s", r.code, err, r.stdout, r.stderr)
+	}
+	r = runCLI(t, dir, nil, append([]string{"report", "summary"}, period...)...)
+	var whole struct {
+		Gross string `json:"gross_revenue"`
+		Sales int64  `json:"sales"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &whole); err != nil || whole.Sales == 0 {
+		t.Fatalf("summary of campaign %s: %v\n%s", camp.Name, err, r.stdout)
+	}
+	sum, sales := decimal.Zero, int64(0)
+	for _, p := range tr.Points {
+		sum = sum.Add(decimal.RequireFromString(p.Gross))
+		sales += p.Sales
+	}
+	if sum.StringFixed(2) != whole.Gross || sales != whole.Sales {
+		t.Errorf("trend points add up to %s gross and %d sales; the summary has %s and %d", sum.StringFixed(2), sales, whole.Gross, whole.Sales)
 	}
 	r = runCLI(t, dir, nil, append(base, "--currency", "USD", "--where", "campaign="+camp.Name, "--where", "mid=nobody")...)
 	if r.code == 0 || !strings.Contains(r.stderr, "known are") || !strings.Contains(r.stderr, mid.Name) {

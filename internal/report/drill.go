@@ -274,10 +274,13 @@ type drill struct {
 // put on the row that carries the group: the event's own row, or a
 // customer's or subscription's first sale (as the reports group and
 // filter them).
-func (d *drill) groupFilter() (string, []any) {
-	cond, args := d.q.filterSQL("t.")
+func (d *drill) groupFilter() (string, []any) { return d.filterOn("t.") }
+
+// filterOn is groupFilter on another alias.
+func (d *drill) filterOn(alias string) (string, []any) {
+	cond, args := d.q.filterSQL(alias)
 	if col := mustColumn(d.q.By); col != "" && d.c.Group != nil {
-		cond += " AND t." + col + " = ?"
+		cond += " AND " + alias + col + " = ?"
 		args = append(args, *d.c.Group)
 	}
 	return cond, args
@@ -470,15 +473,27 @@ func (d *drill) transactions(ctx context.Context, parts ...part) error {
 	return nil
 }
 
-// orders lists the distinct orders with a sale in [lo, hi).
+// orders lists the distinct orders with a sale in [lo, hi) (among the
+// filtered rows), each at its first such sale, with its sales in the range.
+// An order is its id within its source (an integration's rows have one).
 func (d *drill) orders(ctx context.Context, lo, hi int64) error {
-	stmt := "SELECT MIN(t.created_utc) AS at, t.order_id, MIN(t.customer_id), COUNT(*), CAST(COALESCE(SUM(t.amount_cents), 0) AS BIGINT), MIN(t.currency)" +
-		" FROM transactions t WHERE " + d.q.scope("t.") + " AND " + saleCond("t.") + " AND t.order_id <> '' AND t.created_utc >= ? AND t.created_utc < ?" + d.filter +
-		" GROUP BY t.order_id ORDER BY at, t.order_id"
-	return d.each(ctx, "orders", stmt, append(d.q.scopeArgs(lo, hi), d.filterArgs...), func(rows *sql.Rows) (DrillRow, error) {
+	efilter, eargs := d.filterOn("e.")
+	inRange := func(a string) string {
+		return d.q.scope(a) + " AND " + saleCond(a) + " AND " + a + "created_utc >= ? AND " + a + "created_utc < ?"
+	}
+	sameOrder := "e.source = t.source AND e.order_id = t.order_id AND " + inRange("e.") + efilter
+	stmt := "SELECT COALESCE(t.created_utc, 0), t.order_id, t.customer_id, t.currency," +
+		" (SELECT COUNT(*) FROM transactions e WHERE " + sameOrder + ")," +
+		" (SELECT CAST(COALESCE(SUM(e.amount_cents), 0) AS BIGINT) FROM transactions e WHERE " + sameOrder + ")" +
+		" FROM transactions t WHERE " + inRange("t.") + " AND t.order_id <> ''" + d.filter +
+		" AND NOT EXISTS (SELECT 1 FROM transactions e WHERE " + sameOrder + " AND (e.created_utc < t.created_utc OR (e.created_utc = t.created_utc AND e.id < t.id)))" +
+		" ORDER BY t.created_utc, t.source, t.id"
+	same := append(d.q.scopeArgs(lo, hi), eargs...)
+	args := append(append(append(append(append([]any{}, same...), same...), d.q.scopeArgs(lo, hi)...), d.filterArgs...), same...)
+	return d.each(ctx, "orders", stmt, args, func(rows *sql.Rows) (DrillRow, error) {
 		var r DrillRow
 		var at int64
-		err := rows.Scan(ints(&at)[0], &r.OrderID, &r.CustomerID, ints(&r.Sales)[0], ints(&r.Amount)[0], &r.Currency)
+		err := rows.Scan(ints(&at)[0], &r.OrderID, &r.CustomerID, &r.Currency, ints(&r.Sales)[0], ints(&r.Amount)[0])
 		r.ID, r.When = r.OrderID, d.localTime(at)
 		return r, err
 	}, d.fn, false)

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -329,4 +330,25 @@ func checkFilterNames(t *testing.T, w *world) {
 	if err != nil || eur.Currency != "EUR" {
 		t.Errorf("a currency filter is --currency: %+v, %v", eur, err)
 	}
+}
+
+// FuzzParseFilter: any input is refused or gives a known dimension and a
+// non-empty value, which parse back to the same filter.
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"campaign=Summer Trial", "mid=12", "MID = 1234567890123456789", "=", "campaign=", "x=y", "brand=\xff", "country=us=ca", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := report.ParseFilter(s)
+		if err != nil {
+			return
+		}
+		if !slices.Contains(report.ByValues, got.By) || len(got.Values) != 1 || got.Values[0] == "" || got.Values[0] != strings.TrimSpace(got.Values[0]) {
+			t.Fatalf("ParseFilter(%q) = %+v", s, got)
+		}
+		again, err := report.ParseFilter(got.String())
+		if err != nil || again.String() != got.String() {
+			t.Fatalf("ParseFilter(%q) = %+v; again %+v, %v", s, got, again, err)
+		}
+	})
 }

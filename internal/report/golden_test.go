@@ -28,7 +28,13 @@ func TestGolden(t *testing.T) {
 			q.By = "campaign"
 			return report.Summary(ctx, q, from, to)
 		},
-		"reconcile": func() (report.Result, error) { return report.Reconcile(ctx, q, from, to) },
+		"reconcile":   func() (report.Result, error) { return report.Reconcile(ctx, q, from, to) },
+		"trend_month": func() (report.Result, error) { return report.Trend(ctx, q, from, to, report.GrainMonth) },
+		"summary_two_filters": func() (report.Result, error) {
+			q := q
+			q.Filters = []report.Filter{{By: "campaign", Values: []string{"1001"}}, {By: "merchant", Values: []string{"11", "13"}}}
+			return report.Summary(ctx, q, from, to)
+		},
 		"ltv_week_days": func() (report.Result, error) {
 			return report.LTV(ctx, q, report.LTVOptions{Cohort: "week", Days: []int{0, 7, 30, 90}, AsOf: w.asOf})
 		},

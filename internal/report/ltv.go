@@ -163,11 +163,11 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 			return nil, fmt.Errorf("ltv: cell %d is negative", c)
 		}
 	}
-	grp, err := q.groupExpr("")
-	if err != nil {
+	if _, err := q.groupExpr(""); err != nil {
 		return nil, err
 	}
-	if q, err = q.prepare(ctx, true); err != nil {
+	q, err := q.prepare(ctx, true)
+	if err != nil {
 		return nil, err
 	}
 	res := &LTVResult{AsOf: o.AsOf.String(), TimeZone: q.Loc.String(), Period: o.Cohort, By: q.By, Currency: q.Currency}
@@ -186,10 +186,24 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 		}
 		return res.finish(cohorts, cols, months, asOf), nil
 	}
-	stmt := "SELECT source, customer_id, id, created_utc, amount_cents, " + saleCond("") + ", chargedback, chargeback_cents, chargeback_date, " + grp + q.filterCols("") +
-		" FROM transactions WHERE " + q.scope("") + " AND (" + saleCond("") + " OR " + refundCond("") + ")" +
-		" ORDER BY source, customer_id, created_utc, id"
-	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
+	tgrp, err := q.groupExpr("t")
+	if err != nil {
+		return nil, err
+	}
+	sel := "t.source, t.customer_id, t.id, t.created_utc, t.amount_cents, " + saleCond("t.") + ", t.chargedback, t.chargeback_cents, t.chargeback_date, " + tgrp + q.filterCols("t.")
+	where := q.scope("t.") + " AND (" + saleCond("t.") + " OR " + refundCond("t.") + ")"
+	order := " ORDER BY t.source, t.customer_id, t.created_utc, t.id"
+	stmt := "SELECT " + sel + " FROM transactions t WHERE " + where + order
+	args := q.scopeArgs()
+	if len(q.filt) > 0 {
+		// Only the customers with a matching sale can have a first sale
+		// that matches: the others are not read.
+		fcond, fargs := q.filterSQL("m.")
+		stmt = "SELECT " + sel + " FROM (SELECT DISTINCT m.source, m.customer_id FROM transactions m WHERE " + q.scope("m.") + " AND " + saleCond("m.") + fcond + ") c" +
+			" JOIN transactions t ON t.source = c.source AND t.customer_id = c.customer_id AND " + where + order
+		args = append(append(q.scopeArgs(), fargs...), q.scopeArgs()...)
+	}
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), args...)
 	if err != nil {
 		return nil, fmt.Errorf("ltv: %w", err)
 	}

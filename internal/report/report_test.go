@@ -955,6 +955,12 @@ func outputs(t *testing.T, st *store.Store, id int64, withIDs, noRollup bool) ma
 				q.By = "product"
 				r, err := report.Retention(ctx, q, report.RetentionOptions{AsOf: genAsOf})
 				add(name+"retention", r, err)
+				// by the filter's own dimension: the rollups, in the account zone
+				if q.By, err = report.FilterBy(fs[0].By); err != nil {
+					t.Fatal(err)
+				}
+				r, err = report.Retention(ctx, q, report.RetentionOptions{AsOf: genAsOf})
+				add(name+"retention by "+q.By, r, err)
 			}
 		}
 		// In the account zone (the rollups' days), as of several dates:

@@ -118,11 +118,11 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	if !o.From.IsZero() && !o.To.IsZero() && o.To.Before(o.From) {
 		return nil, fmt.Errorf("retention: --to %s is before --from %s", o.To, o.From)
 	}
-	grp, err := q.groupExpr("")
-	if err != nil {
+	if _, err := q.groupExpr(""); err != nil {
 		return nil, err
 	}
-	if q, err = q.prepare(ctx, false); err != nil {
+	q, err := q.prepare(ctx, false)
+	if err != nil {
 		return nil, err
 	}
 	res := &RetentionResult{By: q.By, AsOf: o.AsOf.String(), TimeZone: q.Loc.String(), Grace: GraceDays, IntervalDays: map[string]int{}, Groups: []RetentionGroup{}}
@@ -187,10 +187,49 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 		res.Groups = retentionTable(subs, cells, res.IntervalDays, asOf, res.names)
 		return res, nil
 	}
-	stmt := "SELECT source, customer_id, COALESCE(NULLIF(purchase_id, ''), ''), product_id, billing_cycle, created_utc, " + saleCond("") + ", " + grp +
-		q.filterCols("") + " FROM transactions WHERE " + q.scope("") + " AND billing_cycle > 0 AND created_utc IS NOT NULL AND (" + saleCond("") + " OR " + declineCond("") + ")" +
-		" ORDER BY source, customer_id, created_utc, id"
-	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs()...)
+	// Filtered, in the rollups' zone with the rollups current: the billing
+	// intervals come from the rollups (every subscription's, as the full
+	// stream counts them), and only the customers with a matching cycle-1
+	// sale are streamed (a subscription passes by its cycle-1 sale).
+	gapsRead := false
+	if len(q.filt) > 0 && !q.NoRollup && !q.restrict {
+		zone, ok, err := rollup.Ready(ctx, q.Store, q.Integration)
+		if err != nil {
+			return nil, err
+		}
+		if ok && zone == q.Loc.String() {
+			gaps := map[string]map[int]int64{}
+			err := rollup.Gaps(ctx, q.Store, q.Integration, asOf, func(product string, gap int, n int64) {
+				if gaps[product] == nil {
+					gaps[product] = map[int]int64{}
+				}
+				gaps[product][gap] = n
+			})
+			if err != nil {
+				return nil, fmt.Errorf("retention: %w", err)
+			}
+			for p, h := range gaps {
+				res.IntervalDays[p] = median(h)
+			}
+			gapsRead = true
+		}
+	}
+	tgrp, err := q.groupExpr("t")
+	if err != nil {
+		return nil, err
+	}
+	cols := "t.source, t.customer_id, COALESCE(NULLIF(t.purchase_id, ''), ''), t.product_id, t.billing_cycle, t.created_utc, " + saleCond("t.") + ", " + tgrp + q.filterCols("t.")
+	where := q.scope("t.") + " AND t.billing_cycle > 0 AND t.created_utc IS NOT NULL AND (" + saleCond("t.") + " OR " + declineCond("t.") + ")"
+	stmt := "SELECT " + cols + " FROM transactions t WHERE " + where + " ORDER BY t.source, t.customer_id, t.created_utc, t.id"
+	args := q.scopeArgs()
+	if gapsRead {
+		fcond, fargs := q.filterSQL("m.")
+		stmt = "SELECT " + cols + " FROM (SELECT DISTINCT m.source, m.customer_id FROM transactions m WHERE " + q.scope("m.") +
+			" AND m.billing_cycle = 1 AND " + saleCond("m.") + fcond + ") c JOIN transactions t ON t.source = c.source AND t.customer_id = c.customer_id AND " + where +
+			" ORDER BY t.source, t.customer_id, t.created_utc, t.id"
+		args = append(append(q.scopeArgs(), fargs...), q.scopeArgs()...)
+	}
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), args...)
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
@@ -211,8 +250,12 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 	flush := func() {
 		for _, s := range cur {
 			d1, ok := s.first[1]
-			// Gaps between consecutive approved cycles, all history.
+			// Gaps between consecutive approved cycles, all history
+			// (unless read from the rollups).
 			for c, d := range s.first {
+				if gapsRead {
+					break
+				}
 				if p, ok := s.first[c+1]; ok {
 					if gaps[s.product] == nil {
 						gaps[s.product] = map[int]int64{}

@@ -324,6 +324,23 @@ func periodFigures(ctx context.Context, q Query, spans []span) ([]map[string]*Fi
 	// whether the customer passes the filters (ties at the same second go
 	// to the smaller id).
 	lo, hi := spans[0].lo, spans[len(spans)-1].hi
+	if len(q.filt) > 0 {
+		// Filtered: the matching sales in the range with no earlier sale of
+		// their customer, by the customer index (far fewer rows than every
+		// customer's first sale).
+		firsts, err := newCustomersFiltered(ctx, q, lo, hi)
+		if err != nil {
+			return nil, fmt.Errorf("summary new customers: %w", err)
+		}
+		for _, f := range firsts {
+			i := sort.Search(len(spans), func(i int) bool { return spans[i].hi > f.at })
+			if f.keep && i < len(spans) {
+				at(i, f.group).NewCustomers++
+			}
+		}
+		slog.Debug("summary: new customers (filtered)", "took", time.Since(start))
+		return out, nil
+	}
 	firstSQL := "SELECT source, customer_id, MIN(created_utc) AS first_utc FROM transactions WHERE " + q.scope("") + " AND " + saleCond("") +
 		" GROUP BY source, customer_id HAVING MIN(created_utc) >= ? AND MIN(created_utc) < ?"
 	stmt = "SELECT f.source, f.customer_id, '', f.first_utc, ''" + strings.Repeat(", ''", len(q.filt)) + " FROM (" + firstSQL + ") f"
@@ -338,12 +355,6 @@ func periodFigures(ctx context.Context, q Query, spans []span) ([]map[string]*Fi
 	rows, err := db.QueryContext(ctx, q.Store.Rebind(stmt), args...)
 	if err != nil {
 		return nil, fmt.Errorf("summary new customers: %w", err)
-	}
-	type first struct {
-		id    string
-		at    int64
-		group string
-		keep  bool
 	}
 	firsts := map[[2]string]first{}
 	vals := make([]string, len(q.filt))
@@ -375,6 +386,95 @@ func periodFigures(ctx context.Context, q Query, spans []span) ([]map[string]*Fi
 	}
 	slog.Debug("summary: new customers", "took", time.Since(start))
 	return out, nil
+}
+
+// first is a customer's first sale: its id, instant and group, and
+// whether it passes the filters.
+type first struct {
+	id    string
+	at    int64
+	group string
+	keep  bool
+}
+
+// newCustomersFiltered finds the customers whose first sale is in [lo, hi)
+// and passes the filters: the matching sales in the range that no sale of
+// their customer precedes. A customer with another sale at the same second
+// is settled here, in Go, by the smaller id (bytes, as the unfiltered
+// query settles it).
+func newCustomersFiltered(ctx context.Context, q Query, lo, hi int64) (map[[2]string]first, error) {
+	tgrp, err := q.groupExpr("t")
+	if err != nil {
+		return nil, err
+	}
+	fcond, fargs := q.filterSQL("t.")
+	same := "SELECT 1 FROM transactions p WHERE " + q.scope("p.") + " AND p.source = t.source AND p.customer_id = t.customer_id AND " + saleCond("p.")
+	stmt := "SELECT t.source, t.customer_id, t.id, t.created_utc, " + tgrp +
+		", CASE WHEN EXISTS (" + same + " AND p.created_utc = t.created_utc AND p.id <> t.id) THEN 1 ELSE 0 END" +
+		" FROM transactions t WHERE " + q.scope("t.") + " AND " + saleCond("t.") + " AND t.created_utc >= ? AND t.created_utc < ?" + fcond +
+		" AND NOT EXISTS (" + same + " AND p.created_utc < t.created_utc)"
+	args := append(append(append(q.scopeArgs(), q.scopeArgs(lo, hi)...), fargs...), q.scopeArgs()...)
+	rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), args...)
+	if err != nil {
+		return nil, err
+	}
+	firsts := map[[2]string]first{}
+	var ties [][2]string
+	tied := map[[2]string]int64{}
+	for rows.Next() {
+		var src, cust, id, g string
+		var at, tie int64
+		if err := rows.Scan(append([]any{&src, &cust, &id, &at, &g}, ints(&tie)...)...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		k := [2]string{src, cust}
+		if tie != 0 {
+			if _, ok := tied[k]; !ok {
+				ties = append(ties, k)
+			}
+			tied[k] = at
+			continue
+		}
+		firsts[k] = first{id, at, g, true}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Ties (rare): every sale of the customer at that second.
+	stmt = "SELECT id, " + mustGroupExpr(q) + q.filterCols("") + " FROM transactions WHERE " + q.scope("") +
+		" AND source = ? AND customer_id = ? AND created_utc = ? AND " + saleCond("")
+	vals := make([]string, len(q.filt))
+	for _, k := range ties {
+		rows, err := q.Store.DB().QueryContext(ctx, q.Store.Rebind(stmt), q.scopeArgs(k[0], k[1], tied[k])...)
+		if err != nil {
+			return nil, err
+		}
+		var best first
+		for rows.Next() {
+			var id, g string
+			if err := rows.Scan(append([]any{&id, &g}, filterDests(vals)...)...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if best.id == "" || id < best.id {
+				best = first{id, tied[k], g, q.matches(vals)}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		firsts[k] = best
+	}
+	return firsts, nil
+}
+
+// mustGroupExpr is groupExpr for a query already checked.
+func mustGroupExpr(q Query) string {
+	g, _ := q.groupExpr("")
+	return g
 }
 
 // prepare reads the breakdown's names.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/konduit/konduit/internal/cardnum"
 	"github.com/konduit/konduit/internal/report"
@@ -122,6 +123,43 @@ func (s *Server) cellResult(ctx context.Context, p *reportParams, c *report.Dril
 	return s.summary(ctx, p)
 }
 
+// cellReport is cellResult from the cache, or computed in the background
+// (once, however many pages ask) while the page waits a moment (as a
+// report page does): nil when it is still being computed, and the page
+// shows the rows without the cell's figure. Retention's rows need its
+// billing intervals: that page waits for the report.
+func (s *Server) cellReport(ctx context.Context, p *reportParams, c *report.DrillCell) (report.Result, error) {
+	res, err := s.cellResult(context.WithValue(ctx, cacheOnly{}, true), p, c)
+	if !errors.Is(err, errNotCached) {
+		return res, err
+	}
+	bg, bc := *p, *c
+	jb := s.jobs.start(s.syncs.base, "drill-cell?"+drillQuery(*c)+"&"+p.query(), s.opts.Now, func(ctx context.Context) error {
+		_, err := s.cellResult(ctx, &bg, &bc)
+		return err
+	})
+	wait := max(s.opts.ReportWait, 0)
+	if s.opts.ReportWait == 0 {
+		wait = 250 * time.Millisecond
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	if c.Report == report.DrillRetention {
+		timer.Stop()
+	}
+	select {
+	case <-jb.done:
+		if jb.err != nil {
+			return nil, jb.err
+		}
+		return s.cellResult(ctx, p, c) // from the cache now
+	case <-timer.C:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // drillView is what drill.html gets.
 type drillView struct {
 	P         *reportParams
@@ -139,7 +177,7 @@ type drillView struct {
 	Next      string
 	CSV       template.URL
 	Empty     bool
-	MoneyNote string
+	Computing bool // the cell's report is still being computed
 }
 
 func (s *Server) drillPage(w http.ResponseWriter, r *http.Request) {
@@ -160,13 +198,17 @@ func (s *Server) drillPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "drill", page{Title: "Drill-down", Nav: "reports", Error: strings.TrimSpace(msg + " " + err.Error()), Data: v})
 		return
 	}
-	res, err := s.cellResult(ctx, p, &c)
+	res, err := s.cellReport(ctx, p, &c)
 	if err != nil {
 		s.fail(w, r, "compute report", err)
 		return
 	}
 	v.Cell, v.Title, v.Back = c, drillTitle(p, c), drillBack(p, c)
-	v.Total, v.Known = report.CellTotal(c, res)
+	if res != nil {
+		v.Total, v.Known = report.CellTotal(c, res)
+	} else {
+		v.Computing = true
+	}
 	cur := p.Cur()
 	if p.Dim == "currency" && c.Group != nil {
 		cur = *c.Group // a row of the report by currency

@@ -186,6 +186,9 @@ func TestDrillPagesAddUp(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 			t.Fatalf("csv %s: %d", link, resp.StatusCode)
 		}
+		if cardnum.MaskText(csvBody) != csvBody {
+			t.Fatalf("csv %s holds a card number", link)
+		}
 		recs, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
 		if err != nil || len(recs) != len(rows)+1 {
 			t.Fatalf("csv %s: %d records for %d rows (%v)", link, len(recs), len(rows), err)
@@ -432,4 +435,27 @@ func TestDrillTimings(t *testing.T) {
 		fmt.Fprintf(&b, "| `%s` | %d ms | %d ms |\n", name, first.Milliseconds(), d[2].Milliseconds())
 	}
 	t.Log("\n" + b.String())
+}
+
+// TestDrillColdReport: a drill whose report is not cached answers at once
+// with its rows (the cell's figure comes once the report is computed, in
+// the background).
+func TestDrillColdReport(t *testing.T) {
+	e := syncedEnv(t)
+	e.srv.opts.ReportWait = -1 // never wait
+	path := "/reports/drill?integration=acme&from=2026-03-01&to=2026-06-30&asof=2026-06-30&cohort=week&cell=ltv&figure=gross&cohort_name=2026-W15&n=30"
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, body := e.do("GET", path, nil)
+		if resp.StatusCode != 200 || len(pageRows(body)) == 0 {
+			t.Fatalf("cold drill: %d, %d rows", resp.StatusCode, len(pageRows(body)))
+		}
+		if strings.Contains(body, `id="cell-count"`) {
+			return
+		}
+		if !strings.Contains(body, `id="cell-computing"`) || time.Now().After(deadline) {
+			t.Fatal("neither the cell's figure nor that it is being computed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/shopspring/decimal"
 
@@ -198,55 +200,92 @@ type trendRow struct {
 }
 
 func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView) error {
-	res, err := s.summary(ctx, p)
-	if err != nil {
-		return err
-	}
-	v.Table = showTable(res.Table().Marked(), p.Cur())
-	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 	if p.Dim == "currency" && p.Currency == "" && len(p.Currencies) > 1 {
 		// One row per currency: totals, the trend and the reconciliation
 		// would add two currencies together.
+		res, err := s.summary(ctx, p)
+		if err != nil {
+			return err
+		}
+		v.Table = showTable(res.Table().Marked(), p.Cur())
+		v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 		v.PerCurrency = true
 		return nil
 	}
-	total := res
-	if p.Dim != "" {
-		if total, err = s.summaryTotal(ctx, p); err != nil {
-			return err
+	// The table, the KPIs, the previous period (as many days, just before),
+	// the trend and the reconciliation are independent: computed at once
+	// (each cached on its own).
+	v.PrevFrom, v.PrevTo = report.Previous(p.From, p.To)
+	var (
+		wg              sync.WaitGroup
+		res, total, prv *report.SummaryResult
+		tr              *report.TrendResult
+		rec             *report.ReconcileResult
+		errs            [5]error
+	)
+	run := func(i int, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f()
+		}()
+	}
+	run(0, func() (err error) { res, err = s.summary(ctx, p); return })
+	run(1, func() (err error) {
+		if p.Dim == "" {
+			return nil // the table is the total
 		}
+		total, err = s.summaryTotal(ctx, p)
+		return
+	})
+	run(2, func() (err error) { prv, err = s.summaryTotal(ctx, p.with(v.PrevFrom, v.PrevTo)); return })
+	run(3, func() (err error) {
+		if _, err := report.TrendSpans(p.From, p.To, p.Grain); err != nil {
+			return nil // decades even by month: no trend
+		}
+		tr, err = s.trend(ctx, p)
+		return
+	})
+	run(4, func() (err error) { rec, err = s.reconcile(ctx, p); return })
+	wg.Wait()
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, errNotCached) {
+			return e // a real failure, as it is
+		}
+	}
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	v.Table = showTable(res.Table().Marked(), p.Cur())
+	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
+	if total == nil {
+		total = res
 	}
 	row := total.Total.Row(false)
 	v.Summary = &row
-	// The previous period: as many days, just before.
-	v.PrevFrom, v.PrevTo = report.Previous(p.From, p.To)
-	prev, err := s.summaryTotal(ctx, p.with(v.PrevFrom, v.PrevTo))
-	if err != nil {
-		return err
-	}
-	prow := prev.Total.Row(false)
+	prow := prv.Total.Row(false)
 	v.Prev = &prow
 	v.Cmp = compare(v.Summary, v.Prev, p.Cur())
-	tr, err := s.trend(ctx, p)
-	if err != nil {
-		return err
+	if tr != nil {
+		v.Trend = tr
+		chart := svg.TrendChart{Title: "Gross and net revenue by " + p.Grain, BarName: "gross revenue", LineName: "net revenue",
+			YLabel: func(f float64) string { return axisMoney(f, p.Cur()) }}
+		for _, pt := range tr.Points {
+			r := pt.Figures.Row(false)
+			chart.X = append(chart.X, shortLabel(p.Grain, pt.Label))
+			chart.Bars = append(chart.Bars, float64(pt.Figures.Gross)/100)
+			chart.BarLabels = append(chart.BarLabels, money(r.GrossRevenue.String(), p.Cur()))
+			chart.Line = append(chart.Line, float64(r.NetRevenue)/100)
+			chart.LineLabel = append(chart.LineLabel, money(r.NetRevenue.String(), p.Cur()))
+			v.TrendRows = append(v.TrendRows, trendRow{Label: pt.Label, From: pt.From.String(), To: pt.To.String(),
+				Gross: money(r.GrossRevenue.String(), p.Cur()), Refunds: money(r.Refunds.String(), p.Cur()), Net: money(r.NetRevenue.String(), p.Cur()),
+				Orders: formatInt(r.Orders), NewCustomers: formatInt(r.NewCustomers), Sales: formatInt(r.Sales),
+				ApprovalRate: pct(r.ApprovalRate.String()), RefundRate: pct(r.RefundRate.String()), CBRate: pct(r.ChargebackRate.String())})
+		}
+		v.TrendChart = chart.Render()
 	}
-	v.Trend = tr
-	chart := svg.TrendChart{Title: "Gross and net revenue by " + p.Grain, BarName: "gross revenue", LineName: "net revenue",
-		YLabel: func(f float64) string { return axisMoney(f, p.Cur()) }}
-	for _, pt := range tr.Points {
-		r := pt.Figures.Row(false)
-		chart.X = append(chart.X, shortLabel(p.Grain, pt.Label))
-		chart.Bars = append(chart.Bars, float64(pt.Figures.Gross)/100)
-		chart.BarLabels = append(chart.BarLabels, money(r.GrossRevenue.String(), p.Cur()))
-		chart.Line = append(chart.Line, float64(r.NetRevenue)/100)
-		chart.LineLabel = append(chart.LineLabel, money(r.NetRevenue.String(), p.Cur()))
-		v.TrendRows = append(v.TrendRows, trendRow{Label: pt.Label, From: pt.From.String(), To: pt.To.String(),
-			Gross: money(r.GrossRevenue.String(), p.Cur()), Refunds: money(r.Refunds.String(), p.Cur()), Net: money(r.NetRevenue.String(), p.Cur()),
-			Orders: formatInt(r.Orders), NewCustomers: formatInt(r.NewCustomers), Sales: formatInt(r.Sales),
-			ApprovalRate: pct(r.ApprovalRate.String()), RefundRate: pct(r.RefundRate.String()), CBRate: pct(r.ChargebackRate.String())})
-	}
-	v.TrendChart = chart.Render()
 	if p.Dim != "" {
 		for i := range res.Groups {
 			v.SumRows = append(v.SumRows, res.Groups[i].Row(true))
@@ -267,10 +306,6 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 			}
 			v.Charts = append(v.Charts, svg.BarChart{Title: "Gross revenue by " + p.Dim, Bars: bars}.Render())
 		}
-	}
-	rec, err := s.reconcile(ctx, p)
-	if err != nil {
-		return err
 	}
 	v.Reconcile = rec
 	v.RecLines = rec.Lines

@@ -262,7 +262,7 @@ func (p *reportParams) reportFilters() []report.Filter {
 func (p *reportParams) filterKey() string {
 	var s []string
 	for _, f := range p.Filters {
-		s = append(s, f.Dim+"="+strings.ToLower(f.Value))
+		s = append(s, f.Dim+"="+f.Value)
 	}
 	slices.Sort(s)
 	return strings.Join(s, "\x00")

@@ -94,7 +94,7 @@ func (c TrendChart) draw(b *strings.Builder, l trendLayout) {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart trend %s" viewBox="0 0 %d %d" font-size="%d" role="img" aria-label="%s" preserveAspectRatio="xMinYMin meet">`,
 		l.class, l.w, l.h, l.font, esc(c.Title))
 	fmt.Fprintf(b, `<text class="title" x="0" y="%d" font-size="%d">%s</text>`, l.font+2, l.font+1, esc(c.Title))
-	for v := ylo; v <= yhi+step/2; v += step {
+	for k, v := 0, ylo; k <= 2*l.yTicks+2 && v <= yhi+step/2; k, v = k+1, v+step {
 		y := yOf(v)
 		stroke := "#e3e7ec"
 		if math.Abs(v) < step/2 {
