@@ -1,6 +1,10 @@
 // Package svg renders the dashboard's charts (a heat map, a line chart, a
 // bar chart) as inline SVG on the server, so the browser fetches nothing
-// and runs no script to draw them.
+// and runs no script to draw them. Each chart is one HTML figure: its title
+// (and legend) as HTML that wraps on a narrow screen, and the SVG. Line and
+// bar charts are fluid (FluidWidth units wide, sized by the page so their
+// text stays at least 10 px on a phone); the heat map keeps its drawn size
+// and scrolls.
 //
 // Values arrive twice: a float64 that only places a mark (a pixel position
 // or a colour, never shown) and the exact label the caller computed (money
