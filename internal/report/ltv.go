@@ -230,21 +230,12 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 			c.Cells[i].NetCents += net[i]
 		}
 	}
-	// cellFrom is the first cell index whose window holds day d.
-	cellFrom := func(d crm.Date) int {
-		var k int
-		if months {
-			k = monthIndex(d0, d)
-		} else {
-			k = dayNum(d) - d0n
-		}
-		return sort.SearchInts(cols, k)
-	}
 	add := func(d crm.Date, cents int64, both bool) {
-		if dayNum(d) > asOf || dayNum(d) < d0n {
+		k, ok := sinceFirst(d0, d, asOf, months)
+		if !ok {
 			return
 		}
-		for i := cellFrom(d); i < len(cols); i++ {
+		for i := sort.SearchInts(cols, k); i < len(cols); i++ {
 			net[i] += cents
 			if both {
 				gross[i] += cents
@@ -304,6 +295,20 @@ func LTV(ctx context.Context, q Query, o LTVOptions) (*LTVResult, error) {
 	}
 	flush()
 	return res.finish(cohorts, cols, months, asOf), nil
+}
+
+// sinceFirst is the day (or month) since a customer's first sale on d0 of
+// an event on day d, counted in every cell from it on; ok is false for an
+// event that counts nowhere (before the first sale, after the as-of day).
+// The one rule of an LTV cell: LTV and its drill-down both apply it.
+func sinceFirst(d0, d crm.Date, asOf int, months bool) (k int, ok bool) {
+	if dayNum(d) > asOf || dayNum(d) < dayNum(d0) {
+		return 0, false
+	}
+	if months {
+		return monthIndex(d0, d), true
+	}
+	return dayNum(d) - dayNum(d0), true
 }
 
 // cohortOf is the group's cohort of that name, created when missing.

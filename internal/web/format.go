@@ -98,6 +98,18 @@ type shownTable struct {
 	Header []string
 	Num    []bool // right-aligned numeric columns
 	Rows   [][]string
+	// Links make cells links (Links[row][column]; "" or missing: none):
+	// a report's drillable cells to their drill pages (drillLinks), a
+	// drill's customers to their pages.
+	Links [][]string
+}
+
+// Link is the link of a cell, or "".
+func (t shownTable) Link(row, col int) string {
+	if row < len(t.Links) && col < len(t.Links[row]) {
+		return t.Links[row][col]
+	}
+	return ""
 }
 
 // showTable formats t (already Marked). currency is the report's one

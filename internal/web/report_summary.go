@@ -208,6 +208,7 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 			return err
 		}
 		v.Table = showTable(res.Table().Marked(), p.Cur())
+		v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 		v.PerCurrency = true
 		return nil
 	}
@@ -258,6 +259,7 @@ func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView
 		}
 	}
 	v.Table = showTable(res.Table().Marked(), p.Cur())
+	v.Table.Links = drillLinks(p, res) // each drillable cell to the rows behind it
 	if total == nil {
 		total = res
 	}

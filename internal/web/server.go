@@ -274,6 +274,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /import/{id}/fixed.zip", auth(s.fixedZip))
 	mux.Handle("GET /import/{id}/changes.csv", auth(s.changesCSV))
 	s.reportRoutes(mux, auth)
+	s.userRoutes(mux, auth)
+	s.drillRoutes(mux, auth)
 	s.patterns = mux.patterns
 
 	cop := http.NewCrossOriginProtection()

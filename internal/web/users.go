@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -194,4 +195,149 @@ func (m *routeMux) Handle(pattern string, h http.Handler) {
 func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
 	m.patterns = append(m.patterns, pattern)
 	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// adminOnly refuses a viewer even what they could otherwise read (the
+// users page); requireLogin has already refused them every change.
+func (s *Server) adminOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if se, ok := r.Context().Value(sessionKey{}).(session); !ok || se.role != RoleAdmin {
+			http.Error(w, "only the admin manages users", http.StatusForbidden)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// endUser ends every session of user but keep (the one making the
+// change, when it is theirs).
+func (s *sessions) endUser(user, keep string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, se := range s.byID {
+		if se.user == user && id != keep {
+			delete(s.byID, id)
+			n++
+		}
+	}
+	return n
+}
+
+// userRoutes are the users page (admin only): the viewers, adding one or
+// setting their password, removing one, and the admin's own password.
+func (s *Server) userRoutes(mux *routeMux, auth func(http.HandlerFunc) http.Handler) {
+	mux.Handle("GET /users", auth(s.adminOnly(s.usersPage)))
+	mux.Handle("POST /users", auth(s.adminOnly(s.addViewer)))
+	mux.Handle("POST /users/{name}/remove", auth(s.adminOnly(s.removeViewer)))
+	mux.Handle("POST /users/password", auth(s.adminOnly(s.changeAdminPassword)))
+}
+
+// usersPage lists the viewers; done names what the last change did.
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
+	s.renderUsers(w, r, http.StatusOK, usersFlash(r.URL.Query()), "", "")
+}
+
+// usersFlash is the message a redirect after a change carries.
+func usersFlash(q url.Values) string {
+	name := q.Get("name")
+	if !validViewerName.MatchString(name) {
+		name = ""
+	}
+	switch q.Get("done") {
+	case "added":
+		return fmt.Sprintf("Viewer %s added: give them their name and password yourself.", name)
+	case "set":
+		return fmt.Sprintf("New password set for %s; their sessions were ended.", name)
+	case "removed":
+		return fmt.Sprintf("Viewer %s removed; their sessions were ended.", name)
+	case "password":
+		return "Your password was changed; your other sessions were ended."
+	}
+	return ""
+}
+
+func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int, flash, errMsg, name string) {
+	names, err := Viewers(s.viewersFile())
+	if err != nil {
+		s.fail(w, r, "list viewers", err)
+		return
+	}
+	s.render(w, r, status, "users", page{Title: "Users", Nav: "users", Flash: flash, Error: errMsg,
+		Data: map[string]any{"Viewers": names, "Min": MinPasswordLen, "Name": name}})
+}
+
+// addViewer adds a viewer with the password the admin chose, or sets an
+// existing viewer's new password (ending their sessions). The password is
+// hashed (bcrypt) and never logged or shown.
+func (s *Server) addViewer(w http.ResponseWriter, r *http.Request) {
+	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("name")))
+	pw, again := r.PostFormValue("password"), r.PostFormValue("confirm")
+	if pw != again {
+		s.renderUsers(w, r, http.StatusBadRequest, "", "The two passwords differ.", name)
+		return
+	}
+	existed := viewerExists(s.viewersFile(), name)
+	if err := SetViewer(r.Context(), s.viewersFile(), name, pw); err != nil {
+		s.renderUsers(w, r, http.StatusBadRequest, "", strings.TrimPrefix(err.Error(), "set viewer: "), name)
+		return
+	}
+	done := "added"
+	if existed {
+		done = "set"
+		s.sessions.endUser(name, "")
+	}
+	s.log.Info("dashboard: viewer "+done, "viewer", name)
+	http.Redirect(w, r, "/users?"+url.Values{"done": {done}, "name": {name}}.Encode(), http.StatusSeeOther)
+}
+
+// removeViewer removes a viewer and ends their sessions at once.
+func (s *Server) removeViewer(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := RemoveViewer(r.Context(), s.viewersFile(), name); err != nil {
+		s.renderUsers(w, r, http.StatusNotFound, "", strings.TrimPrefix(err.Error(), "remove viewer: "), "")
+		return
+	}
+	s.sessions.endUser(name, "")
+	s.log.Info("dashboard: viewer removed", "viewer", name)
+	http.Redirect(w, r, "/users?"+url.Values{"done": {"removed"}, "name": {name}}.Encode(), http.StatusSeeOther)
+}
+
+// changeAdminPassword sets the admin's new password after checking the
+// current one (an attempt counted by the login limiter), and ends the
+// admin's other sessions.
+func (s *Server) changeAdminPassword(w http.ResponseWriter, r *http.Request) {
+	addr := clientKey(r.RemoteAddr)
+	if d, ok := s.limiter.reserve(addr); !ok {
+		names, _ := Viewers(s.viewersFile())
+		s.tooManyAttempts(w, r, "users", page{Title: "Users", Nav: "users", Data: map[string]any{"Viewers": names, "Min": MinPasswordLen}}, d)
+		return
+	}
+	cur, pw, again := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("confirm")
+	ok, err := s.limiter.check(r.Context(), func() (bool, error) { return checkAdminPassword(s.opts.AdminFile, cur) })
+	if err != nil {
+		s.fail(w, r, "change password", err)
+		return
+	}
+	if !ok {
+		s.log.Warn("dashboard: wrong current password on a password change", "remote", r.RemoteAddr)
+		s.renderUsers(w, r, http.StatusUnauthorized, "", "The current password is wrong.", "")
+		return
+	}
+	s.limiter.succeeded(addr)
+	if pw != again {
+		s.renderUsers(w, r, http.StatusBadRequest, "", "The two new passwords differ.", "")
+		return
+	}
+	if err := SetAdminPassword(r.Context(), s.opts.AdminFile, pw); err != nil {
+		s.renderUsers(w, r, http.StatusBadRequest, "", strings.TrimPrefix(err.Error(), "set admin password: "), "")
+		return
+	}
+	keep := ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		keep = c.Value
+	}
+	s.sessions.endUser(AdminUser, keep)
+	s.log.Info("dashboard: admin password changed")
+	http.Redirect(w, r, "/users?done=password", http.StatusSeeOther)
 }

@@ -65,9 +65,11 @@ func TestViewerReadsButCannotChange(t *testing.T) {
 		t.Error("the admin's page is marked read-only")
 	}
 
+	var customerID string
+	e.st.DB().QueryRowContext(ctx, "SELECT MIN(customer_id) FROM transactions").Scan(&customerID)
 	fill := func(pattern string) string {
 		_, path, _ := strings.Cut(pattern, " ")
-		path = strings.NewReplacer("{name}", "acme", "{id}", uploadID, "{file}", "summary.csv", "{$}", "").Replace(path)
+		path = strings.NewReplacer("{name}", "acme", "{id}", uploadID, "{file}", "summary.csv", "{customer}", customerID, "{$}", "").Replace(path)
 		return path
 	}
 	var gets, posts int
@@ -80,6 +82,11 @@ func TestViewerReadsButCannotChange(t *testing.T) {
 		switch {
 		case pat == "POST /login" || pat == "POST /setup" || pat == "POST /logout" || pat == "GET /login" || pat == "GET /setup" || strings.HasPrefix(pat, "GET /static/"):
 			continue // not behind a login
+		case pat == "GET /users":
+			gets++ // the users page is the admin's alone
+			if resp, _ := viewer.do("GET", path, nil); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("viewer GET %s: %d, want 403", path, resp.StatusCode)
+			}
 		case method == "GET":
 			if strings.HasSuffix(path, "/fixed.zip") || strings.HasSuffix(path, "/changes.csv") {
 				continue // exist only after a fix
@@ -167,5 +174,118 @@ func TestSetViewerRefuses(t *testing.T) {
 	}
 	if ok, _ := checkViewerPassword(path, "ok", "another password 1"); !ok {
 		t.Error("the new password does not work")
+	}
+}
+
+// TestUsersPage: the admin adds a viewer from the page (the password is
+// hashed and never logged or shown), sets a viewer's new password (their
+// sessions end), removes one (their sessions end), and changes their own
+// password (after the current one; their other sessions end). A viewer
+// is refused the page and each of its forms.
+func TestUsersPage(t *testing.T) {
+	var logs logBuffer
+	e := newEnv(t, true, withLog(&logs))
+	e.login()
+	other := *e // a second admin session
+	jar, _ := cookiejar.New(nil)
+	other.client = &http.Client{Jar: jar, CheckRedirect: e.client.CheckRedirect}
+	other.login()
+
+	resp, body := e.do("GET", "/users", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="no-viewers"`) || !strings.Contains(body, `id="nav-users"`) {
+		t.Fatalf("users page: %d %.300s", resp.StatusCode, body)
+	}
+	// refused: passwords that differ, a short one, a bad name
+	for _, f := range []url.Values{
+		{"name": {"ann"}, "password": {testViewerPassword}, "confirm": {testViewerPassword + "x"}},
+		{"name": {"ann"}, "password": {"short"}, "confirm": {"short"}},
+		{"name": {"Ann Smith"}, "password": {testViewerPassword}, "confirm": {testViewerPassword}},
+		{"name": {"admin"}, "password": {testViewerPassword}, "confirm": {testViewerPassword}},
+	} {
+		if resp, body := e.do("POST", "/users", f); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `class="error"`) {
+			t.Errorf("add viewer %v: %d", f["name"], resp.StatusCode)
+		}
+	}
+	if names, _ := Viewers(e.srv.viewersFile()); len(names) != 0 {
+		t.Fatalf("a refused form added %v", names)
+	}
+	add := url.Values{"name": {"Ann"}, "password": {testViewerPassword}, "confirm": {testViewerPassword}}
+	if resp, _ := e.do("POST", "/users", add); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/users?done=added&name=ann" {
+		t.Fatalf("add viewer: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, body = e.do("GET", "/users?done=added&name=ann", nil)
+	if !strings.Contains(body, `data-viewer="ann"`) || !strings.Contains(body, "Viewer ann added") {
+		t.Errorf("the new viewer is not listed: %.500s", body)
+	}
+
+	viewer := *e
+	vjar, _ := cookiejar.New(nil)
+	viewer.client = &http.Client{Jar: vjar, CheckRedirect: e.client.CheckRedirect}
+	vlogin := func(pw string) int {
+		resp, _ := viewer.do("POST", "/login", url.Values{"user": {"ann"}, "password": {pw}})
+		return resp.StatusCode
+	}
+	if c := vlogin(testViewerPassword); c != http.StatusSeeOther {
+		t.Fatalf("viewer login: %d", c)
+	}
+	if resp, body := viewer.do("GET", "/reports", nil); resp.StatusCode != 200 || strings.Contains(body, `id="nav-users"`) {
+		t.Errorf("viewer's page: %d, users link shown %v", resp.StatusCode, strings.Contains(body, `id="nav-users"`))
+	}
+	for _, r := range []struct{ method, path string }{{"GET", "/users"}, {"POST", "/users"}, {"POST", "/users/ann/remove"}, {"POST", "/users/password"}} {
+		if resp, _ := viewer.do(r.method, r.path, url.Values{"name": {"bob"}, "password": {testViewerPassword}, "confirm": {testViewerPassword}, "current": {testViewerPassword}}); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("viewer %s %s: %d, want 403", r.method, r.path, resp.StatusCode)
+		}
+	}
+	if names, _ := Viewers(e.srv.viewersFile()); len(names) != 1 {
+		t.Fatalf("a viewer's POST changed the viewers: %v", names)
+	}
+
+	// a new password for ann ends her session; the new one works
+	const newViewerPassword = "viewer password 456"
+	set := url.Values{"name": {"ann"}, "password": {newViewerPassword}, "confirm": {newViewerPassword}}
+	if resp, _ := e.do("POST", "/users", set); resp.Header.Get("Location") != "/users?done=set&name=ann" {
+		t.Fatalf("set password: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := viewer.do("GET", "/reports", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("viewer's session after a new password: %d, want a redirect to log in", resp.StatusCode)
+	}
+	if vlogin(testViewerPassword) != http.StatusUnauthorized || vlogin(newViewerPassword) != http.StatusSeeOther {
+		t.Error("the old password still works, or the new one does not")
+	}
+	// removed: her session ends at once
+	if resp, _ := e.do("POST", "/users/ann/remove", url.Values{}); resp.Header.Get("Location") != "/users?done=removed&name=ann" {
+		t.Fatalf("remove: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n := e.srv.sessions.endUser("ann", ""); n != 0 {
+		t.Errorf("%d sessions of the removed viewer remain", n)
+	}
+	if resp, _ := e.do("POST", "/users/ann/remove", url.Values{}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("removing her again: %d", resp.StatusCode)
+	}
+
+	// the admin's own password: the current one first
+	const newAdmin = "a new admin password"
+	if resp, _ := e.do("POST", "/users/password", url.Values{"current": {"wrong password 1"}, "password": {newAdmin}, "confirm": {newAdmin}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong current password: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do("POST", "/users/password", url.Values{"current": {testAdminPassword}, "password": {newAdmin}, "confirm": {newAdmin + "!"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("new passwords that differ: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do("POST", "/users/password", url.Values{"current": {testAdminPassword}, "password": {newAdmin}, "confirm": {newAdmin}}); resp.Header.Get("Location") != "/users?done=password" {
+		t.Fatalf("change password: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := e.do("GET", "/users", nil); resp.StatusCode != 200 {
+		t.Errorf("the admin's own session ended: %d", resp.StatusCode)
+	}
+	if resp, _ := other.do("GET", "/users", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the admin's other session goes on: %d", resp.StatusCode)
+	}
+	if ok, _ := checkAdminPassword(e.srv.opts.AdminFile, newAdmin); !ok {
+		t.Error("the new admin password does not work")
+	}
+	for _, pw := range []string{testViewerPassword, newViewerPassword, newAdmin, testAdminPassword} {
+		if strings.Contains(logs.String(), pw) {
+			t.Errorf("a password is in the log")
+		}
 	}
 }

@@ -49,7 +49,9 @@
       if (box.dataset.running === "true") { poll(box); }
     });
     document.querySelectorAll("form").forEach(function (f) {
-      f.addEventListener("submit", function () {
+      f.addEventListener("submit", function (ev) {
+        // a form that removes something asks first (data-confirm)
+        if (f.dataset.confirm && !window.confirm(f.dataset.confirm)) { ev.preventDefault(); return; }
         f.querySelectorAll("button[type=submit]").forEach(function (b) { setTimeout(function () { b.disabled = true; }, 0); });
       });
     });

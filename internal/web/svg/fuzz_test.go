@@ -16,16 +16,14 @@ func FuzzLabels(f *testing.F) {
 	f.Add("", "", "", math.Inf(1), false)
 	f.Fuzz(func(t *testing.T, row, col, label string, v float64, partial bool) {
 		charts := []string{
-			string(Heatmap{Title: label, Rows: []string{row}, Cols: []string{col}, Cells: [][]Cell{{{Value: v, Label: label, Partial: partial}}}}.Render()),
+			string(Heatmap{Title: label, Rows: []string{row}, Cols: []string{col}, Cells: [][]Cell{{{Value: v, Label: label, Partial: partial, Link: col}}}}.Render()),
 			string(LineChart{Title: label, X: []string{col}, Series: []Series{{Name: row, Points: []float64{v}}}}.Render()),
+			string(LineChart{Title: label, XAt: []float64{v, 1}, Series: []Series{{Name: row, Points: []float64{v, v}}}, Note: col}.Render()),
 			string(BarChart{Title: label, Bars: []Bar{{Label: row, Value: v, ValueLabel: label, Flag: partial}}, Threshold: v, ThresholdLabel: col}.Render()),
 		}
-		for i, c := range charts {
-			// the heat map is one div around its two svgs (labels, cells)
-			open, end := "<svg ", "</svg>"
-			if i == 0 {
-				open, end = `<div class="heatmap-box"><svg `, "</svg></div>"
-			}
+		for _, c := range charts {
+			// every chart is one figure: its caption, the svg(s), a legend
+			open, end := `<figure class="chart-fig`, "</figure>"
 			if !strings.HasPrefix(c, open) || !strings.HasSuffix(c, end) {
 				t.Fatalf("not one chart element: %q", c)
 			}

@@ -3,6 +3,7 @@ package svg
 import (
 	"encoding/xml"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -106,6 +107,23 @@ func TestHeatmap(t *testing.T) {
 	golden(t, "heatmap.svg", out)
 }
 
+// TestHeatmapLinks: a cell with a link is wrapped in an SVG link, its
+// URL escaped; a cell without one is not.
+func TestHeatmapLinks(t *testing.T) {
+	h := Heatmap{Rows: []string{"a"}, Cols: []string{"x", "y"}, Cells: [][]Cell{{{Value: 1, Label: "1", Link: "/reports/drill?a=1&b=\"2\""}, {Value: 2, Label: "2"}}}}
+	out := string(h.Render())
+	els := wellFormed(t, out)
+	var links []string
+	for _, e := range els {
+		if e.Name.Local == "a" {
+			links = append(links, attr(e, "href"))
+		}
+	}
+	if len(links) != 1 || links[0] != `/reports/drill?a=1&b="2"` {
+		t.Errorf("links %q", links)
+	}
+}
+
 func TestHeatmapRaggedAndEmpty(t *testing.T) {
 	h := Heatmap{Rows: []string{"a", "b"}, Cols: []string{"x", "y"}, Cells: [][]Cell{{{Value: 1, Label: "1"}}}}
 	out := string(h.Render())
@@ -142,9 +160,9 @@ func TestLineChart(t *testing.T) {
 	if len(paths) != 2 {
 		t.Fatalf("paths %v, want 2", paths)
 	}
-	// axis max niceMax(40) = 50; plot 28..260 (232 high): 40 sits at 260-232*0.8 = 74.4
-	if !strings.HasSuffix(paths[0], " 74.4") {
-		t.Errorf("series 1 path %q should end at y 74.4", paths[0])
+	// y ticks every 10 up to 40; plot 10..216: 40 sits at the top, 10 at 216-206/4 = 164.5
+	if !strings.HasSuffix(paths[0], " 10") || !strings.HasPrefix(paths[0], "M62 164.5") {
+		t.Errorf("series 1 path %q should run from y 164.5 to 10", paths[0])
 	}
 	// a NaN point breaks the line into two moves
 	if strings.Count(paths[1], "M") != 2 {
@@ -184,11 +202,76 @@ func TestBarChart(t *testing.T) {
 	if flagged != 1 || threshold != 1 || len(widths) != 2 {
 		t.Fatalf("flagged %d threshold %d bars %v", flagged, threshold, widths)
 	}
-	// axis max is niceMax(1.2) = 2; plot width 640-150-90 = 400; 0.5 -> 100, 1.2 -> 240
-	if widths[0] != "100" || widths[1] != "240" {
-		t.Errorf("bar widths %v, want [100 240]", widths)
+	// axis max is niceMax(1.2) = 2; plot width 400-118 = 282; 0.5 -> 70.5, 1.2 -> 169.2
+	if widths[0] != "70.5" || widths[1] != "169.2" {
+		t.Errorf("bar widths %v, want [70.5 169.2]", widths)
 	}
 	golden(t, "bar.svg", out)
+}
+
+// TestLineChartTimeAxis: with XAt, points are spaced by their value (day
+// 7 sits near day 0, day 365 at the end), not evenly by column; a series
+// that stops early (a young cohort) draws only its points.
+func TestLineChartTimeAxis(t *testing.T) {
+	c := LineChart{
+		Title:  "Net LTV",
+		X:      []string{"day 0", "day 7", "day 30", "day 365"},
+		XAt:    []float64{0, 7, 30, 365},
+		XTitle: "days since the first sale",
+		Series: []Series{{Name: "old", Points: []float64{10, 12, 20, 50}}, {Name: "young", Points: []float64{9, 11}}},
+	}
+	out := string(c.Render())
+	els := wellFormed(t, out)
+	var xs [][]float64
+	for _, e := range els {
+		if e.Name.Local != "g" || attr(e, "class") != "series" {
+			continue
+		}
+		xs = append(xs, nil)
+	}
+	series := -1
+	for _, e := range els {
+		if e.Name.Local == "g" && attr(e, "class") == "series" {
+			series++
+		}
+		if e.Name.Local == "circle" {
+			var x float64
+			fmt.Sscan(attr(e, "cx"), &x)
+			xs[series] = append(xs[series], x)
+		}
+	}
+	if len(xs) != 2 || len(xs[0]) != 4 || len(xs[1]) != 2 {
+		t.Fatalf("points per series %v, want 4 and 2", xs)
+	}
+	// plot 62..386 (324 wide) over days 0..365
+	for i, day := range []float64{0, 7, 30, 365} {
+		want := 62 + 324*day/365
+		if math.Abs(xs[0][i]-want) > 0.06 {
+			t.Errorf("day %v at x %v, want %.1f", day, xs[0][i], want)
+		}
+	}
+	// ticks at round days, at most five, and the axis title
+	for _, tick := range []string{">0<", ">100<", ">200<", ">300<", ">days since the first sale<"} {
+		if !strings.Contains(out, tick) {
+			t.Errorf("axis text %s missing", tick)
+		}
+	}
+	if strings.Contains(out, ">400<") {
+		t.Error("a tick past the last day")
+	}
+	golden(t, "line-time.svg", out)
+}
+
+func TestNiceStep(t *testing.T) {
+	for _, tc := range []struct {
+		hi   float64
+		n    int
+		want float64
+	}{{365, 4, 100}, {12, 4, 5}, {180, 4, 50}, {1, 4, 0.5}, {0, 4, 1}, {math.NaN(), 4, 1}} {
+		if got := tickStep(tc.hi, tc.n); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("tickStep(%v, %d) = %v, want %v", tc.hi, tc.n, got, tc.want)
+		}
+	}
 }
 
 func TestNiceMax(t *testing.T) {
