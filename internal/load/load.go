@@ -137,7 +137,16 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 	if err := st.MarkLoadPending(ctx, in.ID, expected); err != nil {
 		return res, err
 	}
-	if err := loadFiles(ctx, st, in.ID, paths, opts, res); err != nil {
+	// Indexes a stopped first load left dropped are built first: the rows
+	// are no longer a first load's.
+	if _, err := st.RestoreIndexes(ctx); err != nil {
+		return res, err
+	}
+	first, err := firstLoad(ctx, st, in.ID)
+	if err != nil {
+		return res, err
+	}
+	if err := loadFiles(ctx, st, in.ID, paths, first, opts, res); err != nil {
 		return res, &PartialError{Loaded: res.Transactions + res.Notes + res.Details, Expected: expected, Err: err}
 	}
 	if err := st.LoadFinished(ctx, in.ID); err != nil {
@@ -169,8 +178,32 @@ func (e *PartialError) Partial() string {
 	return fmt.Sprintf("%d of %d rows loaded; run the same load again to finish (until then status and reports say the figures are partial)", e.Loaded, e.Expected)
 }
 
-// loadFiles loads the files and derives the orders and subscriptions.
-func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths []string, opts Options, res *Result) error {
+// firstLoad prepares a load into an integration that holds no
+// transaction: its rollups are dropped, to be rebuilt whole once the rows
+// are in (so the rows need no dirty marks), and when the tables hold no
+// one's rows their secondary indexes are dropped until then
+// (store.DeferIndexes). It reports whether the integration was empty.
+func firstLoad(ctx context.Context, st *store.Store, integrationID int64) (bool, error) {
+	has, err := st.HasTransactions(ctx, integrationID)
+	if err != nil || has {
+		return false, err
+	}
+	if err := invalidateRollups(ctx, st, integrationID); err != nil {
+		return false, err
+	}
+	if _, err := st.DeferIndexes(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func invalidateRollups(ctx context.Context, st *store.Store, integrationID int64) error {
+	return st.Update(ctx, func(tx *store.Tx) error { return tx.InvalidateRollups(ctx, integrationID) })
+}
+
+// loadFiles loads the files and derives the orders and subscriptions. A
+// first load (see firstLoad) writes no dirty marks.
+func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths []string, first bool, opts Options, res *Result) error {
 	// Transactions files first: the derived tables need them.
 	var others []string
 	for _, p := range paths {
@@ -180,7 +213,7 @@ func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths 
 		}
 		switch kind {
 		case legacy.Transactions:
-			if err := loadTransactions(ctx, st, integrationID, p, opts, res); err != nil {
+			if err := loadTransactions(ctx, st, integrationID, p, first, opts, res); err != nil {
 				return err
 			}
 		case legacy.Notes, legacy.Details:
@@ -194,7 +227,18 @@ func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths 
 			return err
 		}
 	}
-	return derive(ctx, st, integrationID)
+	if first {
+		// Rollups built by another command while the rows went in
+		// missed the rows written after: the refresh rebuilds them.
+		if err := invalidateRollups(ctx, st, integrationID); err != nil {
+			return err
+		}
+	}
+	if err := derive(ctx, st, integrationID); err != nil {
+		return err
+	}
+	_, err := st.RestoreIndexes(ctx)
+	return err
 }
 
 // Tune enlarges SQLite's page cache to 256 MiB for this process's
@@ -254,7 +298,7 @@ type batch struct {
 	purchases []crm.Purchase
 }
 
-func loadTransactions(ctx context.Context, st *store.Store, integrationID int64, path string, opts Options, res *Result) error {
+func loadTransactions(ctx context.Context, st *store.Store, integrationID int64, path string, first bool, opts Options, res *Result) error {
 	f, err := openFile(ctx, path)
 	if err != nil {
 		return err
@@ -273,7 +317,11 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 			if err := tx.UpsertCustomers(ctx, integrationID, b.customers); err != nil {
 				return err
 			}
-			if err := tx.UpsertTransactions(ctx, integrationID, b.txns); err != nil {
+			upsert := tx.UpsertTransactions
+			if first {
+				upsert = tx.LoadTransactions
+			}
+			if err := upsert(ctx, integrationID, b.txns); err != nil {
 				return err
 			}
 			return tx.UpsertPurchases(ctx, integrationID, b.purchases)

@@ -421,7 +421,7 @@ func TestIntegrations(t *testing.T) {
 		}
 		v, err := s2.SchemaVersion(ctx)
 		s2.Close()
-		if err != nil || v != 11 {
+		if err != nil || v != 13 {
 			t.Errorf("schema version %d, %v", v, err)
 		}
 	})
