@@ -709,10 +709,14 @@ var deriveSQL = []string{
 	// decline or authorization the attempt at the next one. Only rows whose
 	// stored cycle differs are written (see cycleGuess): an UPDATE writes a
 	// new version of the whole row and its index entries.
+	// Only the rows whose cycle differs are kept: the UPDATE then probes
+	// those alone.
 	`INSERT INTO load_cycles (id, cycle)
-SELECT id, 1 + COALESCE(SUM(CASE WHEN ` + saleSQL + ` THEN 1 ELSE 0 END)
-        OVER (PARTITION BY customer_id, product_id ORDER BY created_raw, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-FROM transactions WHERE integration_id = ? AND source = 'legacy' AND txn_type NOT IN (` + crm.RefundTypesSQL() + `)`,
+SELECT id, cycle FROM (
+  SELECT id, billing_cycle, 1 + COALESCE(SUM(CASE WHEN ` + saleSQL + ` THEN 1 ELSE 0 END)
+        OVER (PARTITION BY customer_id, product_id ORDER BY created_raw, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS cycle
+  FROM transactions WHERE integration_id = ? AND source = 'legacy' AND txn_type NOT IN (` + crm.RefundTypesSQL() + `)
+) w WHERE cycle <> billing_cycle`,
 	`UPDATE transactions SET billing_cycle = c.cycle FROM load_cycles c
 WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id AND transactions.billing_cycle <> c.cycle`,
 	`DELETE FROM load_cycles`,
@@ -720,7 +724,7 @@ WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND tra
 	`INSERT INTO load_cycles (id, cycle)
 SELECT r.id, p.billing_cycle FROM transactions r JOIN transactions p
   ON p.integration_id = r.integration_id AND p.source = r.source AND p.id = r.parent_id
-WHERE r.integration_id = ? AND r.source = 'legacy' AND r.txn_type IN (` + crm.RefundTypesSQL() + `)`,
+WHERE r.integration_id = ? AND r.source = 'legacy' AND r.txn_type IN (` + crm.RefundTypesSQL() + `) AND r.billing_cycle <> p.billing_cycle`,
 	`UPDATE transactions SET billing_cycle = c.cycle FROM load_cycles c
 WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id AND transactions.billing_cycle <> c.cycle`,
 	`DROP TABLE load_cycles`,
