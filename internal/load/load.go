@@ -101,10 +101,12 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 	if opts.Check.AsOf == "" {
 		opts.Check.AsOf = time.Now().In(opts.TimeZone).Format(crm.DateLayout)
 	}
+	t0 := time.Now()
 	rep, err := check.Validate(ctx, legacy.FileInputs(paths), opts.Check)
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
+	slog.Debug("validated", "errors", rep.Errors(), "took", time.Since(t0))
 	res := &Result{Report: rep}
 	if err := Tune(ctx, st); err != nil {
 		return res, err
@@ -213,20 +215,24 @@ func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths 
 		}
 		switch kind {
 		case legacy.Transactions:
+			t0, n := time.Now(), res.Transactions
 			if err := loadTransactions(ctx, st, integrationID, p, first, opts, res); err != nil {
 				return err
 			}
+			slog.Debug("transactions stored", "file", p, "rows", res.Transactions-n, "took", time.Since(t0))
 		case legacy.Notes, legacy.Details:
 			others = append(others, p)
 		default:
 			return fmt.Errorf("load %s: not a legacy import file (unknown header)", p)
 		}
 	}
+	t0 := time.Now()
 	for _, p := range others {
 		if err := loadOther(ctx, st, integrationID, p, opts, res); err != nil {
 			return err
 		}
 	}
+	slog.Debug("notes and details stored", "notes", res.Notes, "details", res.Details, "took", time.Since(t0))
 	if first {
 		// Rollups built by another command while the rows went in
 		// missed the rows written after: the refresh rebuilds them.
@@ -237,8 +243,12 @@ func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths 
 	if err := derive(ctx, st, integrationID); err != nil {
 		return err
 	}
-	_, err := st.RestoreIndexes(ctx)
-	return err
+	t0 = time.Now()
+	if n, err := st.RestoreIndexes(ctx); err != nil || n > 0 {
+		slog.Debug("indexes built", "indexes", n, "took", time.Since(t0))
+		return err
+	}
+	return nil
 }
 
 // Tune enlarges SQLite's page cache to 256 MiB for this process's
