@@ -769,7 +769,8 @@ SELECT customer_id, product_id, MAX(billing_cycle) FROM transactions
 WHERE integration_id = ? AND source = 'legacy' AND txn_type IN ('SALE', 'AUTHORIZE', 'CAPTURE') AND response_type = 'SUCCESS'
 GROUP BY customer_id, product_id`,
 	`UPDATE purchases SET billing_cycle = m.cycle FROM load_subs m
-WHERE purchases.integration_id = ? AND purchases.source = 'legacy' AND purchases.customer_id = m.customer_id AND purchases.product_id = m.product_id`,
+WHERE purchases.integration_id = ? AND purchases.source = 'legacy' AND purchases.customer_id = m.customer_id AND purchases.product_id = m.product_id
+  AND purchases.billing_cycle <> m.cycle`,
 	`DROP TABLE load_subs`,
 }
 
