@@ -113,6 +113,16 @@ func measure(path string, fn func(string) (int, error)) error {
 		return err
 	}
 	d := time.Since(start)
+	if prof := os.Getenv("MEMPROFILE"); prof != "" { // what was allocated, by site (go tool pprof -sample_index=alloc_space)
+		pf, err := os.Create(prof)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.Lookup("allocs").WriteTo(pf, 0); err != nil {
+			return err
+		}
+	}
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	fmt.Printf("%.3f %.1f %d %.1f\n", d.Seconds(), float64(st.Size())/1e6/d.Seconds(), n, float64(ru.Maxrss)/1024)

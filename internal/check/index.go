@@ -1,8 +1,15 @@
 package check
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash/maphash"
+	"io"
+	"os"
+	"slices"
 )
 
 var idSeed = maphash.MakeSeed()
@@ -10,6 +17,12 @@ var idSeed = maphash.MakeSeed()
 // hashID hashes an id's bytes (the runtime's AES hash): done in the
 // parallel workers, so that the sequential merger only touches uint64 keys.
 func hashID(b []byte) uint64 { return maphash.Bytes(idSeed, b) }
+
+// keyHash hashes the keys of the cross-row indexes (merchantTxnId, orderId,
+// customerId, parent references, active rows' emails, phones and
+// subscriptions). It is hashID; tests replace it with a weak hash to force
+// collisions: the indexes' answers must not change.
+var keyHash = hashID
 
 // hashLower is hashID of the ASCII-lower-cased bytes (emails compare
 // without case).
@@ -28,51 +41,286 @@ func hashLower(b []byte) uint64 {
 // span is a range of bytes in an arena.
 type span struct{ off, n int32 }
 
-// idIndex maps ids to entry numbers by their hash, keeping the ids' bytes in
-// one arena so that a hash collision is told apart from a repeat: the answer
-// is exact, and memory is the ids themselves plus a few words each.
+// The cross-row indexes hold one 64-bit slot an entry in memory, in an
+// open-addressing table: the high bits of the key's hash (its tag) and
+// where the entry's record is in the spill. A record is the entry's fixed
+// payload (its first row, ...) and its key's bytes; it is written to the
+// spill (a buffer, then an unlinked 0600 temporary file) and read back only
+// to confirm a candidate whose tag matches, which also gives its payload.
+// So the answers are exact whatever the hash does, and memory is about 11
+// to 21 bytes an entry (the table is kept between 3/8 and 3/4 full) and
+// nothing for the keys, whatever their length. The tables are allocated
+// outside the Go heap where the system allows (table_unix.go), so the
+// garbage collector's headroom (GOGC) is not spent on them.
+
+const (
+	offBits = 36 // a record's offset: spills up to 64 GiB
+	tagBits = 64 - offBits
+	offMask = 1<<offBits - 1
+	maxOff  = offMask - 1
+)
+
+// spill holds records written once and read back by offset: a buffer,
+// then an unlinked temporary file (created 0600 and removed at once where
+// the system allows, else when the validation ends). A record is a uvarint
+// length and its bytes.
+type spill struct {
+	f       *os.File
+	name    string // set while the file still has a name (not removed)
+	buf     []byte // what is not yet in the file, from file offset base
+	base    int64
+	scratch []byte
+	err     error
+}
+
+// spillBuffer is the bytes kept in memory before the spill goes to its
+// file (a variable: tests make it small, to run the file path).
+var spillBuffer = 4 << 20
+
+var errTooLarge = errors.New("check: the file has too many ids to index (more than 64 GiB of them)")
+
+// put appends a record made of a and b and returns its offset.
+func (s *spill) put(a, b []byte) int64 {
+	off := s.base + int64(len(s.buf))
+	if off > maxOff {
+		s.fail(errTooLarge)
+		off = 0
+	}
+	s.buf = binary.AppendUvarint(s.buf, uint64(len(a)+len(b)))
+	s.buf = append(s.buf, a...)
+	s.buf = append(s.buf, b...)
+	if len(s.buf) >= spillBuffer {
+		s.flush()
+	}
+	return off
+}
+
+func (s *spill) flush() {
+	if s.err != nil {
+		s.base += int64(len(s.buf))
+		s.buf = s.buf[:0]
+		return
+	}
+	if s.f == nil {
+		f, err := os.CreateTemp("", "konduit-check-*")
+		if err != nil {
+			s.fail(err)
+			s.base += int64(len(s.buf))
+			s.buf = s.buf[:0]
+			return
+		}
+		s.f = f
+		if err := f.Chmod(0o600); err != nil {
+			s.fail(err)
+		}
+		if os.Remove(f.Name()) != nil {
+			s.name = f.Name() // removed by close
+		}
+	}
+	if _, err := s.f.Write(s.buf); err != nil {
+		s.fail(err)
+	}
+	s.base += int64(len(s.buf))
+	s.buf = s.buf[:0]
+}
+
+// get returns the record at off, valid until the next get; after a
+// scan calls fn with every record, in the order they were put (rec is
+// valid during the call); it stops at a read error (s.err).
+func (s *spill) scan(fn func(rec []byte)) {
+	if s.f != nil && s.err == nil {
+		br := bufio.NewReaderSize(io.NewSectionReader(s.f, 0, s.base), 1<<20)
+		var rec []byte
+		for {
+			n, err := binary.ReadUvarint(br)
+			if err == io.EOF {
+				break
+			}
+			if err == nil {
+				rec = slices.Grow(rec[:0], int(n))[:n]
+				_, err = io.ReadFull(br, rec)
+			}
+			if err != nil {
+				s.fail(err)
+				return
+			}
+			fn(rec)
+		}
+	}
+	for b := s.buf; len(b) > 0; {
+		n, k := binary.Uvarint(b)
+		fn(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+}
+
+// failure (s.err), an empty one.
+func (s *spill) get(off int64) []byte {
+	if off >= s.base {
+		b := s.buf[off-s.base:]
+		n, k := binary.Uvarint(b)
+		return b[k : k+int(n)]
+	}
+	if s.err != nil {
+		return nil
+	}
+	if cap(s.scratch) < 128 {
+		s.scratch = make([]byte, 128)
+	}
+	b := s.read(off, 128)
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		s.fail(errors.New("bad record"))
+		return nil
+	}
+	if need := k + int(n); need > len(b) {
+		if b = s.read(off, need); len(b) < need {
+			s.fail(io.ErrUnexpectedEOF)
+			return nil
+		}
+	}
+	return b[k : k+int(n)]
+}
+
+// read reads n bytes at off into the scratch buffer, or as many as there
+// are.
+func (s *spill) read(off int64, n int) []byte {
+	if n > cap(s.scratch) {
+		s.scratch = make([]byte, n)
+	}
+	b := s.scratch[:n]
+	inFile := int(min(int64(n), s.base-off))
+	m, err := s.f.ReadAt(b[:inFile], off)
+	if err != nil && err != io.EOF {
+		s.fail(err)
+	}
+	if m == inFile && n > inFile {
+		m += copy(b[m:], s.buf) // the record's tail is still in the buffer
+	}
+	return b[:m]
+}
+
+func (s *spill) fail(err error) {
+	if s.err == nil {
+		if err == errTooLarge {
+			s.err = err
+		} else {
+			s.err = fmt.Errorf("check: spill file: %w", err)
+		}
+	}
+}
+
+// close releases the file (and removes it, if it could not be removed at
+// once).
+func (s *spill) close() {
+	if s.f != nil {
+		s.f.Close()
+		if s.name != "" {
+			os.Remove(s.name)
+		}
+		s.f = nil
+	}
+	s.buf = nil
+}
+
+// idIndex maps keys to their records' offsets in the spill.
 type idIndex struct {
-	arena   []byte
-	byHash  map[uint64]int32
-	spans   []span
-	collide map[string]int32 // ids whose hash another id already holds
+	sp    *spill
+	pay   int      // payload bytes of every record
+	slots []uint64 // tag << offBits | offset+1; 0 is empty
+	shift uint     // 64 - log2(len(slots)): a hash's home slot is h >> shift
+	n     int
 }
 
-// newIDIndex returns an index sized for about n ids.
-func newIDIndex(n int) *idIndex {
-	return &idIndex{byHash: make(map[uint64]int32, n), spans: make([]span, 0, n), arena: make([]byte, 0, 12*n)}
+// newIDIndex returns an index sized for about n keys, whose records hold
+// pay bytes of payload, spilling to sp.
+func newIDIndex(n, pay int, sp *spill) *idIndex {
+	x := &idIndex{sp: sp, pay: pay}
+	size, shift := 16, uint(60)
+	for size*3 < n*4 && shift > offBits {
+		size, shift = size*2, shift-1
+	}
+	x.slots, x.shift = newTable(size), shift
+	return x
 }
 
-func (x *idIndex) bytes(i int32) []byte {
-	s := x.spans[i]
-	return x.arena[s.off : s.off+s.n]
+// free releases the table (the index is not used after).
+func (x *idIndex) free() {
+	if x.slots != nil {
+		freeTable(x.slots)
+		x.slots = nil
+	}
 }
 
-// lookup returns the entry of id, whose hash is h.
-func (x *idIndex) lookup(h uint64, id []byte) (int32, bool) {
-	i, ok := x.byHash[h]
-	if !ok {
-		return 0, false
+// key returns the key of the record at off (a copy).
+func (x *idIndex) key(off int64) []byte { return bytes.Clone(x.sp.get(off)[x.pay:]) }
+
+// lookup returns the offset and payload of key's record (the payload is
+// valid until the spill's next read); h is keyHash(key).
+func (x *idIndex) lookup(h uint64, key []byte) (off int64, payload []byte, ok bool) {
+	tag := h >> offBits << offBits
+	mask := uint64(len(x.slots) - 1)
+	for i := h >> x.shift; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
+			return 0, nil, false
+		}
+		if s&^offMask == tag {
+			off := int64(s&offMask) - 1
+			if rec := x.sp.get(off); len(rec) >= x.pay && bytes.Equal(rec[x.pay:], key) {
+				return off, rec[:x.pay], true
+			}
+		}
 	}
-	if bytes.Equal(x.bytes(i), id) {
-		return i, true
-	}
-	i, ok = x.collide[string(id)]
-	return i, ok
 }
 
-// insert adds an id that lookup did not find and returns its entry.
-func (x *idIndex) insert(h uint64, id []byte) int32 {
-	i := int32(len(x.spans))
-	x.spans = append(x.spans, span{int32(len(x.arena)), int32(len(id))})
-	x.arena = append(x.arena, id...)
-	if _, taken := x.byHash[h]; !taken {
-		x.byHash[h] = i
-		return i
+// insert adds a key that lookup did not find, with its payload, and
+// returns its record's offset.
+func (x *idIndex) insert(h uint64, key, payload []byte) int64 {
+	off := x.sp.put(payload, key)
+	x.n++
+	if x.n*4 > len(x.slots)*3 {
+		if x.shift == offBits {
+			x.sp.fail(errTooLarge) // more than 3/4 of 2^28 keys
+			return off
+		}
+		x.grow()
 	}
-	if x.collide == nil {
-		x.collide = map[string]int32{}
-	}
-	x.collide[string(id)] = i
-	return i
+	x.place(h>>offBits<<offBits | uint64(off+1))
+	return off
 }
+
+func (x *idIndex) place(s uint64) {
+	mask := uint64(len(x.slots) - 1)
+	for i := s >> x.shift; ; i = (i + 1) & mask {
+		if x.slots[i] == 0 {
+			x.slots[i] = s
+			return
+		}
+	}
+}
+
+// grow doubles the table. The home slot comes from the hash's high bits,
+// which the slots keep, so no key is read back.
+func (x *idIndex) grow() {
+	old := x.slots
+	x.slots = newTable(2 * len(old))
+	x.shift--
+	for _, s := range old {
+		if s != 0 {
+			x.place(s)
+		}
+	}
+	freeTable(old)
+}
+
+// payload encoding: fixed-size little-endian int64s.
+func pack(dst []byte, vs ...int64) []byte {
+	dst = dst[:0]
+	for _, v := range vs {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+	}
+	return dst
+}
+
+func word(p []byte, i int) int64 { return int64(binary.LittleEndian.Uint64(p[8*i:])) }

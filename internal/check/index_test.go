@@ -1,24 +1,161 @@
 package check
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
 
-// TestIDIndexCollisions forces every id onto one hash: answers stay exact.
+	"github.com/konduit/konduit/internal/legacy"
+)
+
+// TestIDIndexCollisions forces every key onto one hash: answers stay exact,
+// with the records in the buffer and in the spill file.
 func TestIDIndexCollisions(t *testing.T) {
-	x := newIDIndex(0)
-	ids := []string{"T1", "T2", "T3", "T10"}
-	for _, id := range ids {
-		if _, ok := x.lookup(42, []byte(id)); ok {
-			t.Fatalf("%s found before insert", id)
+	for _, buf := range []int{1, 1 << 20} {
+		t.Run(fmt.Sprint(buf), func(t *testing.T) {
+			defer setSpillBuffer(buf)()
+			sp := &spill{}
+			defer sp.close()
+			x := newIDIndex(0, 8, sp)
+			defer x.free()
+			ids := []string{"T1", "T2", "T3", "T10", ""}
+			offs := map[string]int64{}
+			for i, id := range ids {
+				if _, _, ok := x.lookup(42, []byte(id)); ok {
+					t.Fatalf("%s found before insert", id)
+				}
+				offs[id] = x.insert(42, []byte(id), pack(nil, int64(i)))
+			}
+			for want, id := range ids {
+				off, p, ok := x.lookup(42, []byte(id))
+				if !ok || off != offs[id] || word(p, 0) != int64(want) || string(x.key(off)) != id {
+					t.Fatalf("lookup %q = %d %v", id, off, ok)
+				}
+			}
+			if _, _, ok := x.lookup(42, []byte("T4")); ok {
+				t.Fatal("T4 found")
+			}
+			if sp.err != nil {
+				t.Fatal(sp.err)
+			}
+		})
+	}
+}
+
+func setSpillBuffer(n int) (restore func()) {
+	old := spillBuffer
+	spillBuffer = n
+	return func() { spillBuffer = old }
+}
+
+// TestIDIndexProperty: on random keys (short and long, some repeated) under
+// a weak hash (16 values, so that most keys collide) or the real one, with
+// the spill in memory or in its file, the index answers as a map does, and
+// gives each key's payload back.
+func TestIDIndexProperty(t *testing.T) {
+	hashes := map[string]func([]byte) uint64{
+		"weak": func(b []byte) uint64 { return hashID(b) & 0xf << 60 },
+		"real": hashID,
+	}
+	for name, hash := range hashes {
+		for _, buf := range []int{64, 1 << 20} {
+			t.Run(fmt.Sprint(name, buf), func(t *testing.T) {
+				defer setSpillBuffer(buf)()
+				rng := rand.New(rand.NewPCG(1, uint64(buf)))
+				sp := &spill{}
+				defer sp.close()
+				x := newIDIndex(0, 16, sp)
+				defer x.free()
+				ref := map[string]int64{}
+				offs := map[string]int64{}
+				for i := range 20000 {
+					n := rng.IntN(6)
+					if rng.IntN(50) == 0 {
+						n = 100 + rng.IntN(300) // longer than a read's first 128 bytes
+					}
+					k := make([]byte, n)
+					for j := range k {
+						k[j] = "ab\x00\xff"[rng.IntN(4)]
+					}
+					off, p, ok := x.lookup(hash(k), k)
+					want, had := ref[string(k)]
+					if ok != had {
+						t.Fatalf("key %q: found %v, map has it %v", k, ok, had)
+					}
+					if ok {
+						if off != offs[string(k)] || word(p, 0) != want || word(p, 1) != -want || !bytes.Equal(x.key(off), k) {
+							t.Fatalf("key %q: record %d payload %d, want %d %d", k, off, word(p, 0), offs[string(k)], want)
+						}
+						continue
+					}
+					ref[string(k)] = int64(i)
+					offs[string(k)] = x.insert(hash(k), k, pack(nil, int64(i), -int64(i)))
+				}
+				if x.n != len(ref) || sp.err != nil {
+					t.Fatalf("%d entries for %d keys; %v", x.n, len(ref), sp.err)
+				}
+			})
 		}
-		x.insert(42, []byte(id))
 	}
-	for want, id := range ids {
-		i, ok := x.lookup(42, []byte(id))
-		if !ok || int(i) != want || string(x.bytes(i)) != id {
-			t.Fatalf("lookup %s = %d %v", id, i, ok)
+}
+
+// TestSpillFileNeverNamed: the spill file is created 0600 and unlinked at
+// once, so a validation that spills leaves nothing behind, whether it ends
+// or is cancelled, and no name for it exists while it runs.
+func TestSpillFileNeverNamed(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	defer setSpillBuffer(1)()
+	var rows []row
+	for i := range 4000 {
+		rows = append(rows, baseRow(i+1))
+	}
+	content := csvOf(legacy.Transactions, rows...)
+	seen := map[string]bool{}
+	look := func() {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			seen[e.Name()] = true
 		}
 	}
-	if _, ok := x.lookup(42, []byte("T4")); ok {
-		t.Fatal("T4 found")
+	for _, cancel := range []bool{false, true} {
+		ctx, stop := context.WithCancel(context.Background())
+		in := []legacy.Input{{Name: "t.csv", Open: func() (io.ReadCloser, error) {
+			return io.NopCloser(&watched{r: strings.NewReader(content), each: func(n int) {
+				look()
+				if cancel && n > 200 {
+					stop()
+				}
+			}}), nil
+		}}}
+		rep, err := Validate(ctx, in, Options{AsOf: asOf, Workers: 2})
+		stop()
+		if cancel != (err != nil) || (!cancel && rep.Errors() != 0) {
+			t.Fatalf("cancel %v: %v", cancel, err)
+		}
+		look()
 	}
+	if len(seen) > 0 {
+		t.Fatalf("files in the temporary directory: %v", seen)
+	}
+}
+
+// watched calls each before every read (with the reads so far).
+type watched struct {
+	r    io.Reader
+	n    int
+	each func(int)
+}
+
+func (w *watched) Read(p []byte) (int, error) {
+	w.n++
+	w.each(w.n)
+	time.Sleep(time.Millisecond) // the merger catches up, and spills, while reading goes on
+	return w.r.Read(p[:min(len(p), 4096)])
 }

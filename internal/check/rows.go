@@ -83,6 +83,14 @@ type txFact struct {
 	phone   uint64 // BillingPhone of phoneNumber; 0 when none
 }
 
+// flags are the txnInfo flags a row's facts set.
+func (f *txFact) flags() uint8 {
+	if f.totalOK {
+		return flagTotalOK
+	}
+	return 0
+}
+
 func is(v []byte, s string) bool { return string(v) == s }
 
 // checkTxRow runs the per-row rules of a transactions file.
@@ -280,7 +288,7 @@ func (c *compiled) checkActive(vals [][]byte, rel int, e *chunkResult, f *txFact
 		off := len(e.arena)
 		e.arena = normalEmail(e.arena, email)
 		f.email = span{int32(off), int32(len(e.arena) - off)}
-		f.hEmail = hashID(e.arena[off:])
+		f.hEmail = keyHash(e.arena[off:])
 	}
 	f.phone, _ = BillingPhone(vals[tx.phone])
 }

@@ -2,6 +2,8 @@ package check
 
 import (
 	"bytes"
+	"cmp"
+
 	"context"
 	"errors"
 	"fmt"
@@ -54,12 +56,18 @@ func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report
 	if opts.MaxRecordBytes <= 0 {
 		opts.MaxRecordBytes = legacy.DefaultMaxRecordBytes
 	}
+	sp := &spill{}
+	defer sp.close()
 	v := &validator{
 		opts:      &opts,
 		col:       newCollector(opts.MaxFindings, opts.Strict),
-		customers: newIDIndex(0),
+		sp:        sp,
+		customers: newIDIndex(0, 16, sp),
 		files:     make([]FileSummary, len(inputs)),
 	}
+	defer v.customers.free()
+	defer v.twins.free()
+
 	var later []int
 	for i, in := range inputs {
 		v.files[i] = FileSummary{Path: in.Name, Kind: "unknown"}
@@ -76,6 +84,9 @@ func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report
 			return nil, err
 		}
 	}
+	if sp.err != nil {
+		return nil, sp.err
+	}
 	return v.col.report(v.files), nil
 }
 
@@ -83,15 +94,10 @@ type validator struct {
 	opts      *Options
 	col       *collector
 	files     []FileSummary
-	customers *idIndex   // customerIds of the transactions files
-	custInfos []custInfo // by customers' entry
+	sp        *spill   // the indexes' records
+	customers *idIndex // customerIds of the transactions files; payload: identity, first row
 	haveTx    bool
 	twins     twins // addresses of active subscriptions (double-billing)
-}
-
-type custInfo struct {
-	identity uint64
-	row      int
 }
 
 // file validates one input. In the first pass, a notes or details file is
@@ -153,12 +159,14 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		nFields:  len(names),
 		term:     chunker.Term,
 		names:    names,
-		txIndex:  newIDIndex(expect),
-		orders:   newIDIndex(expect / 2),
+		txIndex:  newIDIndex(expect, 16, v.sp),
+		orders:   newIDIndex(expect/2, 16, v.sp),
+		refs:     &spill{},
 		lastCust: -1,
 		rowBase:  row,
 		lineBase: lf.DataLine - 1,
 	}
+	defer run.free()
 	if err := run.pipeline(ctx, chunker, rest); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return false, err
@@ -166,6 +174,9 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		return false, &ReadError{File: in.Name, Err: err}
 	}
 	run.finish()
+	if err := cmp.Or(v.sp.err, run.refs.err); err != nil {
+		return false, err
+	}
 	if kind == legacy.Transactions {
 		v.haveTx = true
 	}
@@ -283,40 +294,60 @@ type fileRun struct {
 	names             []string
 	rows              int
 	rowBase, lineBase int
-	// cross-row indexes
-	txIndex    *idIndex  // merchantTxnIds
-	txInfos    []txnInfo // by txIndex entry
-	orders     *idIndex  // orderIds
-	orderCusts []int32   // by orders entry: the customer's entry
-	orderRows  []int
-	lastCustID []byte // the previous row's customer, whose entry is lastCust
-	refs       []ref
-	refArena   []byte
+	// cross-row indexes; a customer is its record's offset in v.customers
+	txIndex    *idIndex          // merchantTxnIds; payload: txnInfo
+	refunded   map[int64]refunds // by txIndex record: parents refunded so far (finish)
+	orders     *idIndex          // orderIds; payload: the customer, the first row
+	lastCustID []byte            // the previous row's customer, which is lastCust
+	refs       *spill            // rows naming a parent, in file order: a txnInfo and the parent
 	lastOrder  []byte
-	lastCust   int32
-	subs       map[subKey]*activeSub // active subscriptions (subs.go)
-	dupSubs    []*activeSub          // those with more than one row, in file order
+	lastCust   int64
+	// what v.customers holds of lastCust
+	lastIdentity uint64
+	lastCustRow  int64
+
+	subs     *idIndex             // active subscriptions (subs.go)
+	promoted map[int64]*activeSub // by subs record: those with more than one row
+	dupSubs  []*activeSub         // the same, in file order
+	payload  [24]byte             // scratch
+	key      []byte               // scratch
 }
 
+type refunds struct {
+	sum     int64
+	flagged bool // refunds-exceed reported
+}
+
+func (r *fileRun) free() {
+	r.txIndex.free()
+	r.orders.free()
+	if r.subs != nil {
+		r.subs.free()
+	}
+	r.refs.close()
+}
+
+// txnInfo is what the parent rules need of a row, in a 16-byte payload:
+// its totalAmount and, packed, its row, type and flags.
 type txnInfo struct {
-	row      int
-	typ      uint8
-	totalOK  bool
-	flagged  bool
-	total    int64
-	refunded int64
+	total int64
+	bits  int64 // row << 16 | typ << 8 | flags
 }
 
-type ref struct {
-	row     int
-	self    bool // names its own merchantTxnId
-	hParent uint64
-	parent  span // in refArena
-	typ     uint8
-	success bool
-	totalOK bool
-	total   int64
+const (
+	flagTotalOK = 1 << iota
+	flagSelf    // a reference naming its own merchantTxnId
+	flagSuccess
+)
+
+func packRow(row int, typ uint8, flags uint8) int64 {
+	return int64(row)<<16 | int64(typ)<<8 | int64(flags)
 }
+
+func readTxnInfo(p []byte) txnInfo { return txnInfo{total: word(p, 0), bits: word(p, 1)} }
+func (t txnInfo) row() int         { return int(t.bits >> 16) }
+func (t txnInfo) typ() uint8       { return uint8(t.bits >> 8) }
+func (t txnInfo) has(f uint8) bool { return uint8(t.bits)&f != 0 }
 
 // chunkResult is what a worker found in one chunk; rows are relative.
 type chunkResult struct {
@@ -342,7 +373,7 @@ type custRef struct {
 func (r *chunkResult) keep(b []byte) (uint64, span) {
 	s := span{int32(len(r.arena)), int32(len(b))}
 	r.arena = append(r.arena, b...)
-	return hashID(b), s
+	return keyHash(b), s
 }
 
 func (r *chunkResult) bytes(s span) []byte { return r.arena[s.off : s.off+s.n] }
@@ -582,7 +613,7 @@ func (r *fileRun) merge(cr *chunkResult) {
 			break
 		}
 		id := cr.bytes(ref.id)
-		if _, ok := r.v.customers.lookup(ref.h, id); !ok {
+		if _, _, ok := r.v.customers.lookup(ref.h, id); !ok {
 			c.add(Finding{Row: r.rowBase + ref.rel, Column: "A", Field: legacy.FCustomerID, Rule: RuleUnknownCustomer, Severity: Error, col: 0,
 				Message: fmt.Sprintf("%s is not a customerId of the transactions file", quote(id))})
 		}
@@ -602,53 +633,58 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 	v := r.v
 	txn := cr.bytes(f.txn)
 	if len(txn) > 0 {
-		if i, dup := r.txIndex.lookup(f.hTxn, txn); dup {
-			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%s is also on row %d; every transaction needs its own merchantTxnId", quote(txn), r.txInfos[i].row))
+		if _, p, dup := r.txIndex.lookup(f.hTxn, txn); dup {
+			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%s is also on row %d; every transaction needs its own merchantTxnId", quote(txn), readTxnInfo(p).row()))
 		} else {
-			r.txIndex.insert(f.hTxn, txn)
-			r.txInfos = append(r.txInfos, txnInfo{row: row, typ: f.typ, totalOK: f.totalOK, total: f.total})
+			r.txIndex.insert(f.hTxn, txn, pack(r.payload[:], f.total, packRow(row, f.typ, f.flags())))
 		}
 	}
-	cust := int32(-1)
+	cust := int64(-1)
 	if id := cr.bytes(f.cust); len(id) > 0 && r.lastCust >= 0 && bytes.Equal(id, r.lastCustID) {
 		cust = r.lastCust
-		if ci := v.custInfos[cust]; ci.identity != f.identity {
-			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), ci.row))
+		if r.lastIdentity != f.identity {
+			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), r.lastCustRow))
 		}
 	} else if len(id) > 0 {
-		i, ok := v.customers.lookup(f.hCust, id)
+		i, p, ok := v.customers.lookup(f.hCust, id)
 		if !ok {
-			i = v.customers.insert(f.hCust, id)
-			v.custInfos = append(v.custInfos, custInfo{identity: f.identity, row: row})
-		} else if ci := v.custInfos[i]; ci.identity != f.identity {
-			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), ci.row))
+			i = v.customers.insert(f.hCust, id, pack(r.payload[:], int64(f.identity), int64(row)))
+			r.lastIdentity, r.lastCustRow = f.identity, int64(row)
+		} else {
+			r.lastIdentity, r.lastCustRow = uint64(word(p, 0)), word(p, 1)
+			if r.lastIdentity != f.identity {
+				r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), r.lastCustRow))
+			}
 		}
 		cust = i
 	}
 	if order := cr.bytes(f.order); len(order) > 0 && cust >= 0 && (cust != r.lastCust || !bytes.Equal(order, r.lastOrder)) {
-		if i, ok := r.orders.lookup(f.hOrder, order); !ok {
-			r.orders.insert(f.hOrder, order)
-			r.orderCusts = append(r.orderCusts, cust)
-			r.orderRows = append(r.orderRows, row)
-		} else if first := r.orderCusts[i]; first != cust {
+		if _, p, ok := r.orders.lookup(f.hOrder, order); !ok {
+			r.orders.insert(f.hOrder, order, pack(r.payload[:], cust, int64(row)))
+		} else if first, firstRow := word(p, 0), word(p, 1); first != cust {
 			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %s belongs to customer %s on row %d, and to customer %s here",
-				quote(order), quote(v.customers.bytes(first)), r.orderRows[i], quote(v.customers.bytes(cust))))
+				quote(order), quote(v.customers.key(first)), firstRow, quote(v.customers.key(cust))))
 		}
 		r.lastOrder = append(r.lastOrder[:0], order...)
 	}
 	if cust != r.lastCust {
 		r.lastCust = cust
 		if cust >= 0 {
-			r.lastCustID = append(r.lastCustID[:0], v.customers.bytes(cust)...)
+			r.lastCustID = append(r.lastCustID[:0], cr.bytes(f.cust)...) // cust's id: equal to this row's
 		}
 	}
 	if f.active && cust >= 0 {
 		r.activeRow(cr, f, row, cust)
 	}
 	if parent := cr.bytes(f.parent); len(parent) > 0 {
-		r.refs = append(r.refs, ref{row: row, self: bytes.Equal(parent, txn), hParent: f.hPar,
-			parent: span{int32(len(r.refArena)), int32(len(parent))}, typ: f.typ, success: f.success, totalOK: f.totalOK, total: f.total})
-		r.refArena = append(r.refArena, parent...)
+		flags := f.flags()
+		if bytes.Equal(parent, txn) {
+			flags |= flagSelf
+		}
+		if f.success {
+			flags |= flagSuccess
+		}
+		r.refs.put(pack(r.payload[:], f.total, packRow(row, f.typ, flags), int64(f.hPar)), parent)
 	}
 }
 
@@ -657,26 +693,33 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 func (r *fileRun) finish() {
 	r.v.col.file.Rows = r.rows
 	r.finishActive()
-	for _, ref := range r.refs {
-		parent := r.refArena[ref.parent.off : ref.parent.off+ref.parent.n]
-		i, ok := r.txIndex.lookup(ref.hParent, parent)
-		if !ok || ref.self {
-			r.add(ref.row, tx.parent, RuleParentMissing, fmt.Sprintf("%s is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", quote(parent), typeNames[ref.typ]))
-			continue
+	r.refs.scan(func(rec []byte) {
+		ref, hParent := readTxnInfo(rec), uint64(word(rec, 2))
+		parent := rec[24:] // the refs spill: lookups read the other one
+		row, typ := ref.row(), ref.typ()
+		i, pp, ok := r.txIndex.lookup(hParent, parent)
+		if !ok || ref.has(flagSelf) {
+			r.add(row, tx.parent, RuleParentMissing, fmt.Sprintf("%s is not the merchantTxnId of another row of the file; a %s needs its parent transaction in the same file", quote(parent), typeNames[typ]))
+			return
 		}
-		p := &r.txInfos[i]
+		p := readTxnInfo(pp)
 		switch {
-		case ref.typ == typeRefund && p.typ != typeSale && p.typ != typeCapture:
-			r.add(ref.row, tx.parent, RuleParentType, fmt.Sprintf("this REFUND's parent on row %d is a %s, not a SALE or CAPTURE", p.row, typeNames[p.typ]))
-		case ref.typ == typeCapture && p.typ != typeAuthorize:
-			r.add(ref.row, tx.parent, RuleParentType, fmt.Sprintf("this CAPTURE's parent on row %d is a %s, not an AUTHORIZE", p.row, typeNames[p.typ]))
+		case typ == typeRefund && p.typ() != typeSale && p.typ() != typeCapture:
+			r.add(row, tx.parent, RuleParentType, fmt.Sprintf("this REFUND's parent on row %d is a %s, not a SALE or CAPTURE", p.row(), typeNames[p.typ()]))
+		case typ == typeCapture && p.typ() != typeAuthorize:
+			r.add(row, tx.parent, RuleParentType, fmt.Sprintf("this CAPTURE's parent on row %d is a %s, not an AUTHORIZE", p.row(), typeNames[p.typ()]))
 		}
-		if ref.typ == typeRefund && ref.success && ref.totalOK {
-			p.refunded += ref.total
-			if p.totalOK && p.refunded > p.total && !p.flagged {
-				p.flagged = true
-				r.add(ref.row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %s reach %s, more than its totalAmount %s on row %d", quote(parent), formatCents(p.refunded), formatCents(p.total), p.row))
+		if typ == typeRefund && ref.has(flagSuccess) && ref.has(flagTotalOK) {
+			if r.refunded == nil {
+				r.refunded = map[int64]refunds{}
 			}
+			rf := r.refunded[i]
+			rf.sum += ref.total
+			if p.has(flagTotalOK) && rf.sum > p.total && !rf.flagged {
+				rf.flagged = true
+				r.add(row, tx.total, RuleRefundsExceed, fmt.Sprintf("refunds of %s reach %s, more than its totalAmount %s on row %d", quote(parent), formatCents(rf.sum), formatCents(p.total), p.row()))
+			}
+			r.refunded[i] = rf
 		}
-	}
+	})
 }
