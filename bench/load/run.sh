@@ -44,6 +44,17 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+# sample prints konduit's RSS (MiB) every 2 s, with the UTC time, while the
+# process under GNU time (pid $1) runs: the leaf of its process tree.
+sample() {
+	local p
+	while kill -0 "$1" 2>/dev/null; do
+		p=$1
+		while c=$(pgrep -P "$p" | head -1) && [ -n "$c" ]; do p=$c; done
+		awk -v t="$(date -u +%T)" '/^VmRSS/ {printf "%s %d\n", t, $2 / 1024}' "/proc/$p/status" 2>/dev/null
+		sleep 2
+	done
+}
 runas() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 echo "$(date -u '+%F %T UTC'), $(nproc) cores, load: $(uptime | sed 's/.*load average: //'), rows: $rows"
@@ -79,11 +90,15 @@ for nb in "${bins[@]}"; do
 	start=$(date +%s.%N)
 	set +e
 	if [ -n "${TIMEOUT:-}" ]; then
-		/usr/bin/time -v -o "$out/time-$tag.txt" timeout -s INT "$TIMEOUT" "$bin" -v load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$tag.txt" 2>&1
+		/usr/bin/time -v -o "$out/time-$tag.txt" timeout -s INT "$TIMEOUT" "$bin" -v load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$tag.txt" 2>&1 &
 	else
-		/usr/bin/time -v -o "$out/time-$tag.txt" "$bin" -v load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$tag.txt" 2>&1
+		/usr/bin/time -v -o "$out/time-$tag.txt" "$bin" -v load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$tag.txt" 2>&1 &
 	fi
+	tpid=$!
+	sample "$tpid" >"$out/rss-$tag.txt" &
+	wait "$tpid"
 	code=$?
+	wait
 	set -e
 	end=$(date +%s.%N)
 	rss=$(awk -F': ' '/Maximum resident/ {printf "%d", $2 / 1024}' "$out/time-$tag.txt")
