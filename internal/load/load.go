@@ -144,12 +144,12 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 	if _, err := st.RestoreIndexes(ctx); err != nil {
 		return res, err
 	}
-	first, err := firstLoad(ctx, st, in.ID)
+	first, deferred, err := firstLoad(ctx, st, in.ID)
 	if err != nil {
 		return res, err
 	}
 	if err := loadFiles(ctx, st, in.ID, paths, first, opts, res); err != nil {
-		return res, &PartialError{Loaded: res.Transactions + res.Notes + res.Details, Expected: expected, Err: err}
+		return res, &PartialError{Loaded: res.Transactions + res.Notes + res.Details, Expected: expected, Unindexed: deferred, Err: err}
 	}
 	if err := st.LoadFinished(ctx, in.ID); err != nil {
 		return res, err
@@ -166,7 +166,10 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 // integration stays marked as partially loaded until a load completes.
 type PartialError struct {
 	Loaded, Expected int64
-	Err              error
+	// Unindexed: the load had dropped the tables' secondary indexes (a
+	// first load); they are built again when a load completes.
+	Unindexed bool
+	Err       error
 }
 
 func (e *PartialError) Error() string {
@@ -177,26 +180,32 @@ func (e *PartialError) Unwrap() error { return e.Err }
 
 // Partial says what an interrupted load left, for the interrupted message.
 func (e *PartialError) Partial() string {
-	return fmt.Sprintf("%d of %d rows loaded; run the same load again to finish (until then status and reports say the figures are partial)", e.Loaded, e.Expected)
+	s := fmt.Sprintf("%d of %d rows loaded; run the same load again to finish (until then status and reports say the figures are partial", e.Loaded, e.Expected)
+	if e.Unindexed {
+		s += ", and reports are slower: the tables' indexes are built when the load finishes"
+	}
+	return s + ")"
 }
 
 // firstLoad prepares a load into an integration that holds no
 // transaction: its rollups are dropped, to be rebuilt whole once the rows
 // are in (so the rows need no dirty marks), and when the tables hold no
 // one's rows their secondary indexes are dropped until then
-// (store.DeferIndexes). It reports whether the integration was empty.
-func firstLoad(ctx context.Context, st *store.Store, integrationID int64) (bool, error) {
+// (store.DeferIndexes). It reports whether the integration was empty and
+// whether the indexes were dropped.
+func firstLoad(ctx context.Context, st *store.Store, integrationID int64) (first, deferred bool, err error) {
 	has, err := st.HasTransactions(ctx, integrationID)
 	if err != nil || has {
-		return false, err
+		return false, false, err
 	}
 	if err := invalidateRollups(ctx, st, integrationID); err != nil {
-		return false, err
+		return false, false, err
 	}
-	if _, err := st.DeferIndexes(ctx); err != nil {
-		return false, err
+	deferred, err = st.DeferIndexes(ctx)
+	if err != nil {
+		return false, false, err
 	}
-	return true, nil
+	return true, deferred, nil
 }
 
 func invalidateRollups(ctx context.Context, st *store.Store, integrationID int64) error {
