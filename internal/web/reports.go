@@ -8,19 +8,14 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/shopspring/decimal"
 
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/integration"
 	"github.com/konduit/konduit/internal/report"
 	"github.com/konduit/konduit/internal/store"
-	"github.com/konduit/konduit/internal/web/svg"
 )
 
 // reportsEnabled says whether the Reports pages are in the navigation.
@@ -293,45 +288,6 @@ func cachedFor[T any](s *Server, ctx context.Context, in *store.Integration, key
 	return v, nil
 }
 
-func (s *Server) summary(ctx context.Context, p *reportParams) (*report.SummaryResult, error) {
-	return cached(s, ctx, p, "summary", func() (*report.SummaryResult, error) {
-		// The report keeps the chosen group (by id or name).
-		return report.Summary(ctx, p.rq(s.st), p.From, p.To)
-	})
-}
-
-func (s *Server) reconcile(ctx context.Context, p *reportParams) (*report.ReconcileResult, error) {
-	return cached(s, ctx, p, "reconcile", func() (*report.ReconcileResult, error) {
-		q := p.rq(s.st)
-		q.Only = ""
-		return report.Reconcile(ctx, q, p.From, p.To)
-	})
-}
-
-func (s *Server) ltv(ctx context.Context, p *reportParams) (*report.LTVResult, error) {
-	return cached(s, ctx, p, "ltv", func() (*report.LTVResult, error) {
-		return report.LTV(ctx, p.rq(s.st), report.LTVOptions{Cohort: p.Cohort, AsOf: p.AsOf})
-	})
-}
-
-func (s *Server) retention(ctx context.Context, p *reportParams) (*report.RetentionResult, error) {
-	return cached(s, ctx, p, "retention", func() (*report.RetentionResult, error) {
-		// Every subscription, judged mature or not at the as-of date.
-		return report.Retention(ctx, p.rq(s.st), report.RetentionOptions{AsOf: p.AsOf})
-	})
-}
-
-func (s *Server) chargebacks(ctx context.Context, p *reportParams) (*report.ChargebacksResult, error) {
-	return cached(s, ctx, p, "chargebacks", func() (*report.ChargebacksResult, error) {
-		q := p.rq(s.st)
-		q.By = ""
-		if p.Dim != "merchant" {
-			q.Only = ""
-		}
-		return report.Chargebacks(ctx, q, report.DefaultVisa, report.DefaultMastercard, report.DefaultEarly)
-	})
-}
-
 func (s *Server) reportRoutes(mux *routeMux, auth func(http.HandlerFunc) http.Handler) {
 	mux.Handle("GET /reports", auth(s.reportPage("summary")))
 	mux.Handle("GET /reports/ltv", auth(s.reportPage("ltv")))
@@ -496,58 +452,6 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"ready":%t}`, !s.jobs.running(tab+"?"+p.query()))
 }
 
-func (s *Server) fillSummary(ctx context.Context, p *reportParams, v *reportView) error {
-	res, err := s.summary(ctx, p)
-	if err != nil {
-		return err
-	}
-	if p.Dim == "" {
-		row := res.Total.Row(false)
-		v.Summary = &row
-	} else {
-		for i := range res.Groups {
-			v.SumRows = append(v.SumRows, res.Groups[i].Row(true))
-			v.Groups = append(v.Groups, res.Groups[i].Group)
-			if n := res.Groups[i].Name; n != nil && *n != "" {
-				v.Groups = append(v.Groups, *n) // the filter takes either
-			}
-		}
-		if p.Value != "" && len(v.SumRows) == 1 {
-			v.Summary = &v.SumRows[0]
-		}
-		if p.Value != "" && len(v.SumRows) == 0 {
-			v.Summary = &report.SummaryRow{}
-		}
-		if p.Value == "" {
-			// gross revenue by group, largest first, at most 15 bars
-			bars := make([]svg.Bar, 0, len(res.Groups))
-			for _, g := range res.Groups {
-				bars = append(bars, svg.Bar{Label: groupLabel(g.Group), Value: float64(g.Gross) / 100, ValueLabel: money(report.Money(g.Gross).String(), p.Cur())})
-			}
-			sort.SliceStable(bars, func(i, j int) bool { return bars[i].Value > bars[j].Value })
-			if len(bars) > 15 {
-				bars = bars[:15]
-			}
-			v.Charts = append(v.Charts, svg.BarChart{Title: "Gross revenue by " + p.Dim, Bars: bars}.Render())
-		}
-	}
-	v.Table = showTable(res.Table().Marked(), p.Cur())
-	if p.Value != "" {
-		return nil // the reconciliation covers the whole account
-	}
-	rec, err := s.reconcile(ctx, p)
-	if err != nil {
-		return err
-	}
-	v.Reconcile = rec
-	v.RecLines = rec.Lines
-	if len(v.RecLines) > 100 {
-		v.RecMore = len(v.RecLines) - 100
-		v.RecLines = v.RecLines[:100]
-	}
-	return nil
-}
-
 func groupLabel(g string) string {
 	if g == "" {
 		return "(none)"
@@ -555,107 +459,8 @@ func groupLabel(g string) string {
 	return g
 }
 
-// perHead is the float that places an LTV mark (never shown).
-func perHead(p report.PerHead) float64 {
-	if p.N == 0 {
-		return math.NaN()
-	}
-	return float64(p.Cents) / float64(p.N) / 100
-}
-
-func cellName(c report.Cell) string {
-	if c.Month != nil {
-		return fmt.Sprintf("month %d", *c.Month)
-	}
-	if c.Day != nil {
-		return fmt.Sprintf("day %d", *c.Day)
-	}
-	return "?"
-}
-
-func cohortLabel(c report.Cohort) string {
-	if c.Group != nil {
-		return groupLabel(*c.Group) + " " + c.Cohort
-	}
-	return c.Cohort
-}
-
-func (s *Server) fillLTV(ctx context.Context, p *reportParams, v *reportView) error {
-	res, err := s.ltv(ctx, p)
-	if err != nil {
-		return err
-	}
-	v.LTV = res
-	v.Table = showTable(res.Table().Marked(), p.Cur())
-	if len(res.Cohorts) == 0 {
-		return nil
-	}
-	for _, c := range res.Cohorts {
-		if c.GroupName != nil && *c.GroupName != "" && !contains(v.Groups, *c.GroupName) {
-			v.Groups = append(v.Groups, *c.GroupName)
-		}
-		if c.Group != nil && !contains(v.Groups, *c.Group) {
-			v.Groups = append(v.Groups, *c.Group)
-		}
-	}
-	hm := svg.Heatmap{Title: fmt.Sprintf("%s LTV per customer, by %s cohort (as of %s, %s)", titleCase(p.Metric), p.Cohort, res.AsOf, res.TimeZone)}
-	for _, c := range res.Cohorts[0].Cells {
-		hm.Cols = append(hm.Cols, cellName(c))
-	}
-	shown := res.Cohorts
-	if len(shown) > maxHeatmapRows {
-		shown = shown[len(shown)-maxHeatmapRows:]
-		hm.Title += fmt.Sprintf(", the latest %d of %d cohorts (all are in the table)", maxHeatmapRows, len(res.Cohorts))
-	}
-	for _, c := range shown {
-		hm.Rows = append(hm.Rows, fmt.Sprintf("%s (%d)", cohortLabel(c), c.Customers))
-		var row []svg.Cell
-		for _, cell := range c.Cells {
-			ph := cell.NetLTV
-			if p.Metric == "gross" {
-				ph = cell.GrossLTV
-			}
-			title := fmt.Sprintf("%s, %s: gross %s, net %s per customer (%d customers)", cohortLabel(c), cellName(cell), money(cell.GrossLTV.String(), p.Cur()), money(cell.NetLTV.String(), p.Cur()), c.Customers)
-			if cell.Partial {
-				title += "; partial: some customers have not reached this day"
-			}
-			row = append(row, svg.Cell{Value: perHead(ph), Label: money(ph.String(), p.Cur()), Title: title, Partial: cell.Partial, Empty: ph.N == 0})
-		}
-		hm.Cells = append(hm.Cells, row)
-	}
-	v.Charts = append(v.Charts, hm.Render())
-	// curves: gross LTV over the cells, the latest 12 cohorts
-	lc := svg.LineChart{Title: "Gross LTV curves (hollow points are partial)", Width: 760, YLabel: func(f float64) string { return money(strconv.FormatFloat(f, 'f', 2, 64), p.Cur()) }}
-	for _, c := range res.Cohorts[0].Cells {
-		lc.X = append(lc.X, cellName(c))
-	}
-	cohorts := res.Cohorts
-	if len(cohorts) > 12 {
-		cohorts = cohorts[len(cohorts)-12:]
-	}
-	partial := map[[2]int]bool{}
-	for si, c := range cohorts {
-		ser := svg.Series{Name: cohortLabel(c)}
-		for i, cell := range c.Cells {
-			ser.Points = append(ser.Points, perHead(cell.GrossLTV))
-			partial[[2]int{si, i}] = cell.Partial
-		}
-		lc.Series = append(lc.Series, ser)
-	}
-	lc.Marks = func(si, i int) bool { return partial[[2]int{si, i}] }
-	v.Charts = append(v.Charts, lc.Render())
-	return nil
-}
-
 // maxHeatmapRows bounds the heat map (day cohorts over years are hundreds).
 const maxHeatmapRows = 60
-
-func titleCase(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
 
 // rate is a report rate as a float that places a mark.
 func rateF(r report.Rate) float64 {
@@ -663,123 +468,6 @@ func rateF(r report.Rate) float64 {
 		return math.NaN()
 	}
 	return float64(r.Num) / float64(r.Den)
-}
-
-func (s *Server) fillRetention(ctx context.Context, p *reportParams, v *reportView) error {
-	res, err := s.retention(ctx, p)
-	if err != nil {
-		return err
-	}
-	v.Retention = res
-	v.Table = showTable(res.Table().Marked(), p.Cur())
-	maxCycle := 0
-	for _, g := range res.Groups {
-		v.Groups = append(v.Groups, g.Group)
-		if g.GroupName != nil && *g.GroupName != "" {
-			v.Groups = append(v.Groups, *g.GroupName)
-		}
-		for _, c := range g.Cycles {
-			maxCycle = max(maxCycle, c.Cycle)
-		}
-	}
-	if maxCycle == 0 {
-		return nil
-	}
-	maxCycle = min(maxCycle, 24)
-	lc := svg.LineChart{Title: "Retention by billing cycle (cycle 1 = the initial sale)", Width: 760, YLabel: func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }}
-	for c := 1; c <= maxCycle; c++ {
-		lc.X = append(lc.X, strconv.Itoa(c))
-	}
-	groups := res.Groups
-	if len(groups) > 12 {
-		groups = groups[:12]
-	}
-	for _, g := range groups {
-		pts := make([]float64, maxCycle)
-		for i := range pts {
-			pts[i] = math.NaN()
-		}
-		for _, c := range g.Cycles {
-			if c.Cycle >= 1 && c.Cycle <= maxCycle {
-				pts[c.Cycle-1] = rateF(c.Retention)
-			}
-		}
-		lc.Series = append(lc.Series, svg.Series{Name: p.byLabel() + " " + groupLabel(g.Group), Points: pts})
-	}
-	v.Charts = append(v.Charts, lc.Render())
-	return nil
-}
-
-func (p *reportParams) byLabel() string {
-	if p.Dim == "" {
-		return "product"
-	}
-	return p.Dim
-}
-
-func (s *Server) fillChargebacks(ctx context.Context, p *reportParams, v *reportView) error {
-	res, err := s.chargebacks(ctx, p)
-	if err != nil {
-		return err
-	}
-	v.CB = res
-	v.Table = showTable(res.Table().Marked(), p.Cur())
-	seen := map[string]bool{}
-	for _, m := range res.Months {
-		if !seen[m.Month] {
-			seen[m.Month] = true
-			v.CBMonths = append(v.CBMonths, m.Month)
-		}
-		if !contains(v.Groups, m.Merchant) {
-			v.Groups = append(v.Groups, m.Merchant)
-			if m.MerchantName != nil && *m.MerchantName != "" {
-				v.Groups = append(v.Groups, *m.MerchantName)
-			}
-		}
-	}
-	sort.Strings(v.CBMonths)
-	if len(v.CBMonths) == 0 {
-		return nil
-	}
-	month := p.Month
-	if !seen[month] {
-		month = v.CBMonths[len(v.CBMonths)-1]
-		p.Month = month
-	}
-	visa := svg.BarChart{Title: "Visa-style ratio, " + month + " (chargebacks received ÷ sales that month)", Threshold: pctF(report.DefaultVisa.Ratio), ThresholdLabel: "threshold " + res.Visa}
-	mc := svg.BarChart{Title: "Mastercard-style ratio, " + month + " (chargebacks received ÷ sales the month before)", Threshold: pctF(report.DefaultMastercard.Ratio), ThresholdLabel: "threshold " + res.Mastercard}
-	// Each network's ratio over its own cards (metrics.md).
-	visa.Title = "Visa-style ratio of Visa cards, " + month + " (chargebacks received ÷ sales that month)"
-	mc.Title = "Mastercard-style ratio of Mastercard cards, " + month + " (chargebacks received ÷ sales the month before)"
-	for _, m := range res.Months {
-		if m.Month != month {
-			continue
-		}
-		label := "MID " + groupLabel(m.Merchant)
-		if m.MerchantName != nil && *m.MerchantName != "" {
-			label += " " + *m.MerchantName
-		}
-		switch m.Brand {
-		case report.BrandVisa:
-			visa.Bars = append(visa.Bars, svg.Bar{Label: label, Value: rateF(m.VisaRatio) * 100, ValueLabel: pct(m.VisaRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.VisaFlag || m.EarlyWarning})
-		case report.BrandMastercard:
-			mc.Bars = append(mc.Bars, svg.Bar{Label: label, Value: rateF(m.MastercardRatio) * 100, ValueLabel: pct(m.MastercardRatio.String()) + fmt.Sprintf(" (%d)", m.Chargebacks), Flag: m.MastercardFlag || m.EarlyWarning})
-		}
-	}
-	for _, bars := range [][]svg.Bar{visa.Bars, mc.Bars} {
-		for i := range bars {
-			if math.IsNaN(bars[i].Value) {
-				bars[i].Value = 0
-			}
-		}
-	}
-	v.Charts = append(v.Charts, visa.Render(), mc.Render())
-	return nil
-}
-
-func pctF(d decimal.Decimal) float64 {
-	f, _ := d.Mul(decimal.NewFromInt(100)).Float64()
-	return f
 }
 
 // reportCSV downloads a report table: the same CSV `konduit report
