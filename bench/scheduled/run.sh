@@ -4,7 +4,8 @@
 #   PORT=fake's port (default 8599), DB=a postgres://... DSN of an empty database
 #   instead of SQLite, VERBOSE=1 for the sync's debug log in OUT/scheduled-*.log.
 # 6,000 customers, a year, --rate 0: backfill, a sync with nothing new, a sync
-# after one more day (the fake restarted at --now +1 day).
+# after one more day (the fake restarted at --now +1 day). For paired runs of
+# several builds on both engines, see pair.sh.
 set -e
 K=${KONDUIT:-bin/konduit}
 O=${OUT:-/tmp}

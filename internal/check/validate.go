@@ -160,7 +160,7 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		term:     chunker.Term,
 		names:    names,
 		txIndex:  newIDIndex(expect, 16, v.sp),
-		orders:   newIDIndex(expect/2, 16, v.sp),
+		orders:   newIDIndex(expect, 16, v.sp), // up to an order a row: growing would hold both tables at once
 		refs:     &spill{},
 		lastCust: -1,
 		rowBase:  row,

@@ -113,12 +113,16 @@ type Client struct {
 	limiter *limiter
 	log     *slog.Logger
 	sleep   func(ctx context.Context, d time.Duration) error
+
+	digestKey []byte // see digest.go
 }
 
 // API is what a sync needs from Konnektive; *Client implements it.
 type API interface {
 	Walk(ctx context.Context, ep Endpoint, q Query, fn func(Page) error) error
 	FetchPage(ctx context.Context, ep Endpoint, q Query, n int) (Page, error)
+	Fetch(ctx context.Context, ep Endpoint, q Query, n int) (*Body, error)
+	Decode(ctx context.Context, b *Body, known Known) (Page, error)
 	Summary(ctx context.Context, start, end crm.Date) ([]SummaryRow, error)
 	Ping(ctx context.Context) error
 }
@@ -199,6 +203,8 @@ func New(cfg Config) (*Client, error) {
 		http:  hc,
 		log:   cfg.Logger,
 		sleep: sleepCtx,
+
+		digestKey: digestKey(cfg),
 	}
 	if cfg.Rate > 0 {
 		c.limiter = newLimiter(cfg.Rate, cfg.Burst)
@@ -349,7 +355,7 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, body string) (json.Ra
 		}
 		return nil, &retryable{err: fmt.Errorf("konnektive answered with %s", what)}
 	}
-	if !json.Valid(trim) {
+	if !validJSON(trim) {
 		// A body cut short by a dropped connection reads as bad JSON.
 		return nil, &retryable{err: errors.New("decode envelope: the body is not valid JSON")}
 	}

@@ -29,6 +29,9 @@
 // A sync depends on the API interface, which *Client implements:
 //
 //	Walk(ctx, endpoint, Query{StartDate, EndDate, DateRangeType, Params, FromPage}, fn func(Page) error) error
+//	FetchPage(ctx, endpoint, Query, n) (Page, error)       // Fetch, then Decode
+//	Fetch(ctx, endpoint, Query, n) (*Body, error)          // one answer, checked and cut into rows
+//	Decode(ctx, *Body, Known) (Page, error)                // rows a Known holds (keyed Digest) skipped
 //	Summary(ctx, start, end crm.Date) ([]SummaryRow, error)
 //	Ping(ctx) error
 //

@@ -143,6 +143,20 @@ func FuzzDecodeRow(f *testing.F) {
 			if p.Len() != 1 {
 				t.Fatalf("%s: one row became %d read and %d bad", ep, len(p.Raw), len(p.Bad))
 			}
+			// The id the digest lookup names a row by is the id its
+			// decoder reads, unless the row holds the key twice.
+			if key := ep.idKey(); len(p.ids) == 1 && ep != Campaigns {
+				n := 0
+				scanObject(rows[0], func(k string, _ []byte) error {
+					if k == key {
+						n++
+					}
+					return nil
+				})
+				if got := peekID(rows[0], key); n == 1 && got != p.ids[0] {
+					t.Fatalf("%s: peekID %q, the decoder read %q", ep, got, p.ids[0])
+				}
+			}
 			typed := map[Endpoint]int{Transactions: len(p.Transactions), Orders: len(p.Orders), Customers: len(p.Customers), Purchases: len(p.Purchases), Campaigns: len(p.Raw)}[ep]
 			if typed != len(p.Raw) {
 				t.Fatalf("%s: %d rows read, %d typed records", ep, len(p.Raw), typed)
@@ -254,6 +268,24 @@ func FuzzDecodePage(f *testing.F) {
 			if aerr != nil || berr != nil || !reflect.DeepEqual(a, b) {
 				t.Fatalf("row %d is %s, want %s", i, rows[i], want[i])
 			}
+		}
+	})
+}
+
+// FuzzValidJSON: the body check call uses says exactly what json.Valid
+// says, on any bytes.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{``, ` `, `{}`, `[]`, `{"a":[1,-0.5e+3,true,false,null,"\u00e9\n"]}`, `{"a":1,}`, `[1,]`, `01`, `-`, `1.`, `1e`, `"\u12"`,
+		`"\x"`, "\"\xff\"", "\"a\x01\"", `{"a" 1}`, `{1:2}`, `[1 2]`, `nul`, `truex`, ` {"a":{"b":[{}]}} `, `[[[[`, `]`, `{"a":"b"}}`,
+		strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth), strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)} {
+		f.Add([]byte(s))
+	}
+	for _, seed := range boundarySeeds() {
+		f.Add([]byte(`{"result":"SUCCESS","message":{"totalResults":1,"data":[` + seed + `]}}`))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", b, got, want)
 		}
 	})
 }

@@ -44,8 +44,12 @@ type Page struct {
 	Customers    []crm.Customer    // for Customers
 	Purchases    []crm.Purchase    // for Purchases
 	Bad          []BadRow          // rows that could not be read, in page order
+	// Same are the ids of the rows the caller already holds, decoded from
+	// exactly these bytes (see Known): they were not decoded again.
+	Same []string
 
-	ids []string // ids of the rows read, in Raw's order
+	ids     []string // ids of the rows read, in Raw's order
+	digests []Digest // the rows' digests, in Raw's order, when a Known was given
 }
 
 // BadRow is a row of a page that could not be read: a date form or an
@@ -59,14 +63,14 @@ type BadRow struct {
 	Raw    json.RawMessage // the row, sensitive keys removed; nil when it was not JSON
 }
 
-// Len is the number of rows in the page, read or not: a walk ends on a
-// page shorter than its page size, whatever its rows held.
-func (p *Page) Len() int { return len(p.Raw) + len(p.Bad) }
+// Len is the number of rows in the page, read, held already or not read:
+// a walk ends on a page shorter than its page size, whatever its rows held.
+func (p *Page) Len() int { return len(p.Raw) + len(p.Same) + len(p.Bad) }
 
-// IDs are the ids of the rows read and of the bad rows whose id could be
-// read, for a walk's own checks.
+// IDs are the ids of the rows read, of the rows held already and of the bad
+// rows whose id could be read, for a walk's own checks.
 func (p *Page) IDs() []string {
-	ids := p.ids[:len(p.ids):len(p.ids)]
+	ids := append(p.ids[:len(p.ids):len(p.ids)], p.Same...)
 	for _, b := range p.Bad {
 		if b.ID != "" {
 			ids = append(ids, b.ID)
@@ -74,6 +78,13 @@ func (p *Page) IDs() []string {
 	}
 	return ids
 }
+
+// ReadIDs are the ids of the rows read (decoded), in Raw's order.
+func (p *Page) ReadIDs() []string { return p.ids }
+
+// Digests are the digests of the rows read, in Raw's order; nil when the
+// page was decoded without a Known.
+func (p *Page) Digests() []Digest { return p.digests }
 
 // Walk calls fn with every page of the query, in order. See the package
 // comment for empty windows and page drift. An error from fn stops the walk
@@ -191,34 +202,113 @@ func usDate(d crm.Date) string {
 // rows are decoded, bad rows set aside in Page.Bad; an empty result
 // ("No ... matching") is a page without rows.
 func (c *Client) FetchPage(ctx context.Context, ep Endpoint, q Query, n int) (Page, error) {
-	p := Page{Endpoint: ep, Number: n, PerPage: c.cfg.PageSize}
+	b, err := c.Fetch(ctx, ep, q, n)
+	if err != nil {
+		return Page{Endpoint: ep, Number: n, PerPage: c.cfg.PageSize}, err
+	}
+	return c.Decode(ctx, b, nil)
+}
+
+// Body is one page as the server sent it: the request answered, its JSON
+// checked and cut into rows, nothing decoded yet. Decode makes it a Page.
+// Fetch and Decode apart let a walk ask for the next page while it decodes
+// this one.
+type Body struct {
+	Endpoint     Endpoint
+	Number       int
+	PerPage      int
+	TotalResults int
+
+	rows []json.RawMessage
+	took time.Duration
+}
+
+// Len is the number of rows in the page.
+func (b *Body) Len() int { return len(b.rows) }
+
+// Last says no page follows: the page is shorter than its page size. Only
+// this ends a walk (totalResults can lie).
+func (b *Body) Last() bool { return b.Len() < b.PerPage }
+
+// Fetch reads page n of a query without decoding its rows: one request
+// (with its retries); an empty result ("No ... matching") is a page
+// without rows.
+func (c *Client) Fetch(ctx context.Context, ep Endpoint, q Query, n int) (*Body, error) {
+	b := &Body{Endpoint: ep, Number: n, PerPage: c.cfg.PageSize}
 	start := time.Now()
 	msg, err := c.call(ctx, ep, c.params(q, n, c.cfg.PageSize))
+	b.took = time.Since(start)
 	if err != nil {
-		return p, err
+		return nil, err
 	}
 	if msg == nil {
-		c.log.DebugContext(ctx, "konnektive page", "endpoint", ep, "page", n, "rows", 0, "took", time.Since(start))
-		return p, nil
+		return b, nil
 	}
 	rows, total, per, err := decodePageMessage(msg)
 	if err != nil {
-		return p, &DecodeError{Endpoint: ep, Page: n, Row: -1, Err: err}
+		return nil, &DecodeError{Endpoint: ep, Page: n, Row: -1, Err: err}
 	}
-	if per > 0 && per < p.PerPage {
+	if per > 0 && per < b.PerPage {
 		// The server clamped the page size: number the pages its way.
-		p.PerPage = per
+		b.PerPage = per
 	}
-	p.TotalResults = total
-	if p.TotalResults < 0 {
+	b.TotalResults = total
+	if b.TotalResults < 0 {
 		// A list without a count: this is all there is.
-		p.TotalResults = (n-1)*p.PerPage + len(rows)
-		p.PerPage = max(p.PerPage, len(rows)+1)
+		b.TotalResults = (n-1)*b.PerPage + len(rows)
+		b.PerPage = max(b.PerPage, len(rows)+1)
 	}
-	if err := c.decodeRows(&p, rows); err != nil {
+	b.rows = rows
+	return b, nil
+}
+
+// Known tells which rows of a page the caller already holds, decoded from
+// exactly the bytes the server sent now: held[i] for the row with id
+// ids[i] and digest digests[i]. Those rows are not decoded again; they
+// arrive in Page.Same.
+type Known func(ctx context.Context, ids []string, digests []Digest) (held []bool, err error)
+
+// Decode reads a fetched page's rows into a Page: bad rows set aside in
+// Page.Bad; with known, the rows it holds already in Page.Same, not
+// decoded, and every row read with its digest (Page.Digests).
+func (c *Client) Decode(ctx context.Context, b *Body, known Known) (Page, error) {
+	p := Page{Endpoint: b.Endpoint, Number: b.Number, PerPage: b.PerPage, TotalResults: b.TotalResults}
+	var skip []bool
+	var digests []Digest
+	if known != nil && len(b.rows) > 0 {
+		key := b.Endpoint.idKey()
+		digests = make([]Digest, len(b.rows))
+		ids := make([]string, 0, len(b.rows))
+		ds := make([]Digest, 0, len(b.rows))
+		at := make([]int, 0, len(b.rows))
+		mac := c.rowMAC()
+		for i, r := range b.rows {
+			digests[i] = rowDigest(mac, b.Endpoint, r)
+			if id := peekID(r, key); id != "" {
+				ids, ds, at = append(ids, id), append(ds, digests[i]), append(at, i)
+			}
+		}
+		if len(ids) > 0 {
+			held, err := known(ctx, ids, ds)
+			if err == nil && len(held) != len(ids) {
+				err = fmt.Errorf("%d answers for %d rows", len(held), len(ids))
+			}
+			if err != nil {
+				return p, fmt.Errorf("page %d of /%s/: rows held already: %w", b.Number, b.Endpoint, err)
+			}
+			skip = make([]bool, len(b.rows))
+			for j, h := range held {
+				if h {
+					skip[at[j]] = true
+					p.Same = append(p.Same, ids[j])
+				}
+			}
+		}
+	}
+	if err := c.decodeSome(&p, b.rows, skip, digests); err != nil {
 		return p, err
 	}
-	c.log.DebugContext(ctx, "konnektive page", "endpoint", ep, "page", n, "rows", len(rows), "total", p.TotalResults, "took", time.Since(start))
+	c.log.DebugContext(ctx, "konnektive page", "endpoint", b.Endpoint, "page", b.Number, "rows", len(b.rows), "same", len(p.Same), "total", p.TotalResults, "took", b.took)
 	return p, nil
 }
 
@@ -264,9 +354,19 @@ func decodePageMessage(msg json.RawMessage) (rows []json.RawMessage, total, perP
 // decodeRows fills p's raw and typed rows. A row that cannot be read goes
 // to p.Bad with its reason; the rest of the page is read as usual.
 func (c *Client) decodeRows(p *Page, rows []json.RawMessage) error {
+	return c.decodeSome(p, rows, nil, nil)
+}
+
+// decodeSome is decodeRows for the rows not marked in skip (all when skip
+// is nil); digests, when set, are every row's, and those of the rows read
+// go to p.digests.
+func (c *Client) decodeSome(p *Page, rows []json.RawMessage, skip []bool, digests []Digest) error {
 	loc := c.cfg.Location
-	p.Raw = make([]json.RawMessage, 0, len(rows))
+	p.Raw = make([]json.RawMessage, 0, len(rows)-len(p.Same))
 	for i, r := range rows {
+		if skip != nil && skip[i] {
+			continue
+		}
 		clean, err := sanitize(r)
 		if err != nil {
 			p.Bad = append(p.Bad, BadRow{Index: i, Field: "(row)", Reason: "not a JSON object"})
@@ -338,6 +438,9 @@ func (c *Client) decodeRows(p *Page, rows []json.RawMessage) error {
 		}
 		p.Raw = append(p.Raw, clean)
 		p.ids = append(p.ids, id)
+		if digests != nil {
+			p.digests = append(p.digests, digests[i])
+		}
 	}
 	return nil
 }

@@ -40,6 +40,16 @@
 // nothing); the rows of the pages before it are already stored, and the
 // resumed walk's check counts only what it read.
 //
+// A row read again whose bytes are the bytes its stored version was decoded
+// from (its keyed digest, konnektive.Known, is the one stored beside it in
+// sync_digests) is neither decoded nor written: decoding it would change
+// nothing. It still counts as a row of its page and of the window's checks,
+// and as read unchanged. A row this run read earlier and the writer has not
+// committed yet is always decoded, so the version read last is the one
+// stored. While a page is decoded and committed, the walk's next page is
+// already requested (one ahead, after this page's answer was read), so the
+// server still answers a walk's pages in order.
+//
 // Rows that cannot be read (a date or amount konduit will not guess at, no
 // dateCreated) are quarantined with their reason instead of stopping the
 // sync; they count as rows of their page for the walk, and a later clean
@@ -147,6 +157,7 @@ type Summary struct {
 	Rewalks    int           // walks repeated because rows may have shifted or a count disagreed
 	Failed     []store.SyncError
 	Written    map[string]store.Written // per entity: rows new, changed, read again unchanged
+	Same       int64                    // of the unchanged, rows whose bytes matched their stored digest: neither decoded nor written
 }
 
 // entity ties a store table to its endpoint.
@@ -261,7 +272,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		err = werr
 	}
 	r.sum.RunDelta, r.sum.StoreTime, r.sum.StoreWait = r.w.committed, r.w.storeTime, time.Duration(r.w.waited.Load())
-	r.sum.Written = r.w.written
+	r.sum.Written, r.sum.Same = r.w.written, r.w.same
 	r.sum.Elapsed = time.Since(start)
 	// The run's record is written even when ctx is done.
 	fin := context.WithoutCancel(ctx)
@@ -334,6 +345,32 @@ type runner struct {
 	expected     map[string]int64 // per entity: rows its pass in progress holds, by the API's counts
 
 	unnamed unnamed // ids the rows did not name (names.go)
+
+	pendingMu gosync.Mutex
+	pending   map[string]map[string]int // per entity: rows read, sent to the writer and not committed yet (see entityRun.held)
+}
+
+// addPending counts ids of entity as sent to the writer (d 1) or as
+// committed or dropped (d -1).
+func (r *runner) addPending(entity string, ids []string, d int) {
+	if len(ids) == 0 {
+		return
+	}
+	r.pendingMu.Lock()
+	defer r.pendingMu.Unlock()
+	if r.pending == nil {
+		r.pending = map[string]map[string]int{}
+	}
+	m := r.pending[entity]
+	if m == nil {
+		m = map[string]int{}
+		r.pending[entity] = m
+	}
+	for _, id := range ids {
+		if m[id] += d; m[id] <= 0 {
+			delete(m, id)
+		}
+	}
 }
 
 func (r *runner) today() crm.Date { return crm.DateOf(r.opts.Now().In(r.loc)) }
@@ -413,8 +450,19 @@ func (x *entityRun) windowTo() crm.Date {
 // send queues cp (and the page's rows, if any) for the writer: rows and
 // checkpoint commit together.
 func (x *entityRun) send(ctx context.Context, p konnektive.Page, cp store.Checkpoint, delta store.RunDelta) error {
+	return x.sendRows(ctx, p, nil, cp, delta)
+}
+
+// sendRows is send with the digests of the page's rows read. Until the
+// writer commits them, those rows are pending: never taken as held.
+func (x *entityRun) sendRows(ctx context.Context, p konnektive.Page, digests []store.RowDigest, cp store.Checkpoint, delta store.RunDelta) error {
 	x.cp = cp
-	return x.r.w.send(ctx, job{entity: x.e, page: p, next: cp, delta: delta})
+	x.r.addPending(x.e.name, p.ReadIDs(), 1)
+	err := x.r.w.send(ctx, job{entity: x.e, page: p, digests: digests, next: cp, delta: delta})
+	if err != nil {
+		x.r.addPending(x.e.name, p.ReadIDs(), -1)
+	}
+	return err
 }
 
 func (x *entityRun) run(ctx context.Context) error {
@@ -624,20 +672,38 @@ func (x *entityRun) walkWindow(ctx context.Context, w window, fromPage int, rang
 // the page size, committing each. When sizing, a first page counting more
 // rows than the cap in a window of several days stops the walk before
 // anything is stored.
+//
+// While a full page is decoded and handed to the writer, the next page is
+// already being fetched (one request ahead, never more): its request goes
+// out only after this page's answer was read in full, so the server still
+// answers the pages of a walk one after the other, in order, as the
+// walk's checks assume. A page that ends the walk (short, or too big when
+// sizing) starts no request.
 func (x *entityRun) walkOnce(ctx context.Context, w window, q konnektive.Query, from int, sizing bool) (walkResult, error) {
 	r := x.r
 	res := walkResult{seen: map[string]struct{}{}}
 	lastTotal, perPage := -1, 0
+	ahead := &prefetch{api: r.opts.API, ep: x.e.ep, q: q, requests: &r.requests}
+	defer ahead.stop()
 	for n := from; ; n++ {
-		p, err := r.opts.API.FetchPage(ctx, x.e.ep, q, n)
-		r.requests.Add(1)
+		b, err := ahead.get(ctx, n)
 		if err != nil {
 			return res, fmt.Errorf("sync %s %s..%s page %d: %w", x.e.name, w.from, w.to, n, err)
 		}
 		r.call("fetched")
-		if n == from && sizing && p.TotalResults > r.opts.MaxWindowRows && w.days() > 1 {
-			res.tooBig = p.TotalResults
+		if n == from && sizing && b.TotalResults > r.opts.MaxWindowRows && w.days() > 1 {
+			res.tooBig = b.TotalResults
 			return res, nil
+		}
+		if !b.Last() {
+			ahead.start(ctx, n+1)
+		}
+		var same sameRows
+		p, err := r.opts.API.Decode(ctx, b, func(ctx context.Context, ids []string, digests []konnektive.Digest) ([]bool, error) {
+			return x.held(ctx, ids, digests, &same)
+		})
+		if err != nil {
+			return res, fmt.Errorf("sync %s %s..%s page %d: %w", x.e.name, w.from, w.to, n, err)
 		}
 		if n == from && w.to == x.cp.PassTo {
 			// A count of the rest of the pass: the progress estimate.
@@ -662,7 +728,10 @@ func (x *entityRun) walkOnce(ctx context.Context, w window, q konnektive.Query, 
 		if p.Len() > 0 {
 			cp := x.cp
 			cp.Day, cp.WindowTo, cp.Page = w.from, w.to, n+1
-			if err := x.send(ctx, p, cp, x.delta(p)); err != nil {
+			delta, digests := x.delta(p)
+			delta.DSTAmbiguous += same.ambiguous
+			delta.DSTGap += same.gap
+			if err := x.sendRows(ctx, p, digests, cp, delta); err != nil {
 				return res, err
 			}
 			x.passRows += int64(p.Len())
@@ -675,19 +744,115 @@ func (x *entityRun) walkOnce(ctx context.Context, w window, q konnektive.Query, 
 	return res, nil
 }
 
-// delta is what page p adds to the run.
-func (x *entityRun) delta(p konnektive.Page) store.RunDelta {
-	delta := store.RunDelta{Rows: store.Counts{x.e.name: int64(len(p.Raw))}, Pages: 1, Quarantined: int64(len(p.Bad))}
+// prefetch is the one page request a walk keeps ahead of its decoding.
+type prefetch struct {
+	api      konnektive.API
+	ep       konnektive.Endpoint
+	q        konnektive.Query
+	requests *atomic.Int64
+
+	n      int // the page asked for; 0 when none is
+	done   chan struct{}
+	body   *konnektive.Body
+	err    error
+	cancel context.CancelFunc
+}
+
+// start asks for page n in the background.
+func (f *prefetch) start(ctx context.Context, n int) {
+	f.stop()
+	ctx, cancel := context.WithCancel(ctx)
+	f.n, f.done, f.body, f.err, f.cancel = n, make(chan struct{}), nil, nil, cancel
+	f.requests.Add(1)
+	go func() {
+		defer close(f.done)
+		f.body, f.err = f.api.Fetch(ctx, f.ep, f.q, n)
+	}()
+}
+
+// get is page n: the one asked for ahead, or fetched now.
+func (f *prefetch) get(ctx context.Context, n int) (*konnektive.Body, error) {
+	if f.n == n {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			f.stop()
+			return nil, ctx.Err()
+		}
+		b, err := f.body, f.err
+		f.cancel()
+		f.n = 0
+		return b, err
+	}
+	f.stop()
+	f.requests.Add(1)
+	return f.api.Fetch(ctx, f.ep, f.q, n)
+}
+
+// stop cancels a request still ahead and waits for it to end.
+func (f *prefetch) stop() {
+	if f.n == 0 {
+		return
+	}
+	f.cancel()
+	<-f.done
+	f.n = 0
+}
+
+// sameRows sums the DST adjustments of the rows a page held already.
+type sameRows struct{ ambiguous, gap int64 }
+
+// held is the page's konnektive.Known: the rows whose stored digest is the
+// digest of the bytes just read. A row this run has sent to the writer and
+// that is not committed yet is never held: the stored digest may be about
+// to change (the row read differently earlier in the run), and only a
+// write of what was read last leaves the last version stored.
+func (x *entityRun) held(ctx context.Context, ids []string, digests []konnektive.Digest, same *sameRows) ([]bool, error) {
+	out := make([]bool, len(ids))
+	ask := make([]string, 0, len(ids))
+	x.r.pendingMu.Lock()
+	pending := x.r.pending[x.e.name]
+	for _, id := range ids {
+		if pending[id] == 0 {
+			ask = append(ask, id)
+		}
+	}
+	x.r.pendingMu.Unlock()
+	stored, err := x.r.opts.Store.StoredDigests(ctx, x.r.opts.Integration.ID, x.e.name, ask)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		if d, ok := stored[id]; ok && d.Digest == digests[i].String() {
+			out[i] = true
+			same.ambiguous += int64(d.Ambiguous)
+			same.gap += int64(d.Gap)
+		}
+	}
+	return out, nil
+}
+
+// delta is what page p adds to the run; digests are its rows read, with
+// their digests, for the writer to store beside them.
+func (x *entityRun) delta(p konnektive.Page) (delta store.RunDelta, digests []store.RowDigest) {
+	delta = store.RunDelta{Rows: store.Counts{x.e.name: int64(len(p.Raw) + len(p.Same))}, Pages: 1, Quarantined: int64(len(p.Bad))}
 	delta.Requests, delta.Retries = x.r.unrecorded()
+	// The DST adjustments of each row read, in Raw's order (one endpoint's
+	// typed rows are filled).
+	adjust := make([][2]int, 0, len(p.Raw))
 	countDST := func(ws ...crm.WallTime) {
+		var a [2]int
 		for _, w := range ws {
 			switch w.Adjust {
 			case crm.Ambiguous:
-				delta.DSTAmbiguous++
+				a[0]++
 			case crm.Gap:
-				delta.DSTGap++
+				a[1]++
 			}
 		}
+		delta.DSTAmbiguous += int64(a[0])
+		delta.DSTGap += int64(a[1])
+		adjust = append(adjust, a)
 	}
 	for i := range p.Customers {
 		countDST(p.Customers[i].Created, p.Customers[i].Updated)
@@ -702,5 +867,11 @@ func (x *entityRun) delta(p konnektive.Page) store.RunDelta {
 		countDST(p.Transactions[i].Created, p.Transactions[i].Updated)
 	}
 	x.r.unnamed.note(p.Transactions)
-	return delta
+	if ds, ids := p.Digests(), p.ReadIDs(); len(ds) == len(p.Raw) && len(ids) == len(p.Raw) && len(adjust) == len(p.Raw) {
+		digests = make([]store.RowDigest, len(ds))
+		for i := range ds {
+			digests[i] = store.RowDigest{ID: ids[i], Digest: ds[i].String(), Ambiguous: adjust[i][0], Gap: adjust[i][1]}
+		}
+	}
+	return delta, digests
 }

@@ -28,10 +28,11 @@ const (
 
 // job is one fetched page on its way to the store.
 type job struct {
-	entity entity
-	page   konnektive.Page
-	next   store.Checkpoint // the checkpoint once this page is stored
-	delta  store.RunDelta
+	entity  entity
+	page    konnektive.Page
+	digests []store.RowDigest // the page's rows read, with their digests
+	next    store.Checkpoint  // the checkpoint once this page is stored
+	delta   store.RunDelta
 }
 
 type writer struct {
@@ -49,6 +50,7 @@ type writer struct {
 	waited    atomic.Int64 // nanoseconds the fetchers were blocked on a full queue
 	held      bool         // the integration has quarantined rows: pages read release theirs
 	written   map[string]store.Written
+	same      int64 // rows held already (Page.Same)
 }
 
 func startWriter(ctx context.Context, r *runner, held bool) *writer {
@@ -130,7 +132,8 @@ func (w *writer) loop() {
 				close(w.failed)
 			}
 		}
-		for range batch {
+		for _, j := range batch {
+			w.r.addPending(j.entity.name, j.page.ReadIDs(), -1)
 			w.pending.Done()
 		}
 	}
@@ -174,6 +177,11 @@ func (w *writer) commit(batch []job) error {
 		if err := tx.UpsertTransactions(ctx, id, txns); err != nil {
 			return err
 		}
+		for _, j := range batch {
+			if err := tx.SaveDigests(ctx, id, j.entity.name, j.digests); err != nil {
+				return err
+			}
+		}
 		if err := w.quarantine(ctx, tx, batch); err != nil {
 			return err
 		}
@@ -206,6 +214,15 @@ func (w *writer) commit(batch []job) error {
 		w.written[table] = sum
 	}
 	for _, j := range batch {
+		if len(j.page.Same) > 0 {
+			// Rows held already, byte for byte: read again unchanged.
+			sum := w.written[j.entity.name]
+			sum.Unchanged += int64(len(j.page.Same))
+			w.written[j.entity.name] = sum
+			w.same += int64(len(j.page.Same))
+		}
+	}
+	for _, j := range batch {
 		if j.page.Len() == 0 {
 			continue // a checkpoint alone
 		}
@@ -234,7 +251,9 @@ func (w *writer) quarantine(ctx context.Context, tx *store.Tx, batch []job) erro
 			}
 		}
 		if w.held {
-			if err := tx.Release(ctx, id, j.entity.name, j.page.IDs()[:len(j.page.Raw)]); err != nil {
+			// Rows read cleanly, decoded or held already.
+			read := append(j.page.ReadIDs()[:len(j.page.Raw):len(j.page.Raw)], j.page.Same...)
+			if err := tx.Release(ctx, id, j.entity.name, read); err != nil {
 				return err
 			}
 		}

@@ -263,6 +263,21 @@ func (s *Server) Refund(txnID string, cents int64) (string, error) {
 	return txns[len(txns)-1].id, nil
 }
 
+// RestateInPlace changes a transaction's amount to cents and moves nothing
+// else, its dateUpdated included: a row changed under the same id and the
+// same dates, which only a client that reads its window again and looks at
+// what the row says (not at its id or its dates) can see.
+func (s *Server) RestateInPlace(txnID string, cents int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.w.byID[Transactions][txnID]
+	if x == nil {
+		return fmt.Errorf("adversary: no transaction %s", txnID)
+	}
+	x.amount = cents
+	return nil
+}
+
 // Touch restates a row now (see DriftBump) and moves its dateUpdated to
 // Now.
 func (s *Server) Touch(e Entity, id string) error {
