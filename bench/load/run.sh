@@ -12,6 +12,11 @@
 # Files are generated once per ROWS (seed 1, --as-of 2026-12-01) and reused.
 # Set TIMEOUT (seconds, default none) to stop a load that runs longer: it is
 # interrupted (SIGINT) and the rows it committed are reported.
+# Set BINS to compare builds, paired: "main=/path/to/konduit new=/path/..."
+# runs each backend with each binary in turn (default: this checkout's
+# build, named konduit). Each load runs with -v: load-NAME-BACKEND.txt holds
+# its timed phases (validation, rows, derive, indexes, rollups), and
+# phases-NAME-BACKEND.txt the lines that mark them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows=$1
@@ -19,8 +24,12 @@ backends=${2:-sqlite,postgres}
 out=${3:-bench/out/load-$rows}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-bin=$out/konduit
-go build -o "$bin" ./cmd/konduit
+if [ -z "${BINS:-}" ]; then
+	go build -o "$out/konduit" ./cmd/konduit
+	BINS="konduit=$out/konduit"
+fi
+read -ra bins <<<"$BINS"
+bin=${bins[0]#*=}
 if [ ! -s "$out/files/legacy_transactions.csv" ]; then
 	"$bin" synth -o "$out/files" --rows "$rows" --as-of 2026-12-01 >"$out/synth.txt"
 fi
@@ -35,11 +44,25 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+# sample prints konduit's RSS (MiB) every 2 s, with the UTC time, while the
+# process under GNU time (pid $1) runs: the leaf of its process tree.
+sample() {
+	local p
+	while kill -0 "$1" 2>/dev/null; do
+		p=$1
+		while c=$(pgrep -P "$p" | head -1) && [ -n "$c" ]; do p=$c; done
+		awk -v t="$(date -u +%T)" '/^VmRSS/ {printf "%s %d\n", t, $2 / 1024}' "/proc/$p/status" 2>/dev/null
+		sleep 2
+	done
+}
 runas() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 echo "$(date -u '+%F %T UTC'), $(nproc) cores, load: $(uptime | sed 's/.*load average: //'), rows: $rows"
 IFS=, read -ra list <<<"$backends"
 for b in "${list[@]}"; do
+for nb in "${bins[@]}"; do
+	name=${nb%%=*}
+	bin=${nb#*=}
 	case $b in
 	sqlite)
 		rm -f "$out/load.db" "$out/load.db-wal" "$out/load.db-shm"
@@ -62,19 +85,27 @@ for b in "${list[@]}"; do
 		exit 2
 		;;
 	esac
+	tag=$name-$b
+	echo "$(date -u '+%T UTC') $tag: start, load: $(uptime | sed 's/.*load average: //')"
 	start=$(date +%s.%N)
 	set +e
 	if [ -n "${TIMEOUT:-}" ]; then
-		/usr/bin/time -v -o "$out/time-$b.txt" timeout -s INT "$TIMEOUT" "$bin" load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$b.txt" 2>&1
+		/usr/bin/time -v -o "$out/time-$tag.txt" timeout -s INT "$TIMEOUT" "$bin" -v load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$tag.txt" 2>&1 &
 	else
-		/usr/bin/time -v -o "$out/time-$b.txt" "$bin" load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$b.txt" 2>&1
+		/usr/bin/time -v -o "$out/time-$tag.txt" "$bin" -v load --db "$dsn" --timezone America/New_York --as-of 2026-12-01 "${files[@]}" >"$out/load-$tag.txt" 2>&1 &
 	fi
+	tpid=$!
+	sample "$tpid" >"$out/rss-$tag.txt" &
+	wait "$tpid"
 	code=$?
+	wait
 	set -e
 	end=$(date +%s.%N)
-	rss=$(awk -F': ' '/Maximum resident/ {printf "%d", $2 / 1024}' "$out/time-$b.txt")
-	cpu=$(awk -F': ' '/User time/ {u = $2} /System time/ {s = $2} END {printf "%.1f", u + s}' "$out/time-$b.txt")
-	printf '%s: exit %d, wall %.1f s, konduit CPU %s s, peak RSS %s MiB\n' "$b" "$code" "$(echo "$end - $start" | bc)" "$cpu" "$rss"
-	sed 's/^/  /' "$out/load-$b.txt" | grep -v 'row skipped' | head -8
+	rss=$(awk -F': ' '/Maximum resident/ {printf "%d", $2 / 1024}' "$out/time-$tag.txt")
+	cpu=$(awk -F': ' '/User time/ {u = $2} /System time/ {s = $2} END {printf "%.1f", u + s}' "$out/time-$tag.txt")
+	printf '%s: exit %d, wall %.1f s, konduit CPU %s s, peak RSS %s MiB, load after: %s\n' "$tag" "$code" "$(echo "$end - $start" | bc)" "$cpu" "$rss" "$(uptime | sed 's/.*load average: //')"
+	grep -E 'validated|secondary indexes dropped|transactions stored|table=transactions rows=[0-9]*0000 |notes and details|derived cycles|indexes built|msg="statistics refreshed" took|rollups: |rollups refreshed' "$out/load-$tag.txt" >"$out/phases-$tag.txt" || true
+	grep -v 'level=' "$out/load-$tag.txt" | grep -v 'row skipped' | sed 's/^/  /' | head -8
+done
 done
 echo "load after: $(uptime | sed 's/.*load average: //')"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/konduit/konduit/internal/failpoint"
+	"github.com/konduit/konduit/internal/store"
 )
 
 // loadedDB generates a merchant with `konduit synth`, loads it with
@@ -250,7 +252,8 @@ func TestInterruptedLoadIsMarked(t *testing.T) {
 		}
 	}
 	r := runCLI(t, dir, []string{failpoint.Env + "=load.committed:1:int"}, args...)
-	if r.code != exitInterrupted || !regexp.MustCompile(`interrupted; [1-9]\d* of [1-9]\d* rows loaded; run the same load again to finish`).MatchString(r.stderr) {
+	if r.code != exitInterrupted || !regexp.MustCompile(`interrupted; [1-9]\d* of [1-9]\d* rows loaded; run the same load again to finish`).MatchString(r.stderr) ||
+		!strings.Contains(r.stderr, "the tables' indexes are built when the load finishes") {
 		t.Fatalf("interrupted load: exit %d\n%s", r.code, r.stderr)
 	}
 	check("after Ctrl-C", true)
@@ -263,4 +266,18 @@ func TestInterruptedLoadIsMarked(t *testing.T) {
 		t.Fatalf("load again: exit %d\n%s", r.code, r.stderr)
 	}
 	check("after a complete load", false)
+	// The first load had dropped the secondary indexes; the loads after
+	// it built them again.
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var indexes, deferred int
+	if err := st.DB().QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('transactions_customer', 'report_txn_range', 'customers_email')`).Scan(&indexes); err != nil || indexes != 3 {
+		t.Errorf("%d of 3 indexes after the loads (%v)", indexes, err)
+	}
+	if err := st.DB().QueryRow(`SELECT COUNT(*) FROM deferred_indexes`).Scan(&deferred); err != nil || deferred != 0 {
+		t.Errorf("%d indexes still deferred (%v)", deferred, err)
+	}
 }

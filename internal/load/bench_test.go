@@ -6,11 +6,13 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/konduit/konduit/internal/rollup"
 	"github.com/konduit/konduit/internal/synth"
 )
 
 // BenchmarkLoad loads a generated merchant (KONDUIT_BENCH_LOAD_ROWS
-// transactions, default 20,000) into a new database on each engine; with
+// transactions, default 20,000) into a new database on each engine, then
+// analyzes and builds the rollups as konduit load does; with
 // -cpuprofile or -memprofile it shows where a load spends its time and
 // memory. bench/load measures the konduit binary itself.
 func BenchmarkLoad(b *testing.B) {
@@ -37,6 +39,12 @@ func BenchmarkLoad(b *testing.B) {
 				b.StartTimer()
 				res, err := Load(ctx, st, files(dir), Options{TimeZone: opts.TimeZone, Check: checkOpts})
 				if err != nil {
+					b.Fatal(err)
+				}
+				if err := st.Analyze(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := rollup.Refresh(ctx, st, res.Integration); err != nil {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(res.Transactions)/b.Elapsed().Seconds()*float64(b.N), "rows/s")

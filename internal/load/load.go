@@ -101,10 +101,12 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 	if opts.Check.AsOf == "" {
 		opts.Check.AsOf = time.Now().In(opts.TimeZone).Format(crm.DateLayout)
 	}
+	t0 := time.Now()
 	rep, err := check.Validate(ctx, legacy.FileInputs(paths), opts.Check)
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
+	slog.Debug("validated", "errors", rep.Errors(), "took", time.Since(t0))
 	res := &Result{Report: rep}
 	if err := Tune(ctx, st); err != nil {
 		return res, err
@@ -137,8 +139,17 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 	if err := st.MarkLoadPending(ctx, in.ID, expected); err != nil {
 		return res, err
 	}
-	if err := loadFiles(ctx, st, in.ID, paths, opts, res); err != nil {
-		return res, &PartialError{Loaded: res.Transactions + res.Notes + res.Details, Expected: expected, Err: err}
+	// Indexes a stopped first load left dropped are built first: the rows
+	// are no longer a first load's.
+	if _, err := st.RestoreIndexes(ctx); err != nil {
+		return res, err
+	}
+	first, deferred, err := firstLoad(ctx, st, in.ID)
+	if err != nil {
+		return res, err
+	}
+	if err := loadFiles(ctx, st, in.ID, paths, first, opts, res); err != nil {
+		return res, &PartialError{Loaded: res.Transactions + res.Notes + res.Details, Expected: expected, Unindexed: deferred, Err: err}
 	}
 	if err := st.LoadFinished(ctx, in.ID); err != nil {
 		return res, err
@@ -155,7 +166,10 @@ func Load(ctx context.Context, st *store.Store, paths []string, opts Options) (*
 // integration stays marked as partially loaded until a load completes.
 type PartialError struct {
 	Loaded, Expected int64
-	Err              error
+	// Unindexed: the load had dropped the tables' secondary indexes (a
+	// first load); they are built again when a load completes.
+	Unindexed bool
+	Err       error
 }
 
 func (e *PartialError) Error() string {
@@ -166,11 +180,41 @@ func (e *PartialError) Unwrap() error { return e.Err }
 
 // Partial says what an interrupted load left, for the interrupted message.
 func (e *PartialError) Partial() string {
-	return fmt.Sprintf("%d of %d rows loaded; run the same load again to finish (until then status and reports say the figures are partial)", e.Loaded, e.Expected)
+	s := fmt.Sprintf("%d of %d rows loaded; run the same load again to finish (until then status and reports say the figures are partial", e.Loaded, e.Expected)
+	if e.Unindexed {
+		s += ", and reports are slower: the tables' indexes are built when the load finishes"
+	}
+	return s + ")"
 }
 
-// loadFiles loads the files and derives the orders and subscriptions.
-func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths []string, opts Options, res *Result) error {
+// firstLoad prepares a load into an integration that holds no
+// transaction: its rollups are dropped, to be rebuilt whole once the rows
+// are in (so the rows need no dirty marks), and when the tables hold no
+// one's rows their secondary indexes are dropped until then
+// (store.DeferIndexes). It reports whether the integration was empty and
+// whether the indexes were dropped.
+func firstLoad(ctx context.Context, st *store.Store, integrationID int64) (first, deferred bool, err error) {
+	has, err := st.HasTransactions(ctx, integrationID)
+	if err != nil || has {
+		return false, false, err
+	}
+	if err := invalidateRollups(ctx, st, integrationID); err != nil {
+		return false, false, err
+	}
+	deferred, err = st.DeferIndexes(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	return true, deferred, nil
+}
+
+func invalidateRollups(ctx context.Context, st *store.Store, integrationID int64) error {
+	return st.Update(ctx, func(tx *store.Tx) error { return tx.InvalidateRollups(ctx, integrationID) })
+}
+
+// loadFiles loads the files and derives the orders and subscriptions. A
+// first load (see firstLoad) writes no dirty marks.
+func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths []string, first bool, opts Options, res *Result) error {
 	// Transactions files first: the derived tables need them.
 	var others []string
 	for _, p := range paths {
@@ -180,21 +224,40 @@ func loadFiles(ctx context.Context, st *store.Store, integrationID int64, paths 
 		}
 		switch kind {
 		case legacy.Transactions:
-			if err := loadTransactions(ctx, st, integrationID, p, opts, res); err != nil {
+			t0, n := time.Now(), res.Transactions
+			if err := loadTransactions(ctx, st, integrationID, p, first, opts, res); err != nil {
 				return err
 			}
+			slog.Debug("transactions stored", "file", p, "rows", res.Transactions-n, "took", time.Since(t0))
 		case legacy.Notes, legacy.Details:
 			others = append(others, p)
 		default:
 			return fmt.Errorf("load %s: not a legacy import file (unknown header)", p)
 		}
 	}
+	t0 := time.Now()
 	for _, p := range others {
 		if err := loadOther(ctx, st, integrationID, p, opts, res); err != nil {
 			return err
 		}
 	}
-	return derive(ctx, st, integrationID)
+	slog.Debug("notes and details stored", "notes", res.Notes, "details", res.Details, "took", time.Since(t0))
+	if first {
+		// Rollups built by another command while the rows went in
+		// missed the rows written after: the refresh rebuilds them.
+		if err := invalidateRollups(ctx, st, integrationID); err != nil {
+			return err
+		}
+	}
+	if err := derive(ctx, st, integrationID); err != nil {
+		return err
+	}
+	t0 = time.Now()
+	if n, err := st.RestoreIndexes(ctx); err != nil || n > 0 {
+		slog.Debug("indexes built", "indexes", n, "took", time.Since(t0))
+		return err
+	}
+	return nil
 }
 
 // Tune enlarges SQLite's page cache to 256 MiB for this process's
@@ -254,7 +317,7 @@ type batch struct {
 	purchases []crm.Purchase
 }
 
-func loadTransactions(ctx context.Context, st *store.Store, integrationID int64, path string, opts Options, res *Result) error {
+func loadTransactions(ctx context.Context, st *store.Store, integrationID int64, path string, first bool, opts Options, res *Result) error {
 	f, err := openFile(ctx, path)
 	if err != nil {
 		return err
@@ -273,7 +336,11 @@ func loadTransactions(ctx context.Context, st *store.Store, integrationID int64,
 			if err := tx.UpsertCustomers(ctx, integrationID, b.customers); err != nil {
 				return err
 			}
-			if err := tx.UpsertTransactions(ctx, integrationID, b.txns); err != nil {
+			upsert := tx.UpsertTransactions
+			if first {
+				upsert = tx.LoadTransactions
+			}
+			if err := upsert(ctx, integrationID, b.txns); err != nil {
 				return err
 			}
 			return tx.UpsertPurchases(ctx, integrationID, b.purchases)
@@ -661,10 +728,14 @@ var deriveSQL = []string{
 	// decline or authorization the attempt at the next one. Only rows whose
 	// stored cycle differs are written (see cycleGuess): an UPDATE writes a
 	// new version of the whole row and its index entries.
+	// Only the rows whose cycle differs are kept: the UPDATE then probes
+	// those alone.
 	`INSERT INTO load_cycles (id, cycle)
-SELECT id, 1 + COALESCE(SUM(CASE WHEN ` + saleSQL + ` THEN 1 ELSE 0 END)
-        OVER (PARTITION BY customer_id, product_id ORDER BY created_raw, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-FROM transactions WHERE integration_id = ? AND source = 'legacy' AND txn_type NOT IN (` + crm.RefundTypesSQL() + `)`,
+SELECT id, cycle FROM (
+  SELECT id, billing_cycle, 1 + COALESCE(SUM(CASE WHEN ` + saleSQL + ` THEN 1 ELSE 0 END)
+        OVER (PARTITION BY customer_id, product_id ORDER BY created_raw, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS cycle
+  FROM transactions WHERE integration_id = ? AND source = 'legacy' AND txn_type NOT IN (` + crm.RefundTypesSQL() + `)
+) w WHERE cycle <> billing_cycle`,
 	`UPDATE transactions SET billing_cycle = c.cycle FROM load_cycles c
 WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id AND transactions.billing_cycle <> c.cycle`,
 	`DELETE FROM load_cycles`,
@@ -672,7 +743,7 @@ WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND tra
 	`INSERT INTO load_cycles (id, cycle)
 SELECT r.id, p.billing_cycle FROM transactions r JOIN transactions p
   ON p.integration_id = r.integration_id AND p.source = r.source AND p.id = r.parent_id
-WHERE r.integration_id = ? AND r.source = 'legacy' AND r.txn_type IN (` + crm.RefundTypesSQL() + `)`,
+WHERE r.integration_id = ? AND r.source = 'legacy' AND r.txn_type IN (` + crm.RefundTypesSQL() + `) AND r.billing_cycle <> p.billing_cycle`,
 	`UPDATE transactions SET billing_cycle = c.cycle FROM load_cycles c
 WHERE transactions.integration_id = ? AND transactions.source = 'legacy' AND transactions.id = c.id AND transactions.billing_cycle <> c.cycle`,
 	`DROP TABLE load_cycles`,
@@ -707,7 +778,8 @@ SELECT customer_id, product_id, MAX(billing_cycle) FROM transactions
 WHERE integration_id = ? AND source = 'legacy' AND txn_type IN ('SALE', 'AUTHORIZE', 'CAPTURE') AND response_type = 'SUCCESS'
 GROUP BY customer_id, product_id`,
 	`UPDATE purchases SET billing_cycle = m.cycle FROM load_subs m
-WHERE purchases.integration_id = ? AND purchases.source = 'legacy' AND purchases.customer_id = m.customer_id AND purchases.product_id = m.product_id`,
+WHERE purchases.integration_id = ? AND purchases.source = 'legacy' AND purchases.customer_id = m.customer_id AND purchases.product_id = m.product_id
+  AND purchases.billing_cycle <> m.cycle`,
 	`DROP TABLE load_subs`,
 }
 
@@ -725,8 +797,15 @@ func derive(ctx context.Context, st *store.Store, integrationID int64) error {
 		// would otherwise grow with the file (measured: 1.4 GB and rising
 		// during the derive of 1M rows). The connection is then discarded,
 		// so the setting goes with it.
-		if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
-			return fmt.Errorf("derive cycles and orders: %w", err)
+		//
+		// Its page cache is also held to 64 MiB (the connection may be the
+		// one Tune gave 256 MiB): SQLite's sorter keeps up to a cache's
+		// worth of rows in memory before it spills, so the cache bounds the
+		// derive's memory twice (measured at 1M: 944 MiB peak with 256).
+		for _, p := range []string{"PRAGMA temp_store = FILE", "PRAGMA cache_size = -65536"} {
+			if _, err := conn.ExecContext(ctx, p); err != nil {
+				return fmt.Errorf("derive cycles and orders: %w", err)
+			}
 		}
 		defer conn.Raw(func(any) error { return driver.ErrBadConn })
 	}

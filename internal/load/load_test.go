@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -417,5 +418,67 @@ func TestCycleGuessMatchesDerive(t *testing.T) {
 	}
 	if n < 1000 || later == 0 {
 		t.Fatalf("%d rows compared, %d beyond cycle 1: the test proves little", n, later)
+	}
+}
+
+// TestDeriveCorrectsGuesses: a transactions file in reverse order defeats
+// cycleGuess (each customer's rows come newest first), so the cycles stored
+// are the derive step's corrections; they must be the generator's.
+func TestDeriveCorrectsGuesses(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			opts := genOpts(t, 120)
+			dir := t.TempDir()
+			if _, err := synth.WriteLegacy(ctx, opts, dir); err != nil {
+				t.Fatal(err)
+			}
+			path := files(dir)[0]
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+			for i, line := range lines {
+				if !strings.HasSuffix(line, "\n") {
+					lines[i] = line + "\n"
+				}
+			}
+			slices.Reverse(lines[1:])
+			if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int{}
+			if err := synth.Generate(ctx, opts, func(c *synth.Customer) error {
+				for _, tx := range c.Transactions {
+					want[tx.MerchantTxnID] = tx.BillingCycle
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			st := openStore(t, b.dsn(t))
+			res, err := Load(ctx, st, []string{path}, Options{TimeZone: opts.TimeZone, Check: checkOpts, Batch: 97})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, deep := 0, 0
+			err = st.EachTransaction(ctx, res.Integration.ID, func(got *crm.Transaction) error {
+				n++
+				if got.BillingCycle >= 3 {
+					deep++
+				}
+				if w, ok := want[got.ID]; !ok || got.BillingCycle != w {
+					t.Errorf("transaction %s (%s %s): cycle %d, want %d", got.ID, got.TxnType, got.ResponseType, got.BillingCycle, w)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != len(want) || deep == 0 {
+				t.Fatalf("%d transactions (want %d), %d beyond cycle 2", n, len(want), deep)
+			}
+		})
 	}
 }

@@ -144,15 +144,20 @@ func Refresh(ctx context.Context, st *store.Store, in *store.Integration) (*Resu
 		if err != nil {
 			return err
 		}
+		full = !built || zone != in.TimeZone
+		if full {
+			// Rebuilt below: the marks (every customer, after a first
+			// load) are not read, only deleted.
+			return nil
+		}
 		d, err := readDirty(ctx, tx, in.ID)
 		if err != nil {
 			return err
 		}
-		full = !built || zone != in.TimeZone
-		if !full && len(d.customers)+len(d.buckets)+len(d.days) == 0 {
+		if len(d.customers)+len(d.buckets)+len(d.days) == 0 {
 			return nil // current: nothing to write
 		}
-		if !full && len(d.customers) > 10_000 {
+		if len(d.customers) > 10_000 {
 			var n int
 			if err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT COUNT(*) FROM rollup_customers WHERE integration_id = ?`), in.ID).Scan(&n); err != nil {
 				return err

@@ -141,10 +141,19 @@ func (tx *Tx) UpsertOrders(ctx context.Context, integrationID int64, rows []crm.
 // change (new ones, or ones whose stored version differs) are written and
 // marked dirty for the rollups.
 func (tx *Tx) UpsertTransactions(ctx context.Context, integrationID int64, rows []crm.Transaction) error {
+	return tx.upsertTransactions(ctx, integrationID, rows, true)
+}
+
+// upsertTransactions is UpsertTransactions; mark says whether the written
+// rows are marked dirty for the rollups (see LoadTransactions).
+func (tx *Tx) upsertTransactions(ctx context.Context, integrationID int64, rows []crm.Transaction, mark bool) error {
 	if err := tx.upsertNames(ctx, integrationID, rows); err != nil {
 		return err
 	}
 	return upsertThen(ctx, tx, txnTable, integrationID, len(rows), func(i int) (string, string) { return sourceArg(rows[i].Source), rows[i].ID }, func(idx []int) error {
+		if !mark {
+			return nil
+		}
 		changed := make([]crm.Transaction, len(idx))
 		for j, i := range idx {
 			changed[j] = rows[i]
