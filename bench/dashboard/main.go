@@ -45,7 +45,7 @@ var pages = []string{
 	"/reports",
 	"/reports?from={y0}&to={y1}",
 	"/reports?from={y0}&to={y1}&dim=campaign",
-	"/reports?dim=country&value=US",
+	"/reports?fd=country&fv=US",
 	"/reports/ltv?cohort=month",
 	"/reports/ltv?cohort=month&metric=gross",
 	"/reports/ltv?cohort=week",

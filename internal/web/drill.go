@@ -138,11 +138,7 @@ func (s *Server) cellReport(ctx context.Context, p *reportParams, c *report.Dril
 		_, err := s.cellResult(ctx, &bg, &bc)
 		return err
 	})
-	wait := max(s.opts.ReportWait, 0)
-	if s.opts.ReportWait == 0 {
-		wait = 250 * time.Millisecond
-	}
-	timer := time.NewTimer(wait)
+	timer := time.NewTimer(s.reportWait())
 	defer timer.Stop()
 	if c.Report == report.DrillRetention {
 		timer.Stop()

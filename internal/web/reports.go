@@ -571,11 +571,7 @@ func (s *Server) reportPage(tab string) http.HandlerFunc {
 		// compute in the server's context (single flight), wait a moment
 		bg := *p
 		jb := s.jobs.start(s.syncs.base, tab+"?"+p.query(), s.opts.Now, func(ctx context.Context) error { return fill(ctx, &bg, &reportView{}) })
-		wait := s.opts.ReportWait
-		if wait == 0 {
-			wait = 250 * time.Millisecond
-		}
-		timer := time.NewTimer(max(wait, 0))
+		timer := time.NewTimer(s.reportWait())
 		defer timer.Stop()
 		select {
 		case <-jb.done:
@@ -712,4 +708,14 @@ func (s *Server) warmReports(ctx context.Context, name string) {
 			return
 		}
 	}
+}
+
+// reportWait is how long a page waits for a report being computed before
+// it answers "Computing…": Options.ReportWait, 150 ms by default, so a
+// page answers within 300 ms even when its report is not cached.
+func (s *Server) reportWait() time.Duration {
+	if s.opts.ReportWait == 0 {
+		return 150 * time.Millisecond
+	}
+	return max(s.opts.ReportWait, 0)
 }

@@ -89,7 +89,7 @@ type Options struct {
 	SyncRate float64
 	// ReportWait is how long a report page waits for a report being
 	// computed before it answers with a page that refreshes itself when the
-	// report is ready (250ms when 0; negative: not at all).
+	// report is ready (150ms when 0; negative: not at all).
 	ReportWait time.Duration
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time

@@ -54,9 +54,6 @@ func (c TrendChart) Render() template.HTML {
 	return template.HTML(b.String())
 }
 
-// niceStep rounds a tick step up to 1, 2, 2.5 or 5 times a power of ten.
-func niceStep(v float64) float64 { return niceMax(v) }
-
 func (c TrendChart) draw(b *strings.Builder, l trendLayout) {
 	yl := c.YLabel
 	if yl == nil {
@@ -72,7 +69,7 @@ func (c TrendChart) draw(b *strings.Builder, l trendLayout) {
 		}
 	}
 	// ticks: a nice step covering lo..hi in about yTicks intervals
-	step := niceStep((hi - lo) / float64(l.yTicks))
+	step := niceMax((hi - lo) / float64(l.yTicks))
 	if hi == lo {
 		step = 1
 	}
