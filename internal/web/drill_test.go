@@ -5,15 +5,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -340,53 +335,14 @@ func TestCustomerPage(t *testing.T) {
 // Each page's first answer (its report not yet cached) and the median of
 // five more. Without the variable it skips.
 func TestDrillTimings(t *testing.T) {
-	dsn := os.Getenv("KONDUIT_WEB_BENCH_DSN")
-	if dsn == "" {
-		t.Skip("set KONDUIT_WEB_BENCH_DSN to a database to measure")
-	}
+	b := openBenchServer(t, 0)
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	all, err := st.Integrations(ctx)
-	if err != nil || len(all) == 0 {
-		t.Fatalf("no integration in %s: %v", dsn, err)
-	}
-	in := all[0]
-	dir := t.TempDir()
-	admin := filepath.Join(dir, "admin")
-	if err := SetAdminPassword(ctx, admin, testAdminPassword); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Store: st, DSN: dsn, AdminFile: admin, TempDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.PostForm(ts.URL+"/login", url.Values{"password": {testAdminPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	asOf := os.Getenv("KONDUIT_WEB_BENCH_ASOF")
-	if asOf == "" {
-		asOf = time.Now().Format("2006-01-02")
-	}
-	end, err := time.Parse("2006-01-02", asOf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, in, end := b.st, b.in, b.asOf
 	var cust, mid, prod string
 	st.DB().QueryRowContext(ctx, st.Rebind("SELECT product_id FROM transactions WHERE integration_id = ? GROUP BY product_id ORDER BY COUNT(*) DESC LIMIT 1"), in.ID).Scan(&prod)
 	st.DB().QueryRowContext(ctx, st.Rebind("SELECT customer_id FROM transactions WHERE integration_id = ? ORDER BY created_utc DESC LIMIT 1"), in.ID).Scan(&cust)
 	st.DB().QueryRowContext(ctx, st.Rebind("SELECT merchant_id FROM transactions WHERE integration_id = ? AND chargedback = 1 ORDER BY chargeback_date DESC LIMIT 1"), in.ID).Scan(&mid)
-	q := url.Values{"integration": {in.Name}, "asof": {asOf}, "to": {asOf}, "from": {end.AddDate(0, 0, -29).Format("2006-01-02")}}.Encode()
+	q := b.query(29)
 	cohort := end.AddDate(0, -3, 0).Format("2006-01")
 	ym := end.AddDate(0, -1, 0).Format("2006-01")
 	pages := []string{
@@ -403,38 +359,21 @@ func TestDrillTimings(t *testing.T) {
 		"/customers/" + url.PathEscape(cust) + "?integration=" + url.QueryEscape(in.Name),
 		"/reports/drill.csv?" + q + "&cell=summary&figure=gross_revenue",
 	}
-	get := func(p string) time.Duration {
-		t0 := time.Now()
-		resp, err := client.Get(ts.URL + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: %d", p, resp.StatusCode)
-		}
-		return time.Since(t0)
-	}
-	counts, _ := st.Counts(ctx, in.ID)
-	var b strings.Builder
-	fmt.Fprintf(&b, "database %s: %d transactions, %d customers\n\n| page | first answer | median of 5 after |\n| --- | ---: | ---: |\n", in.Name, counts[store.Transactions], counts[store.Customers])
+	var timed []timedPage
 	for _, p := range pages {
-		first := get(p)
-		var d []time.Duration
-		for range 5 {
-			d = append(d, get(p))
-		}
-		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 		name := p
 		if i := strings.Index(p, "cell="); i >= 0 {
 			name = p[:strings.Index(p, "?")] + " " + p[i:]
 		} else if i := strings.Index(p, "?"); i >= 0 {
 			name = p[:i]
 		}
-		fmt.Fprintf(&b, "| `%s` | %d ms | %d ms |\n", name, first.Milliseconds(), d[2].Milliseconds())
+		timed = append(timed, timedPage{"`" + name + "`", p})
 	}
-	t.Log("\n" + b.String())
+	counts, _ := st.Counts(ctx, in.ID)
+	var w strings.Builder
+	fmt.Fprintf(&w, "database %s: %d transactions, %d customers\n\n", in.Name, counts[store.Transactions], counts[store.Customers])
+	b.time(&w, "first answer", timed)
+	t.Log("\n" + w.String())
 }
 
 // TestDrillColdReport: a drill whose report is not cached answers at once

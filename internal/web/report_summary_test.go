@@ -4,15 +4,8 @@ import (
 	"context"
 	"fmt"
 	"html"
-	"io"
-	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +13,6 @@ import (
 
 	"github.com/konduit/konduit/internal/crm"
 	"github.com/konduit/konduit/internal/report"
-	"github.com/konduit/konduit/internal/store"
 )
 
 // The summary page under combined filters: its KPIs, the previous period
@@ -216,25 +208,9 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // longer ranges; cold (nothing cached) and warm. docs/benchmarks.md
 // records the results. Without the variable it skips.
 func TestSummaryTimings(t *testing.T) {
-	dsn := os.Getenv("KONDUIT_WEB_BENCH_DSN")
-	if dsn == "" {
-		t.Skip("set KONDUIT_WEB_BENCH_DSN to a database to measure")
-	}
+	b := openBenchServer(t, time.Hour)
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	all, err := st.Integrations(ctx)
-	if err != nil || len(all) == 0 {
-		t.Fatalf("no integration in %s: %v", dsn, err)
-	}
-	in := all[0]
-	end, err := time.Parse("2006-01-02", os.Getenv("KONDUIT_WEB_BENCH_ASOF"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, in, end := b.st, b.in, b.asOf
 	loc, _ := time.LoadLocation(in.TimeZone)
 	asOf := crm.DateOf(end)
 	// The commonest campaign and, within it, merchant account: filters that
@@ -262,25 +238,6 @@ func TestSummaryTimings(t *testing.T) {
 			mid = g
 		}
 	}
-	dir := t.TempDir()
-	admin := filepath.Join(dir, "admin")
-	if err := SetAdminPassword(ctx, admin, testAdminPassword); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Store: st, DSN: dsn, AdminFile: admin, TempDir: dir, ReportWait: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.PostForm(ts.URL+"/login", url.Values{"password": {testAdminPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
 	base := url.Values{"integration": {in.Name}, "asof": {asOf.String()}, "to": {asOf.String()}, "from": {from.String()}}.Encode()
 	one := "&fd=campaign&fv=" + url.QueryEscape(camp.Group)
 	two := one + "&fd=merchant&fv=" + url.QueryEscape(mid.Group)
@@ -297,29 +254,12 @@ func TestSummaryTimings(t *testing.T) {
 		{"retention tab, two filters", "/reports/retention?" + base + two},
 		{"chargebacks tab, two filters", "/reports/chargebacks?" + base + two},
 	}
-	get := func(p string) time.Duration {
-		t0 := time.Now()
-		resp, err := client.Get(ts.URL + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || strings.Contains(string(b), "report failed") {
-			t.Fatalf("GET %s: %d", p, resp.StatusCode)
-		}
-		return time.Since(t0)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "campaign %s, merchant %s\n\n| page | cold (computed) | warm (median of 5) |\n| --- | ---: | ---: |\n", camp.Group, mid.Group)
+	var w strings.Builder
+	fmt.Fprintf(&w, "campaign %s, merchant %s\n\n", camp.Group, mid.Group)
+	var timed []timedPage
 	for _, p := range pages {
-		cold := get(p.path)
-		var d []time.Duration
-		for range 5 {
-			d = append(d, get(p.path))
-		}
-		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-		fmt.Fprintf(&b, "| %s | %d ms | %d ms |\n", p.name, cold.Milliseconds(), d[2].Milliseconds())
+		timed = append(timed, timedPage(p))
 	}
-	t.Log("\n" + b.String())
+	b.time(&w, "cold (computed)", timed)
+	t.Log("\n" + w.String())
 }
