@@ -354,24 +354,7 @@ func (c LineChart) Render() template.HTML {
 	for si, s := range c.Series {
 		col := Palette(si)
 		names = append(names, s.Name)
-		var d strings.Builder
-		pen := false
-		for i, p := range s.Points {
-			if i >= n || math.IsNaN(p) || math.IsInf(p, 0) {
-				pen = false
-				continue
-			}
-			if pen {
-				d.WriteString(" L")
-			} else {
-				if d.Len() > 0 {
-					d.WriteString(" ")
-				}
-				d.WriteString("M")
-			}
-			fmt.Fprintf(&d, "%s %s", num(xOf(i)), num(yOf(p)))
-			pen = true
-		}
+		d := pathOf(s.Points, n, xOf, yOf)
 		fmt.Fprintf(&b, `<g class="series"><title>%s</title>`, esc(s.Name))
 		if d.Len() > 0 {
 			fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="2"/>`, d.String(), col)
@@ -460,4 +443,29 @@ func (c BarChart) Render() template.HTML {
 	}
 	b.WriteString(`</svg></figure>`)
 	return template.HTML(b.String())
+}
+
+// pathOf is an SVG path through the first n values, broken where a value is
+// not a number.
+func pathOf(vals []float64, n int, x func(int) float64, y func(float64) float64) *strings.Builder {
+	var d strings.Builder
+	pen := false
+	for i := 0; i < n && i < len(vals); i++ {
+		v := vals[i]
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			pen = false
+			continue
+		}
+		if pen {
+			d.WriteString(" L")
+		} else {
+			if d.Len() > 0 {
+				d.WriteString(" ")
+			}
+			d.WriteString("M")
+		}
+		fmt.Fprintf(&d, "%s %s", num(x(i)), num(y(v)))
+		pen = true
+	}
+	return &d
 }

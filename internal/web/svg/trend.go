@@ -124,25 +124,7 @@ func (c TrendChart) draw(b *strings.Builder, l trendLayout) {
 			num(xOf(i)-bw/2), num(y0), num(bw), num(math.Max(y1-y0, 0.5)), esc(c.X[i]), esc(c.BarName), esc(label))
 	}
 	if c.LineName != "" {
-		var d strings.Builder
-		pen := false
-		for i := 0; i < n && i < len(c.Line); i++ {
-			v := c.Line[i]
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				pen = false
-				continue
-			}
-			if pen {
-				d.WriteString(" L")
-			} else {
-				if d.Len() > 0 {
-					d.WriteString(" ")
-				}
-				d.WriteString("M")
-			}
-			fmt.Fprintf(&d, "%s %s", num(xOf(i)), num(yOf(v)))
-			pen = true
-		}
+		d := pathOf(c.Line, n, xOf, yOf)
 		if d.Len() > 0 {
 			fmt.Fprintf(b, `<path class="line" d="%s" fill="none" stroke="#1f5fa8" stroke-width="2"/>`, d.String())
 		}
