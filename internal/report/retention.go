@@ -171,18 +171,8 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 		if err != nil {
 			return nil, fmt.Errorf("retention: %w", err)
 		}
-		gaps := map[string]map[int]int64{}
-		err = rollup.Gaps(ctx, q.Store, q.Integration, asOf, func(product string, gap int, n int64) {
-			if gaps[product] == nil {
-				gaps[product] = map[int]int64{}
-			}
-			gaps[product][gap] = n
-		})
-		if err != nil {
-			return nil, fmt.Errorf("retention: %w", err)
-		}
-		for p, h := range gaps {
-			res.IntervalDays[p] = median(h)
+		if err := rollupIntervals(ctx, q, asOf, res.IntervalDays); err != nil {
+			return nil, err
 		}
 		res.Groups = retentionTable(subs, cells, res.IntervalDays, asOf, res.names)
 		return res, nil
@@ -198,18 +188,8 @@ func Retention(ctx context.Context, q Query, o RetentionOptions) (*RetentionResu
 			return nil, err
 		}
 		if ok && zone == q.Loc.String() {
-			gaps := map[string]map[int]int64{}
-			err := rollup.Gaps(ctx, q.Store, q.Integration, asOf, func(product string, gap int, n int64) {
-				if gaps[product] == nil {
-					gaps[product] = map[int]int64{}
-				}
-				gaps[product][gap] = n
-			})
-			if err != nil {
-				return nil, fmt.Errorf("retention: %w", err)
-			}
-			for p, h := range gaps {
-				res.IntervalDays[p] = median(h)
+			if err := rollupIntervals(ctx, q, asOf, res.IntervalDays); err != nil {
+				return nil, err
 			}
 			gapsRead = true
 		}
@@ -448,4 +428,23 @@ func retentionTable(subs map[retKey]int64, cells map[retKey]map[int]*retCell, in
 		out = []RetentionGroup{}
 	}
 	return out
+}
+
+// rollupIntervals sets each product's billing interval, the median of its
+// gaps between approved cycles, from the rollups as of asOf.
+func rollupIntervals(ctx context.Context, q Query, asOf int, into map[string]int) error {
+	gaps := map[string]map[int]int64{}
+	err := rollup.Gaps(ctx, q.Store, q.Integration, asOf, func(product string, gap int, n int64) {
+		if gaps[product] == nil {
+			gaps[product] = map[int]int64{}
+		}
+		gaps[product][gap] = n
+	})
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
+	for p, h := range gaps {
+		into[p] = median(h)
+	}
+	return nil
 }
