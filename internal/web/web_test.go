@@ -311,7 +311,7 @@ func TestConnectAndSync(t *testing.T) {
 	f.Set("timezone", "America/Chicago")
 	resp, body = e.do("POST", "/integrations", f)
 	if resp.StatusCode != 200 || !strings.Contains(body, "re-derived") {
-		t.Fatalf("update: %d", resp.StatusCode)
+		t.Fatalf("update: %d %s", resp.StatusCode, strings.ReplaceAll(body, pw, "<password>"))
 	}
 	in2, _ := e.st.Integration(context.Background(), "acme")
 	if !bytes.Equal(in2.PasswordSealed, in.PasswordSealed) || in2.TimeZone != "America/Chicago" {
