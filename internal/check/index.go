@@ -102,26 +102,37 @@ func (s *spill) flush() {
 		return
 	}
 	if s.f == nil {
-		f, err := os.CreateTemp("", "konduit-check-*")
+		f, name, err := tempFile()
 		if err != nil {
 			s.fail(err)
 			s.base += int64(len(s.buf))
 			s.buf = s.buf[:0]
 			return
 		}
-		s.f = f
-		if err := f.Chmod(0o600); err != nil {
-			s.fail(err)
-		}
-		if os.Remove(f.Name()) != nil {
-			s.name = f.Name() // removed by close
-		}
+		s.f, s.name = f, name
 	}
 	if _, err := s.f.Write(s.buf); err != nil {
 		s.fail(err)
 	}
 	s.base += int64(len(s.buf))
 	s.buf = s.buf[:0]
+}
+
+// tempFile creates a 0600 temporary file without a name where the system
+// allows (openUnnamed), else one removed at once; name is its name when it
+// could not be removed (the caller removes it when done).
+func tempFile() (f *os.File, name string, err error) {
+	if f := openUnnamed(); f != nil {
+		return f, "", nil
+	}
+	f, err = os.CreateTemp("", "konduit-check-*") // created 0600
+	if err != nil {
+		return nil, "", err
+	}
+	if os.Remove(f.Name()) != nil {
+		name = f.Name()
+	}
+	return f, name, nil
 }
 
 // get returns the record at off, valid until the next get; after a
