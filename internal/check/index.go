@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"slices"
+
+	"github.com/konduit/konduit/internal/atomicfile"
 )
 
 var idSeed = maphash.MakeSeed()
@@ -102,7 +104,7 @@ func (s *spill) flush() {
 		return
 	}
 	if s.f == nil {
-		f, name, err := tempFile()
+		f, name, err := atomicfile.Scratch("konduit-check-*")
 		if err != nil {
 			s.fail(err)
 			s.base += int64(len(s.buf))
@@ -116,23 +118,6 @@ func (s *spill) flush() {
 	}
 	s.base += int64(len(s.buf))
 	s.buf = s.buf[:0]
-}
-
-// tempFile creates a 0600 temporary file without a name where the system
-// allows (openUnnamed), else one removed at once; name is its name when it
-// could not be removed (the caller removes it when done).
-func tempFile() (f *os.File, name string, err error) {
-	if f := openUnnamed(); f != nil {
-		return f, "", nil
-	}
-	f, err = os.CreateTemp("", "konduit-check-*") // created 0600
-	if err != nil {
-		return nil, "", err
-	}
-	if os.Remove(f.Name()) != nil {
-		name = f.Name()
-	}
-	return f, name, nil
 }
 
 // get returns the record at off, valid until the next get; after a
