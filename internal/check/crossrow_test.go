@@ -1,8 +1,12 @@
 package check
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -67,12 +71,17 @@ func randomCrossRowFiles(rng *rand.Rand, rows int) []file {
 
 // naiveFindings computes, with string-keyed maps, the findings of the rules
 // keyed by ids: duplicate-txn-id, parent-missing, customer-mismatch (by
-// name and email), order-two-customers and unknown-customer; as "file row
-// rule message" lines.
+// name and email), order-two-customers, unknown-customer and
+// double-billing; as "file row rule message" lines.
 func naiveFindings(t *testing.T, files []file) []string {
 	var out []string
 	customers := map[string]int{} // first row
 	identity := map[string]string{}
+	type owner struct {
+		cust string
+		row  int
+	}
+	emails, phones := map[string]owner{}, map[string]owner{}
 	for _, f := range files[:2] {
 		recs := readRows(t, []byte(f.content))
 		col := map[string]int{}
@@ -111,6 +120,26 @@ func naiveFindings(t *testing.T, files []file) []string {
 				lastOrder = o
 			}
 			prevCust = cust
+			// An active subscription's row: its email address, else its
+			// phone number, may be another customer's.
+			typ := get(rec, legacy.FTxnType)
+			if get(rec, legacy.FIsActiveRecurring) == "1" && get(rec, legacy.FResponseType) == "SUCCESS" && (typ == "SALE" || typ == "CAPTURE") {
+				email, phone := get(rec, legacy.FEmailAddress), get(rec, legacy.FPhoneNumber)
+				e, eok := emails[email]
+				p, pok := phones[phone]
+				if !eok {
+					emails[email] = owner{cust, row}
+				}
+				if !pok {
+					phones[phone] = owner{cust, row}
+				}
+				switch {
+				case eok && e.cust != cust:
+					out = append(out, fmt.Sprintf("%s %d %s %s", f.name, row, RuleDoubleBilling, doubleBilling([]byte(cust), "email address", []byte(e.cust), int64(e.row))))
+				case pok && p.cust != cust:
+					out = append(out, fmt.Sprintf("%s %d %s %s", f.name, row, RuleDoubleBilling, doubleBilling([]byte(cust), "phoneNumber", []byte(p.cust), int64(p.row))))
+				}
+			}
 		}
 		for i, rec := range recs[1:] {
 			p := get(rec, legacy.FParentTxnID)
@@ -137,7 +166,7 @@ func naiveFindings(t *testing.T, files []file) []string {
 // same when every id's hash is forced to collide (a 4-bit hash) and the
 // spill goes to its file after every record.
 func TestCrossRowIndexesProperty(t *testing.T) {
-	naiveRules := map[string]bool{RuleDuplicateTxnID: true, RuleParentMissing: true, RuleCustomerMismatch: true, RuleOrderTwoCustomers: true, RuleUnknownCustomer: true}
+	naiveRules := map[string]bool{RuleDuplicateTxnID: true, RuleParentMissing: true, RuleCustomerMismatch: true, RuleOrderTwoCustomers: true, RuleUnknownCustomer: true, RuleDoubleBilling: true}
 	fired := map[string]int{}
 	for seed := range uint64(12) {
 		rng := rand.New(rand.NewPCG(seed, 14))
@@ -156,15 +185,29 @@ func TestCrossRowIndexesProperty(t *testing.T) {
 			t.Fatalf("seed %d: the indexes found\n%s\nthe naive maps\n%s", seed, diffLists(got, want), diffLists(want, got))
 		}
 
+		same := func(what string, got, want *Report) {
+			t.Helper()
+			if !reflect.DeepEqual(baseNames(got), baseNames(want)) {
+				a, b := keys(want), keys(got)
+				t.Fatalf("seed %d: %s, the report differs:\n%s\n%s", seed, what, diffLists(a, b), diffLists(b, a))
+			}
+		}
+		// Read in passes, each indexing a part of the ids: the same report,
+		// with every example kept and with two kept per rule.
+		if seed < 6 {
+			same("in 3 passes", validate(t, Options{passes: 3}, files...), rep)
+			few := validate(t, Options{MaxFindings: 2}, files...)
+			same("in 7 passes, two examples a rule", validate(t, Options{passes: 7, MaxFindings: 2}, files...), few)
+		}
+
 		weak := func() {
 			old := keyHash
 			keyHash = func(b []byte) uint64 { return hashID(b) & 0xf << 60 }
 			defer func() { keyHash = old }()
 			defer setSpillBuffer(1)()
-			collided := validate(t, Options{}, files...)
-			if !reflect.DeepEqual(baseNames(collided), baseNames(rep)) {
-				a, b := keys(rep), keys(collided)
-				t.Fatalf("seed %d: with colliding hashes the report differs:\n%s\n%s", seed, diffLists(a, b), diffLists(b, a))
+			same("with colliding hashes", validate(t, Options{}, files...), rep)
+			if seed < 6 {
+				same("with colliding hashes in 3 passes", validate(t, Options{passes: 3}, files...), rep)
 			}
 		}
 		weak()
@@ -190,4 +233,59 @@ func baseNames(r *Report) Report {
 		c.Findings[i].File = base(c.Findings[i].File)
 	}
 	return c
+}
+
+// TestPassesFollowTheFileSize: a transactions file of about three
+// rowsPerPass rows (larger than the first MiB the estimate reads) is read in
+// about three passes, with the report of one pass; a stream (its size
+// unknown) in one.
+func TestPassesFollowTheFileSize(t *testing.T) {
+	var rows []row
+	for i := range 4000 {
+		r := baseRow(i + 1)
+		r[legacy.FCustomerID] = fmt.Sprintf("C%d", i/3)
+		if i%50 == 7 {
+			r[legacy.FMerchantTxnID] = "T1" // duplicates, found in T1's pass
+		}
+		rows = append(rows, r)
+	}
+	content := csvOf(legacy.Transactions, rows...)
+	if len(content) <= 1<<20 {
+		t.Fatalf("the file is %d bytes: too small to test the estimate", len(content))
+	}
+	old := rowsPerPass
+	rowsPerPass = 1400
+	defer func() { rowsPerPass = old }()
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.csv")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{MaxRecordBytes: legacy.DefaultMaxRecordBytes}
+	if n := passes(context.Background(), legacy.FileInputs([]string{path}), &opts); n < 3 || n > 4 {
+		t.Fatalf("%d passes for 4000 rows at %d a pass", n, rowsPerPass)
+	}
+	stream := legacy.Input{Name: "t.csv", Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil }}
+	if n := passes(context.Background(), []legacy.Input{stream}, &opts); n != 1 {
+		t.Fatalf("a stream is read in %d passes", n)
+	}
+	auto := validate(t, Options{}, file{"t.csv", content})
+	one := validate(t, Options{passes: 1}, file{"t.csv", content})
+	if !reflect.DeepEqual(baseNames(auto), baseNames(one)) {
+		a, b := keys(one), keys(auto)
+		t.Fatalf("in passes the report differs:\n%s\n%s", diffLists(a, b), diffLists(b, a))
+	}
+	if n := countRule(auto, RuleDuplicateTxnID); n != 80 {
+		t.Fatalf("%d duplicate merchantTxnIds, want 80", n)
+	}
+}
+
+func countRule(r *Report, rule string) int {
+	for _, c := range r.Counts {
+		if c.Rule == rule {
+			return c.Count
+		}
+	}
+	return 0
 }

@@ -81,16 +81,21 @@ var spillBuffer = 4 << 20
 
 var errTooLarge = errors.New("check: the file has too many ids to index (more than 64 GiB of them)")
 
-// put appends a record made of a and b and returns its offset.
-func (s *spill) put(a, b []byte) int64 {
+// put appends a record made of parts and returns its offset.
+func (s *spill) put(parts ...[]byte) int64 {
 	off := s.base + int64(len(s.buf))
 	if off > maxOff {
 		s.fail(errTooLarge)
 		off = 0
 	}
-	s.buf = binary.AppendUvarint(s.buf, uint64(len(a)+len(b)))
-	s.buf = append(s.buf, a...)
-	s.buf = append(s.buf, b...)
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	s.buf = binary.AppendUvarint(s.buf, uint64(n))
+	for _, p := range parts {
+		s.buf = append(s.buf, p...)
+	}
 	if len(s.buf) >= spillBuffer {
 		s.flush()
 	}
@@ -219,10 +224,14 @@ func (s *spill) close() {
 	s.buf = nil
 }
 
-// idIndex maps keys to their records' offsets in the spill.
+// idIndex maps keys to their records' offsets in the spill. A record is
+// the payload and the key; in an index with tails, the payload, the key's
+// length (a uvarint), the key and the tail: bytes kept with the entry but
+// not part of its key (the customerId that first had an orderId).
 type idIndex struct {
 	sp    *spill
 	pay   int      // payload bytes of every record
+	tails bool     // records hold a tail after the key
 	slots []uint64 // tag << offBits | offset+1; 0 is empty
 	shift uint     // 64 - log2(len(slots)): a hash's home slot is h >> shift
 	n     int
@@ -249,22 +258,48 @@ func (x *idIndex) free() {
 }
 
 // key returns the key of the record at off (a copy).
-func (x *idIndex) key(off int64) []byte { return bytes.Clone(x.sp.get(off)[x.pay:]) }
+func (x *idIndex) key(off int64) []byte {
+	_, k, _ := x.split(x.sp.get(off))
+	return bytes.Clone(k)
+}
+
+// split cuts a record into its payload, key and tail (nil for a record
+// the spill could not read).
+func (x *idIndex) split(rec []byte) (payload, key, tail []byte) {
+	if len(rec) < x.pay {
+		return nil, nil, nil
+	}
+	payload, key = rec[:x.pay], rec[x.pay:]
+	if x.tails {
+		n, k := binary.Uvarint(key)
+		if k <= 0 || n > uint64(len(key)-k) {
+			return nil, nil, nil
+		}
+		key, tail = key[k:k+int(n)], key[k+int(n):]
+	}
+	return payload, key, tail
+}
 
 // lookup returns the offset and payload of key's record (the payload is
 // valid until the spill's next read); h is keyHash(key).
 func (x *idIndex) lookup(h uint64, key []byte) (off int64, payload []byte, ok bool) {
+	off, payload, _, ok = x.find(h, key)
+	return off, payload, ok
+}
+
+// find is lookup that also returns the record's tail.
+func (x *idIndex) find(h uint64, key []byte) (off int64, payload, tail []byte, ok bool) {
 	tag := h >> offBits << offBits
 	mask := uint64(len(x.slots) - 1)
 	for i := h >> x.shift; ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
-			return 0, nil, false
+			return 0, nil, nil, false
 		}
 		if s&^offMask == tag {
 			off := int64(s&offMask) - 1
-			if rec := x.sp.get(off); len(rec) >= x.pay && bytes.Equal(rec[x.pay:], key) {
-				return off, rec[:x.pay], true
+			if p, k, t := x.split(x.sp.get(off)); p != nil && bytes.Equal(k, key) {
+				return off, p, t, true
 			}
 		}
 	}
@@ -273,7 +308,18 @@ func (x *idIndex) lookup(h uint64, key []byte) (off int64, payload []byte, ok bo
 // insert adds a key that lookup did not find, with its payload, and
 // returns its record's offset.
 func (x *idIndex) insert(h uint64, key, payload []byte) int64 {
-	off := x.sp.put(payload, key)
+	return x.insertTail(h, key, payload, nil)
+}
+
+// insertTail is insert for an index with tails.
+func (x *idIndex) insertTail(h uint64, key, payload, tail []byte) int64 {
+	var off int64
+	if x.tails {
+		var n [binary.MaxVarintLen64]byte
+		off = x.sp.put(payload, n[:binary.PutUvarint(n[:], uint64(len(key)))], key, tail)
+	} else {
+		off = x.sp.put(payload, key)
+	}
 	x.n++
 	if x.n*4 > len(x.slots)*3 {
 		if x.shift == offBits {

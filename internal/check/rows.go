@@ -234,13 +234,27 @@ func (c *compiled) checkTxRow(vals [][]byte, rel int, e *chunkResult) txFact {
 		e.emit(rel, tx.dateCreated, RuleDateCreatedFuture, fmt.Sprintf("%s is after the reference date %s", created, c.asOf))
 	}
 
-	// Facts for the cross-row rules.
+	return c.facts(vals, rel, e, ok[3], cent[3], createdOK)
+}
+
+// txFacts is the facts of a row without its per-row rules (a later pass).
+func (c *compiled) txFacts(vals [][]byte, rel int, e *chunkResult) txFact {
+	var total int64
+	totalOK := false
+	if v := vals[tx.total]; len(v) > 0 {
+		total, totalOK = parseDecimal(v)
+	}
+	return c.facts(vals, rel, e, totalOK, total, isDatetime(vals[tx.dateCreated]))
+}
+
+// facts is what the cross-row rules need of a row.
+func (c *compiled) facts(vals [][]byte, rel int, e *chunkResult, totalOK bool, total int64, createdOK bool) txFact {
 	f := txFact{
 		rel:     int32(rel),
 		typ:     txnTypeCode(vals[tx.txnType]),
 		success: is(vals[tx.responseType], legacy.ValueSuccess),
-		totalOK: ok[3],
-		total:   cent[3],
+		totalOK: totalOK,
+		total:   total,
 	}
 	f.hTxn, f.txn = e.keep(vals[tx.merchantTxnID])
 	f.hOrder, f.order = e.keep(vals[tx.orderID])

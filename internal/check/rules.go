@@ -230,6 +230,7 @@ type Finding struct {
 	col      int      // canonical column index, for ordering
 	seq      int      // file order, for ordering
 	line     int      // for syntax findings: the record's first line, relative to its chunk
+	ord      int      // the order the collector kept it in
 }
 
 // FileSummary is one file's outcome.
@@ -273,27 +274,75 @@ func (r *Report) Warnings() int {
 	return n
 }
 
-// collector counts findings exactly and keeps the first examples per rule.
-// Workers ask wants before building a finding: once a rule has all the
-// examples it keeps, they only count.
+// collector counts findings exactly and keeps, per rule, the examples
+// that come first in the files (by file, row and column; then in the
+// order they were found), whatever order the rules find them in: the
+// cross-row rules find theirs at a file's end, or in later passes. Workers
+// ask wants before building a finding: once a rule holds all the examples
+// it keeps, none of them after the current file, they only count.
 type collector struct {
 	max      int // examples kept per rule; <0: all
 	strict   bool
-	kept     []Finding
-	perRule  []int         // by rule index: findings seen
-	full     []atomic.Bool // by rule index: no more examples kept
+	kept     [][]Finding   // by rule index; once it holds max, a heap whose top comes last
+	full     []atomic.Bool // by rule index: wants says no
 	counts   map[RuleCount]int
+	found    int // findings kept so far: their order
 	file     *FileSummary
 	fileSeq  int
 	fileName string
 }
 
 func newCollector(max int, strict bool) *collector {
-	return &collector{max: max, strict: strict, perRule: make([]int, len(Rules)), full: make([]atomic.Bool, len(Rules)), counts: map[RuleCount]int{}}
+	return &collector{max: max, strict: strict, kept: make([][]Finding, len(Rules)), full: make([]atomic.Bool, len(Rules)), counts: map[RuleCount]int{}}
+}
+
+// setFile makes the file findings are added to the current one.
+func (c *collector) setFile(sum *FileSummary, seq int, name string) {
+	c.file, c.fileSeq, c.fileName = sum, seq, name
+	for i := range c.kept {
+		c.updateFull(i)
+	}
 }
 
 // wants reports whether a finding of rule idx may still be kept.
 func (c *collector) wants(idx int) bool { return !c.full[idx].Load() }
+
+func (c *collector) updateFull(idx int) {
+	k := c.kept[idx]
+	c.full[idx].Store(c.max == 0 || c.max > 0 && len(k) >= c.max && k[0].seq <= c.fileSeq)
+}
+
+// before reports whether a comes before b in the report.
+func before(a, b *Finding) bool {
+	if a.seq != b.seq {
+		return a.seq < b.seq
+	}
+	if a.Row != b.Row {
+		return a.Row < b.Row
+	}
+	if a.col != b.col {
+		return a.col < b.col
+	}
+	return a.ord < b.ord
+}
+
+// down restores the heap property of h (the top comes last) from i.
+func down(h []Finding, i int) {
+	for {
+		m, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && before(&h[m], &h[l]) {
+			m = l
+		}
+		if r < len(h) && before(&h[m], &h[r]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
 
 func (c *collector) severity(s Severity) Severity {
 	if c.strict {
@@ -311,7 +360,6 @@ func (c *collector) addCount(idx, n int) {
 		c.file.Warnings += n
 	}
 	c.counts[RuleCount{Rule: Rules[idx].ID, Severity: sev}] += n
-	c.perRule[idx] += n
 }
 
 func (c *collector) add(f Finding) {
@@ -323,34 +371,45 @@ func (c *collector) add(f Finding) {
 		c.file.Warnings++
 	}
 	c.counts[RuleCount{Rule: f.Rule, Severity: f.Severity}]++
-	n := c.perRule[idx]
-	if c.max < 0 || n < c.max {
-		f.File = c.fileName
-		f.seq = c.fileSeq
-		// Messages quote values through quote and show, which mask card
-		// numbers; this is the backstop for any value that reaches a
-		// message another way (amounts, dates, a header name in Field).
-		f.Message, f.Field = cardnum.MaskText(f.Message), cardnum.MaskText(f.Field)
-		c.kept = append(c.kept, f)
+	if c.max == 0 {
+		return
 	}
-	c.perRule[idx] = n + 1
-	if c.max >= 0 && n+1 >= c.max {
-		c.full[idx].Store(true)
+	f.File, f.seq, f.ord = c.fileName, c.fileSeq, c.found
+	k := c.kept[idx]
+	full := c.max > 0 && len(k) >= c.max
+	if full && !before(&f, &k[0]) {
+		return
 	}
+	c.found++
+	// Messages quote values through quote and show, which mask card
+	// numbers; this is the backstop for any value that reaches a
+	// message another way (amounts, dates, a header name in Field).
+	f.Message, f.Field = cardnum.MaskText(f.Message), cardnum.MaskText(f.Field)
+	if full {
+		k[0] = f
+		down(k, 0)
+	} else {
+		k = append(k, f)
+		if len(k) == c.max {
+			for i := len(k)/2 - 1; i >= 0; i-- {
+				down(k, i)
+			}
+		}
+		c.kept[idx] = k
+	}
+	c.updateFull(idx)
 }
 
 func (c *collector) report(files []FileSummary) *Report {
-	sort.SliceStable(c.kept, func(i, j int) bool {
-		a, b := c.kept[i], c.kept[j]
-		if a.seq != b.seq {
-			return a.seq < b.seq
-		}
-		if a.Row != b.Row {
-			return a.Row < b.Row
-		}
-		return a.col < b.col
-	})
-	r := &Report{Files: files, Findings: c.kept}
+	var kept []Finding
+	for _, k := range c.kept {
+		kept = append(kept, k...)
+	}
+	sort.Slice(kept, func(i, j int) bool { return before(&kept[i], &kept[j]) })
+	for i := range kept {
+		kept[i].ord = 0 // how they were found is not part of the report
+	}
+	r := &Report{Files: files, Findings: kept}
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}

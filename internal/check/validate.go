@@ -35,6 +35,8 @@ type Options struct {
 	Workers int
 	// MaxRecordBytes caps one record (default legacy.DefaultMaxRecordBytes).
 	MaxRecordBytes int
+
+	passes int // tests: the passes over the inputs (default: by their size)
 }
 
 // ReadError is an I/O failure reading an input (not a finding about its data).
@@ -49,6 +51,10 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // Validate checks every input and returns the report. Transactions files
 // are checked first, so that notes and details can be checked against their
 // customers. An error is returned only for I/O failures and cancellation.
+//
+// The cross-row rules index ids; their memory is bounded by reading the
+// files in passes (see passes): each pass indexes only the ids whose hash
+// falls in its part, and only the first pass runs the per-row rules.
 func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
@@ -56,24 +62,47 @@ func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report
 	if opts.MaxRecordBytes <= 0 {
 		opts.MaxRecordBytes = legacy.DefaultMaxRecordBytes
 	}
-	sp := &spill{}
-	defer sp.close()
 	v := &validator{
-		opts:      &opts,
-		col:       newCollector(opts.MaxFindings, opts.Strict),
-		sp:        sp,
-		customers: newIDIndex(0, 16, sp),
-		files:     make([]FileSummary, len(inputs)),
+		opts:   &opts,
+		col:    newCollector(opts.MaxFindings, opts.Strict),
+		files:  make([]FileSummary, len(inputs)),
+		names:  make([]string, len(inputs)),
+		passes: opts.passes,
+		phones: &spill{},
 	}
-	defer v.customers.free()
-	defer v.twins.free()
-
-	var later []int
+	defer v.phones.close()
 	for i, in := range inputs {
 		v.files[i] = FileSummary{Path: in.Name, Kind: "unknown"}
+		v.names[i] = in.Name
+	}
+	if v.passes <= 0 {
+		v.passes = passes(ctx, inputs, &opts)
+	}
+	for v.pass = 0; v.pass < v.passes; v.pass++ {
+		if err := v.run(ctx, inputs); err != nil {
+			return nil, err
+		}
+	}
+	v.finishPhones()
+	if v.phones.err != nil {
+		return nil, v.phones.err
+	}
+	return v.col.report(v.files), nil
+}
+
+// run is one pass over the inputs: the transactions files, then the notes
+// and details files.
+func (v *validator) run(ctx context.Context, inputs []legacy.Input) error {
+	sp := &spill{}
+	defer sp.close()
+	v.sp, v.customers, v.twins, v.haveTx = sp, newIDIndex(0, 16, sp), twins{}, false
+	defer v.customers.free()
+	defer v.twins.free()
+	var later []int
+	for i, in := range inputs {
 		deferred, err := v.file(ctx, i, in, true)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if deferred {
 			later = append(later, i)
@@ -81,23 +110,72 @@ func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report
 	}
 	for _, i := range later {
 		if _, err := v.file(ctx, i, inputs[i], false); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if sp.err != nil {
-		return nil, sp.err
+	return sp.err
+}
+
+// rowsPerPass is about how many transaction rows' ids one pass indexes: at
+// most about 84 MiB of tables (a 4M-slot table for the merchantTxnIds and
+// one for the orderIds, smaller ones for the customers, subscriptions and
+// addresses). A file up to it is read once.
+var rowsPerPass int64 = 3 << 20
+
+// passes is how many passes the inputs need: their transaction rows,
+// estimated from each file's size and its first MiB, over rowsPerPass.
+// An input whose size is unknown (a stream) counts for nothing, so streams
+// are read once, whatever their size.
+func passes(ctx context.Context, inputs []legacy.Input, opts *Options) int {
+	var rows int64
+	for _, in := range inputs {
+		lf, err := legacy.OpenMax(ctx, in, opts.MaxRecordBytes)
+		if err != nil {
+			continue // the first pass reports it
+		}
+		if lf.Kind == legacy.Transactions && !lf.Empty {
+			rows += estimateRows(lf)
+		}
+		lf.Close()
 	}
-	return v.col.report(v.files), nil
+	return int(max(1, (rows+rowsPerPass-1)/rowsPerPass))
+}
+
+// estimateRows estimates a file's data rows from its size and the records
+// in its first bytes; 0 when its size is unknown.
+func estimateRows(lf *legacy.File) int64 {
+	size := lf.Size()
+	chunker, first := lf.Chunks()
+	if size <= 0 || len(first) == 0 {
+		return 0
+	}
+	n := int64(bytes.Count(first, []byte{chunker.Term}))
+	return size * max(n, 1) / int64(len(first))
 }
 
 type validator struct {
-	opts      *Options
-	col       *collector
-	files     []FileSummary
+	opts   *Options
+	col    *collector
+	files  []FileSummary
+	names  []string
+	passes int // how many passes read the inputs
+	pass   int // this pass: it indexes the ids whose part (v.mine) is pass
+	// The indexes of one pass.
 	sp        *spill   // the indexes' records
 	customers *idIndex // customerIds of the transactions files; payload: identity, first row
 	haveTx    bool
 	twins     twins // addresses of active subscriptions (double-billing)
+	// Across passes: the rows whose email address is another customer's
+	// (by file), and the rows whose phoneNumber is (a record each, in
+	// phones): a row sharing both is reported once, for its email address.
+	emailShared map[int][]uint64
+	phones      *spill
+}
+
+// mine reports whether an id whose hash is h is indexed in this pass.
+// The hash is mixed first: the tables take their slots from its high bits.
+func (v *validator) mine(h uint64) bool {
+	return v.passes == 1 || int((h*0x9e3779b97f4a7c15)>>32%uint64(v.passes)) == v.pass
 }
 
 // file validates one input. In the first pass, a notes or details file is
@@ -108,9 +186,14 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		return false, &ReadError{File: in.Name, Err: errors.Unwrap(err)}
 	}
 	defer lf.Close()
-	v.col.file, v.col.fileSeq, v.col.fileName = &v.files[seq], seq, in.Name
+	v.col.setFile(&v.files[seq], seq, in.Name)
+	// Findings about the file and its header, and the per-row rules, are
+	// the first pass's.
+	quiet := v.pass > 0
 	fileFinding := func(row int, rule, msg string) {
-		v.col.add(Finding{Row: row, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
+		if !quiet {
+			v.col.add(Finding{Row: row, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
+		}
 	}
 	if lf.Empty {
 		if first {
@@ -149,20 +232,27 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		fileFinding(i, RuleBlankLine, "a blank line before the header (skipped)")
 	}
 	colPos := v.header(spec, names, row, func(row int, field, rule, msg string) {
-		v.col.add(Finding{Row: row, Field: field, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
+		if !quiet {
+			v.col.add(Finding{Row: row, Field: field, Rule: rule, Severity: rulesByID[rule].Severity, Message: msg, col: -1})
+		}
 	})
 	chunker, rest := lf.Chunks()
-	expect := int(min(max(lf.Size(), 0)/450, 1<<24)) // about 450 bytes a transaction row
+	expect := 0
+	if kind == legacy.Transactions {
+		expect = int(min(estimateRows(lf)/int64(v.passes), 1<<24))
+	}
+	orders := newIDIndex(expect, 8, v.sp) // up to an order a row: growing would hold both tables at once
+	orders.tails = true
 	run := &fileRun{
 		compiled: compile(spec, colPos, v.opts),
 		v:        v,
+		quiet:    quiet,
 		nFields:  len(names),
 		term:     chunker.Term,
 		names:    names,
 		txIndex:  newIDIndex(expect, 16, v.sp),
-		orders:   newIDIndex(expect, 16, v.sp), // up to an order a row: growing would hold both tables at once
+		orders:   orders,
 		refs:     &spill{},
-		lastCust: -1,
 		rowBase:  row,
 		lineBase: lf.DataLine - 1,
 	}
@@ -289,28 +379,29 @@ func distance(a, b string) int {
 type fileRun struct {
 	*compiled
 	v                 *validator
+	quiet             bool // a later pass: only the cross-row rules run
 	nFields           int
 	term              byte
 	names             []string
 	rows              int
 	rowBase, lineBase int
-	// cross-row indexes; a customer is its record's offset in v.customers
-	txIndex    *idIndex          // merchantTxnIds; payload: txnInfo
-	refunded   map[int64]refunds // by txIndex record: parents refunded so far (finish)
-	orders     *idIndex          // orderIds; payload: the customer, the first row
-	lastCustID []byte            // the previous row's customer, which is lastCust
-	refs       *spill            // rows naming a parent, in file order: a txnInfo and the parent
-	lastOrder  []byte
-	lastCust   int64
-	// what v.customers holds of lastCust
-	lastIdentity uint64
-	lastCustRow  int64
-
-	subs     *idIndex             // active subscriptions (subs.go)
-	promoted map[int64]*activeSub // by subs record: those with more than one row
-	dupSubs  []*activeSub         // the same, in file order
-	payload  [24]byte             // scratch
-	key      []byte               // scratch
+	// cross-row indexes (of this pass's ids: v.mine)
+	txIndex  *idIndex          // merchantTxnIds; payload: txnInfo
+	refunded map[int64]refunds // by txIndex record: parents refunded so far (finish)
+	orders   *idIndex          // orderIds; payload: the first row; tail: its customerId
+	refs     *spill            // rows naming a parent, in file order: a txnInfo and the parent
+	// The previous row's customerId, and the orderId last checked: a run of
+	// rows of one order and customer is checked once.
+	prevCust, lastOrder []byte
+	// The customer last looked up in v.customers, and what it holds of it.
+	idCust     []byte
+	idIdentity uint64
+	idRow      int64
+	subs       *idIndex             // active subscriptions (subs.go)
+	promoted   map[int64]*activeSub // by subs record: those with more than one row
+	dupSubs    []*activeSub         // the same, in file order
+	payload    [24]byte             // scratch
+	key        []byte               // scratch
 }
 
 type refunds struct {
@@ -379,6 +470,9 @@ func (r *chunkResult) keep(b []byte) (uint64, span) {
 func (r *chunkResult) bytes(s span) []byte { return r.arena[s.off : s.off+s.n] }
 
 func (r *chunkResult) emit(rel, col int, rule, msg string) {
+	if r.run.quiet {
+		return
+	}
 	if idx := ruleIndex[rule]; !r.run.v.col.wants(idx) {
 		if r.skipped == nil {
 			r.skipped = make([]int32, len(Rules))
@@ -549,16 +643,20 @@ func (r *fileRun) work(data []byte) *chunkResult {
 		}
 		for i, f := range fields {
 			p := r.pos[i]
-			if !validUTF8 && !utf8.Valid(f) {
+			if !validUTF8 && !r.quiet && !utf8.Valid(f) {
 				res.emitEncoding(rel, p, r.names[i])
 			}
 			if p >= 0 {
 				vals[p] = f
 			}
 		}
-		r.checkCells(vals, rel, res)
-		switch r.kind {
-		case legacy.Transactions:
+		if !r.quiet {
+			r.checkCells(vals, rel, res)
+		}
+		switch {
+		case r.kind == legacy.Transactions && r.quiet:
+			res.facts = append(res.facts, r.txFacts(vals, rel, res))
+		case r.kind == legacy.Transactions:
 			res.facts = append(res.facts, r.checkTxRow(vals, rel, res))
 		default:
 			if id := vals[0]; len(id) > 0 {
@@ -593,6 +691,9 @@ func allEmpty(fields [][]byte) bool {
 // cross-row indexes.
 func (r *fileRun) merge(cr *chunkResult) {
 	c := r.v.col
+	if r.quiet { // the first pass kept them
+		cr.findings, cr.skipped = nil, nil
+	}
 	for _, f := range cr.findings {
 		if f.Rule == RuleCSVSyntax || f.Rule == RuleCSVFieldCount || f.Rule == RuleCSVNUL || f.Rule == RuleCSVRecordTooLarge || f.Rule == RuleCSVTooManyFields {
 			f.Message = fmt.Sprintf("line %d: %s", r.lineBase+f.line+1, f.Message)
@@ -613,6 +714,9 @@ func (r *fileRun) merge(cr *chunkResult) {
 			break
 		}
 		id := cr.bytes(ref.id)
+		if !r.v.mine(ref.h) {
+			continue
+		}
 		if _, _, ok := r.v.customers.lookup(ref.h, id); !ok {
 			c.add(Finding{Row: r.rowBase + ref.rel, Column: "A", Field: legacy.FCustomerID, Rule: RuleUnknownCustomer, Severity: Error, col: 0,
 				Message: fmt.Sprintf("%s is not a customerId of the transactions file", quote(id))})
@@ -632,51 +736,44 @@ func (r *fileRun) crossRow(cr *chunkResult, f *txFact) {
 	row := r.rowBase + int(f.rel)
 	v := r.v
 	txn := cr.bytes(f.txn)
-	if len(txn) > 0 {
+	if len(txn) > 0 && v.mine(f.hTxn) {
 		if _, p, dup := r.txIndex.lookup(f.hTxn, txn); dup {
 			r.add(row, tx.merchantTxnID, RuleDuplicateTxnID, fmt.Sprintf("%s is also on row %d; every transaction needs its own merchantTxnId", quote(txn), readTxnInfo(p).row()))
 		} else {
 			r.txIndex.insert(f.hTxn, txn, pack(r.payload[:], f.total, packRow(row, f.typ, f.flags())))
 		}
 	}
-	cust := int64(-1)
-	if id := cr.bytes(f.cust); len(id) > 0 && r.lastCust >= 0 && bytes.Equal(id, r.lastCustID) {
-		cust = r.lastCust
-		if r.lastIdentity != f.identity {
-			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), r.lastCustRow))
-		}
-	} else if len(id) > 0 {
-		i, p, ok := v.customers.lookup(f.hCust, id)
-		if !ok {
-			i = v.customers.insert(f.hCust, id, pack(r.payload[:], int64(f.identity), int64(row)))
-			r.lastIdentity, r.lastCustRow = f.identity, int64(row)
-		} else {
-			r.lastIdentity, r.lastCustRow = uint64(word(p, 0)), word(p, 1)
-			if r.lastIdentity != f.identity {
-				r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(id), r.lastCustRow))
+	cust := cr.bytes(f.cust)
+	if len(cust) > 0 && v.mine(f.hCust) {
+		if len(r.idCust) == 0 || !bytes.Equal(cust, r.idCust) {
+			if _, p, ok := v.customers.lookup(f.hCust, cust); ok {
+				r.idIdentity, r.idRow = uint64(word(p, 0)), word(p, 1)
+			} else {
+				v.customers.insert(f.hCust, cust, pack(r.payload[:], int64(f.identity), int64(row)))
+				r.idIdentity, r.idRow = f.identity, int64(row)
 			}
+			r.idCust = append(r.idCust[:0], cust...)
 		}
-		cust = i
+		if r.idIdentity != f.identity {
+			r.add(row, tx.customerID, RuleCustomerMismatch, fmt.Sprintf("customer %s has a different name or email address than on row %d", quote(cust), r.idRow))
+		}
 	}
-	if order := cr.bytes(f.order); len(order) > 0 && cust >= 0 && (cust != r.lastCust || !bytes.Equal(order, r.lastOrder)) {
-		if _, p, ok := r.orders.lookup(f.hOrder, order); !ok {
-			r.orders.insert(f.hOrder, order, pack(r.payload[:], cust, int64(row)))
-		} else if first, firstRow := word(p, 0), word(p, 1); first != cust {
-			r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %s belongs to customer %s on row %d, and to customer %s here",
-				quote(order), quote(v.customers.key(first)), firstRow, quote(v.customers.key(cust))))
+	if order := cr.bytes(f.order); len(order) > 0 && len(cust) > 0 && (!bytes.Equal(cust, r.prevCust) || !bytes.Equal(order, r.lastOrder)) {
+		if v.mine(f.hOrder) {
+			if _, p, first, ok := r.orders.find(f.hOrder, order); !ok {
+				r.orders.insertTail(f.hOrder, order, pack(r.payload[:], int64(row)), cust)
+			} else if !bytes.Equal(first, cust) {
+				r.add(row, tx.orderID, RuleOrderTwoCustomers, fmt.Sprintf("order %s belongs to customer %s on row %d, and to customer %s here",
+					quote(order), quote(first), word(p, 0), quote(cust)))
+			}
 		}
 		r.lastOrder = append(r.lastOrder[:0], order...)
 	}
-	if cust != r.lastCust {
-		r.lastCust = cust
-		if cust >= 0 {
-			r.lastCustID = append(r.lastCustID[:0], cr.bytes(f.cust)...) // cust's id: equal to this row's
-		}
-	}
-	if f.active && cust >= 0 {
+	r.prevCust = append(r.prevCust[:0], cust...)
+	if f.active && len(cust) > 0 {
 		r.activeRow(cr, f, row, cust)
 	}
-	if parent := cr.bytes(f.parent); len(parent) > 0 {
+	if parent := cr.bytes(f.parent); len(parent) > 0 && v.mine(f.hPar) {
 		flags := f.flags()
 		if bytes.Equal(parent, txn) {
 			flags |= flagSelf
