@@ -6,6 +6,7 @@
 package check
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -314,16 +315,7 @@ func (c *collector) updateFull(idx int) {
 
 // before reports whether a comes before b in the report.
 func before(a, b *Finding) bool {
-	if a.seq != b.seq {
-		return a.seq < b.seq
-	}
-	if a.Row != b.Row {
-		return a.Row < b.Row
-	}
-	if a.col != b.col {
-		return a.col < b.col
-	}
-	return a.ord < b.ord
+	return cmp.Or(cmp.Compare(a.seq, b.seq), cmp.Compare(a.Row, b.Row), cmp.Compare(a.col, b.col), cmp.Compare(a.ord, b.ord)) < 0
 }
 
 // down restores the heap property of h (the top comes last) from i.
