@@ -497,6 +497,7 @@ func canaryReports(c *canaryRun, db string) {
 // of errors. validate (text, json, csv), fix with both logs, sample,
 // preview, load --force and every report.
 func TestCanaryEveryColumn(t *testing.T) {
+	t.Parallel()
 	c := newCanaryRun(t)
 	files, secrets := canaryFiles(t, c, true)
 	// A header naming a column after a canary, in a file of its own.
@@ -539,6 +540,7 @@ func TestCanaryEveryColumn(t *testing.T) {
 // against a fake Konnektive serving a faulty import of the files, and
 // package (tokenize, then detokenize + validate + encrypt).
 func TestCanaryImport(t *testing.T) {
+	t.Parallel()
 	key := newVaultKeyForCanary(t)
 	c := newCanaryRun(t, append([]string{envVaultKey + "=" + key, "KONNEKTIVE_PASSWORD=" + fakeKonnektivePW}, pgpEnv...)...)
 	files, secrets := canaryFiles(t, c, false)

@@ -14,6 +14,10 @@ import (
 // konduitBin is the real binary, built once for the CLI tests.
 var konduitBin string
 
+// The slowest tests that share nothing (their own directories, databases,
+// ports and TMPDIR) call t.Parallel: they run two at a time at the
+// package's end, when CI's other packages are done and a core is free. The
+// browser tests stay sequential: their waits are timed.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "konduit-bin-")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 // refuses to add currencies, restricts to one, shows names beside ids,
 // filters by name, and flags per brand with the rule printed.
 func TestReportCLINamesCurrencyBrands(t *testing.T) {
+	t.Parallel()
 	url, _ := startCLIFake(t, 120, fake.Options{})
 	dir := t.TempDir()
 	env := []string{"KONNEKTIVE_PASSWORD=" + cliPassword, "KONDUIT_SECRET_KEY="}
@@ -169,6 +170,7 @@ func TestReportCLINamesCurrencyBrands(t *testing.T) {
 
 // Legacy files carry ids only: the report says so.
 func TestReportCLILegacyNamesNote(t *testing.T) {
+	t.Parallel()
 	dir, db := loadedDB(t)
 	r := runCLI(t, dir, nil, "report", "summary", "--db", db, "--from", "2025-10-01", "--to", "2025-10-31", "--by", "campaign")
 	if r.code != 0 || !strings.Contains(r.stdout, "legacy import files carry ids only") {

@@ -40,6 +40,7 @@ var moneyRE = regexp.MustCompile(`^-?\d+\.\d\d$`)
 var rateRE = regexp.MustCompile(`^\d+\.\d{4}$`)
 
 func TestReportCLISummary(t *testing.T) {
+	t.Parallel()
 	dir, db := loadedDB(t)
 	r := runCLI(t, dir, nil, "report", "summary", "--db", db, "--from", "2025-10-01", "--to", "2025-10-31", "--format", "json")
 	if r.code != exitOK {
@@ -90,6 +91,7 @@ func TestReportCLISummary(t *testing.T) {
 }
 
 func TestReportCLIEveryReport(t *testing.T) {
+	t.Parallel()
 	dir, db := loadedDB(t)
 	for _, args := range [][]string{
 		{"reconcile", "--from", "2025-06-01", "--to", "2025-06-30"},
@@ -138,6 +140,7 @@ func TestReportCLIEveryReport(t *testing.T) {
 }
 
 func TestReportCLIErrors(t *testing.T) {
+	t.Parallel()
 	dir, db := loadedDB(t)
 	for _, tc := range []struct {
 		args []string
@@ -207,6 +210,7 @@ func TestReportHelpPointsToMetrics(t *testing.T) {
 }
 
 func TestRollupCLI(t *testing.T) {
+	t.Parallel()
 	dir, db := loadedDB(t)
 	// load left the rollups current.
 	r := runCLI(t, dir, nil, "rollup", "--db", db)
@@ -232,6 +236,7 @@ func TestRollupCLI(t *testing.T) {
 // point, then kill -9) says what it left, and status and reports say the
 // figures are partial until a load of the same files completes.
 func TestInterruptedLoadIsMarked(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if r := runCLI(t, dir, nil, "synth", "-o", "files", "--customers", "2500", "--as-of", "2025-11-10", "--months", "14", "--timezone", "America/New_York"); r.code != exitOK {
 		t.Fatalf("synth: exit %d: %s", r.code, r.stderr)
