@@ -121,7 +121,9 @@ type Options struct {
 	// Workers is how many jobs this process runs at once (DefaultWorkers
 	// when 0); negative: none, the scheduler only inserts jobs.
 	Workers int
-	Tick    time.Duration // how often the leader looks for due integrations (DefaultTick)
+	// Tick is how often the leader looks for due integrations (DefaultTick
+	// when 0); negative: never, the caller calls Due (a test's own clock).
+	Tick time.Duration
 	// JobTimeout bounds one attempt of a job (DefaultJobTimeout): a longer
 	// sync (a big backfill) is cut there and goes on at once from its last
 	// committed page, as a new attempt that does not count as a failure.
@@ -171,7 +173,7 @@ func New(ctx context.Context, o Options) (*Scheduler, error) {
 	if o.Workers == 0 {
 		o.Workers = DefaultWorkers
 	}
-	if o.Tick <= 0 {
+	if o.Tick == 0 {
 		o.Tick = DefaultTick
 	}
 	if o.JobTimeout <= 0 {
@@ -207,9 +209,10 @@ func New(ctx context.Context, o Options) (*Scheduler, error) {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.Tick),
 			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true, ID: "konduit_tick"})},
 	}
-	if o.Workers < 0 {
-		cfg.PeriodicJobs = nil // an insert-only client runs no tick
-	} else {
+	if o.Workers < 0 || o.Tick < 0 {
+		cfg.PeriodicJobs = nil // an insert-only client, or one whose caller calls Due, runs no tick
+	}
+	if o.Workers >= 0 {
 		cfg.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: o.Workers}, TickQueue: {MaxWorkers: 1}}
 	}
 	var err error

@@ -87,6 +87,9 @@ type Options struct {
 	// SyncRate is the requests per second a sync sends Konnektive (5 when
 	// 0, none when negative).
 	SyncRate float64
+	// SyncTick is how often the scheduler looks for due integrations
+	// (schedule.DefaultTick when 0); negative: never (tests call the tick).
+	SyncTick time.Duration
 	// ReportWait is how long a report page waits for a report being
 	// computed before it answers with a page that refreshes itself when the
 	// report is ready (150ms when 0; negative: not at all).

@@ -50,7 +50,7 @@ type syncer struct {
 func newSyncer(s *Server) (*syncer, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	y := &syncer{s: s, states: map[string]*syncState{}, base: ctx, stop: cancel}
-	sched, err := schedule.New(ctx, schedule.Options{Store: s.st, DSN: s.opts.DSN, Logger: s.log, Now: s.opts.Now,
+	sched, err := schedule.New(ctx, schedule.Options{Store: s.st, DSN: s.opts.DSN, Logger: s.log, Now: s.opts.Now, Tick: s.opts.SyncTick,
 		Client: integration.ClientOptions{Rate: s.opts.SyncRate}, Started: y.started, Progress: y.progress, Finished: y.finished})
 	if err != nil {
 		cancel()
