@@ -257,12 +257,6 @@ func (x *idIndex) free() {
 	}
 }
 
-// key returns the key of the record at off (a copy).
-func (x *idIndex) key(off int64) []byte {
-	_, k, _ := x.split(x.sp.get(off))
-	return bytes.Clone(k)
-}
-
 // split cuts a record into its payload, key and tail (nil for a record
 // the spill could not read).
 func (x *idIndex) split(rec []byte) (payload, key, tail []byte) {

@@ -34,7 +34,7 @@ func TestIDIndexCollisions(t *testing.T) {
 			}
 			for want, id := range ids {
 				off, p, ok := x.lookup(42, []byte(id))
-				if !ok || off != offs[id] || word(p, 0) != int64(want) || string(x.key(off)) != id {
+				if !ok || off != offs[id] || word(p, 0) != int64(want) || string(keyAt(x, off)) != id {
 					t.Fatalf("lookup %q = %d %v", id, off, ok)
 				}
 			}
@@ -46,6 +46,42 @@ func TestIDIndexCollisions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIDIndexTails: an index with tails tells a key from a longer key
+// whose bytes continue into the tail (T1 with tail 0X, T10 with tail X),
+// under one hash, and gives each key's tail back.
+func TestIDIndexTails(t *testing.T) {
+	for _, buf := range []int{1, 1 << 20} {
+		defer setSpillBuffer(buf)()
+		sp := &spill{}
+		x := newIDIndex(0, 8, sp)
+		x.tails = true
+		entries := [][2]string{{"T1", "0X"}, {"T10", "X"}, {"", "C"}, {"T", ""}}
+		for i, e := range entries {
+			if _, _, _, ok := x.find(7, []byte(e[0])); ok {
+				t.Fatalf("%q found before insert", e[0])
+			}
+			x.insertTail(7, []byte(e[0]), pack(nil, int64(i)), []byte(e[1]))
+		}
+		for i, e := range entries {
+			_, p, tail, ok := x.find(7, []byte(e[0]))
+			if !ok || word(p, 0) != int64(i) || string(tail) != e[1] {
+				t.Fatalf("buffer %d: %q: found %v, payload %d, tail %q", buf, e[0], ok, word(p, 0), tail)
+			}
+		}
+		if _, _, _, ok := x.find(7, []byte("T10X")); ok || sp.err != nil {
+			t.Fatalf("T10X found, or %v", sp.err)
+		}
+		x.free()
+		sp.close()
+	}
+}
+
+// keyAt returns the key of the record at off.
+func keyAt(x *idIndex, off int64) []byte {
+	_, k, _ := x.split(x.sp.get(off))
+	return bytes.Clone(k)
 }
 
 func setSpillBuffer(n int) (restore func()) {
@@ -89,7 +125,7 @@ func TestIDIndexProperty(t *testing.T) {
 						t.Fatalf("key %q: found %v, map has it %v", k, ok, had)
 					}
 					if ok {
-						if off != offs[string(k)] || word(p, 0) != want || word(p, 1) != -want || !bytes.Equal(x.key(off), k) {
+						if off != offs[string(k)] || word(p, 0) != want || word(p, 1) != -want || !bytes.Equal(keyAt(x, off), k) {
 							t.Fatalf("key %q: record %d payload %d, want %d %d", k, off, word(p, 0), offs[string(k)], want)
 						}
 						continue
