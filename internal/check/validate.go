@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -127,6 +128,16 @@ var rowsPerPass int64 = 3 << 20
 // An input whose size is unknown (a stream) counts for nothing, so streams
 // are read once, whatever their size.
 func passes(ctx context.Context, inputs []legacy.Input, opts *Options) int {
+	// A transactions row is at least its 58 columns' separators: inputs
+	// smaller than rowsPerPass such rows are read once, without a look
+	// inside them.
+	var size int64
+	for _, in := range inputs {
+		size += sizeOf(in)
+	}
+	if size < rowsPerPass*int64(len(legacy.SpecFor(legacy.Transactions).Columns)) {
+		return 1
+	}
 	var rows int64
 	for _, in := range inputs {
 		lf, err := legacy.OpenMax(ctx, in, opts.MaxRecordBytes)
@@ -139,6 +150,21 @@ func passes(ctx context.Context, inputs []legacy.Input, opts *Options) int {
 		lf.Close()
 	}
 	return int(max(1, (rows+rowsPerPass-1)/rowsPerPass))
+}
+
+// sizeOf is the size of an input that is a regular file, else 0.
+func sizeOf(in legacy.Input) int64 {
+	rc, err := in.Open()
+	if err != nil {
+		return 0
+	}
+	defer rc.Close()
+	if f, ok := rc.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return st.Size()
+		}
+	}
+	return 0
 }
 
 // estimateRows estimates a file's data rows from its size and the records
