@@ -282,24 +282,24 @@ func (r *Report) Warnings() int {
 // ask wants before building a finding: once a rule holds all the examples
 // it keeps, none of them after the current file, they only count.
 type collector struct {
-	max      int // examples kept per rule; <0: all
-	strict   bool
-	kept     [][]Finding   // by rule index; once it holds max, a heap whose top comes last
-	full     []atomic.Bool // by rule index: wants says no
-	counts   map[RuleCount]int
-	found    int // findings kept so far: their order
-	file     *FileSummary
-	fileSeq  int
-	fileName string
+	max     int // examples kept per rule; <0: all
+	strict  bool
+	kept    [][]Finding   // by rule index; once it holds max, a heap whose top comes last
+	full    []atomic.Bool // by rule index: wants says no
+	counts  map[RuleCount]int
+	found   int // findings kept so far: their order
+	file    *FileSummary
+	fileSeq int
 }
 
 func newCollector(max int, strict bool) *collector {
 	return &collector{max: max, strict: strict, kept: make([][]Finding, len(Rules)), full: make([]atomic.Bool, len(Rules)), counts: map[RuleCount]int{}}
 }
 
-// setFile makes the file findings are added to the current one.
-func (c *collector) setFile(sum *FileSummary, seq int, name string) {
-	c.file, c.fileSeq, c.fileName = sum, seq, name
+// setFile makes the file findings are added to (sum, the seq-th input)
+// the current one.
+func (c *collector) setFile(sum *FileSummary, seq int) {
+	c.file, c.fileSeq = sum, seq
 	for i := range c.kept {
 		c.updateFull(i)
 	}
@@ -366,7 +366,7 @@ func (c *collector) add(f Finding) {
 	if c.max == 0 {
 		return
 	}
-	f.File, f.seq, f.ord = c.fileName, c.fileSeq, c.found
+	f.File, f.seq, f.ord = c.file.Path, c.fileSeq, c.found
 	k := c.kept[idx]
 	full := c.max > 0 && len(k) >= c.max
 	if full && !before(&f, &k[0]) {

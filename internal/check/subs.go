@@ -166,7 +166,7 @@ func (v *validator) finishPhones() {
 		n, k := binary.Uvarint(rest)
 		owner, cust := rest[k:k+int(n)], rest[k+int(n):]
 		c := txCols[tx.phone]
-		v.col.setFile(&v.files[seq], seq, v.names[seq])
+		v.col.setFile(&v.files[seq], seq)
 		v.col.add(Finding{Row: row, Column: c.Letter, Field: c.Name, Rule: RuleDoubleBilling, Severity: rulesByID[RuleDoubleBilling].Severity,
 			Message: doubleBilling(cust, "phoneNumber", owner, ownerRow), col: tx.phone})
 	})

@@ -67,14 +67,12 @@ func Validate(ctx context.Context, inputs []legacy.Input, opts Options) (*Report
 		opts:   &opts,
 		col:    newCollector(opts.MaxFindings, opts.Strict),
 		files:  make([]FileSummary, len(inputs)),
-		names:  make([]string, len(inputs)),
 		passes: opts.passes,
 		phones: &spill{},
 	}
 	defer v.phones.close()
 	for i, in := range inputs {
 		v.files[i] = FileSummary{Path: in.Name, Kind: "unknown"}
-		v.names[i] = in.Name
 	}
 	if v.passes <= 0 {
 		v.passes = passes(ctx, inputs, &opts)
@@ -183,7 +181,6 @@ type validator struct {
 	opts   *Options
 	col    *collector
 	files  []FileSummary
-	names  []string
 	passes int // how many passes read the inputs
 	pass   int // this pass: it indexes the ids whose part (v.mine) is pass
 	// The indexes of one pass.
@@ -212,7 +209,7 @@ func (v *validator) file(ctx context.Context, seq int, in legacy.Input, first bo
 		return false, &ReadError{File: in.Name, Err: errors.Unwrap(err)}
 	}
 	defer lf.Close()
-	v.col.setFile(&v.files[seq], seq, in.Name)
+	v.col.setFile(&v.files[seq], seq)
 	// Findings about the file and its header, and the per-row rules, are
 	// the first pass's.
 	quiet := v.pass > 0
